@@ -1,0 +1,84 @@
+"""pp2eb: books Plug&Pay orders into e-Boekhouden.nl, each exactly once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale
+
+from pp2eb import crypto
+from pp2eb.extensions import babel, csrf, db, migrate
+
+__version__ = "0.1.0"
+
+LANGUAGES = ("en", "nl")
+
+
+def select_locale() -> str | None:
+    """The browser's preferred language among ours; the default outside a request."""
+    if not has_request_context():
+        return None
+    return request.accept_languages.best_match(LANGUAGES)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, database, migrations, CSRF, translations, blueprints, commands."""
+    instance_path = os.environ.get("PP2EB_INSTANCE_PATH") or None
+    if instance_path:
+        instance_path = os.path.abspath(instance_path)
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        root_path=str(Path(__file__).resolve().parent.parent),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        ENCRYPTION_KEY=None,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
+        DEMO=False,
+        SANDBOX_HOST="127.0.0.1",
+        SANDBOX_PORT=5001,
+        PLUGANDPAY_BASE_URL=None,
+        EBOEKHOUDEN_BASE_URL=None,
+        HTTP_TIMEOUT=30.0,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="en",
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PP2EB")
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = crypto.read_or_create_private_file(
+            Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32).encode()
+        ).decode()
+    app.extensions["pp2eb_vault"] = crypto.load_vault(
+        app.config["ENCRYPTION_KEY"], app.instance_path
+    )
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_locale"] = get_locale
+
+    from pp2eb import cli, dbconfig
+    from pp2eb.web import auth, connect, dashboard
+
+    dbconfig.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(connect.bp)
+    app.register_blueprint(dashboard.bp)
+    cli.init_app(app)
+    return app

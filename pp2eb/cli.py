@@ -1,0 +1,91 @@
+"""``flask`` commands: users, connections, the sandbox."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from pp2eb import connections
+from pp2eb.models import Credential
+from pp2eb.web.auth import create_user_command
+
+
+@click.group("connect")
+def connect_group() -> None:
+    """Connect an account: the key is checked live, then stored encrypted."""
+
+
+def _connect(service: str, secret: str, base_url: str | None) -> None:
+    try:
+        connection = connections.connect(service, secret, base_url)
+    except connections.ConnectError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Connected {connections.SERVICES[service]}: {connection.account_name}")
+    click.echo(f"API address: {connection.base_url}")
+
+
+@connect_group.command("plugandpay")
+@click.option(
+    "--api-key",
+    envvar="PP2EB_PLUGANDPAY_API_KEY",
+    prompt=True,
+    hide_input=True,
+    help="The Plug&Pay API key (asked for when left out).",
+)
+@click.option("--base-url", default=None, help="API address, version included.")
+def connect_plugandpay(api_key: str, base_url: str | None) -> None:
+    """Connect Plug&Pay with an API key."""
+    _connect(Credential.PLUGANDPAY, api_key, base_url)
+
+
+@connect_group.command("eboekhouden")
+@click.option(
+    "--token",
+    envvar="PP2EB_EBOEKHOUDEN_TOKEN",
+    prompt=True,
+    hide_input=True,
+    help="The e-Boekhouden.nl API token (asked for when left out).",
+)
+@click.option("--base-url", default=None, help="API address, version included.")
+def connect_eboekhouden(token: str, base_url: str | None) -> None:
+    """Connect e-Boekhouden.nl with an API token."""
+    _connect(Credential.EBOEKHOUDEN, token, base_url)
+
+
+@click.command("disconnect")
+@click.argument("service", type=click.Choice(sorted(connections.SERVICES)))
+def disconnect_command(service: str) -> None:
+    """Delete the stored key of SERVICE."""
+    if connections.disconnect(service):
+        click.echo(f"Disconnected {connections.SERVICES[service]}; the stored key is deleted.")
+    else:
+        click.echo(f"{connections.SERVICES[service]} was not connected.")
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The sandbox APIs of Plug&Pay and e-Boekhouden (demo mode and tests)."""
+
+
+@sandbox_group.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: SANDBOX_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default: SANDBOX_PORT, 5001).")
+def sandbox_serve(host: str | None, port: int | None) -> None:
+    """Serve both sandbox APIs until stopped."""
+    from werkzeug.serving import run_simple
+
+    from pp2eb.sandbox import base_urls, create_sandbox
+
+    host = host or current_app.config["SANDBOX_HOST"]
+    port = port or current_app.config["SANDBOX_PORT"]
+    for name, url in base_urls(host, port).items():
+        click.echo(f"{name}: {url}")
+    run_simple(host, port, create_sandbox(), threaded=True)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on ``app``."""
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(connect_group)
+    app.cli.add_command(disconnect_command)
+    app.cli.add_command(sandbox_group)

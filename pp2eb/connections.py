@@ -1,0 +1,141 @@
+"""Connecting the two accounts: check a key live, store it encrypted, build clients from it.
+
+No request handling here: the connect pages and the ``flask connect`` commands both call these.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import requests
+from flask import current_app
+from flask_babel import gettext as _
+
+from pp2eb import apierrors, eboekhouden, plugandpay
+from pp2eb.extensions import db
+from pp2eb.models import Credential, utcnow
+
+logger = logging.getLogger(__name__)
+
+SERVICES = {
+    Credential.PLUGANDPAY: "Plug&Pay",
+    Credential.EBOEKHOUDEN: "e-Boekhouden.nl",
+}
+
+
+class ConnectError(Exception):
+    """The key could not be checked or was refused; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a checked key connected to."""
+
+    service: str
+    base_url: str
+    account_name: str
+
+
+def default_base_url(service: str) -> str:
+    """The configured address, the sandbox in demo mode, else the real API."""
+    cfg = current_app.config
+    configured = cfg[f"{service.upper()}_BASE_URL"]
+    if configured:
+        return configured
+    if cfg["DEMO"]:
+        from pp2eb.sandbox import base_urls
+
+        return base_urls(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"])[service]
+    if service == Credential.PLUGANDPAY:
+        return plugandpay.PRODUCTION_BASE_URL
+    return eboekhouden.PRODUCTION_BASE_URL
+
+
+def _explain(service: str, exc: Exception) -> str:
+    name = SERVICES[service]
+    if isinstance(exc, apierrors.AuthError):
+        if service == Credential.PLUGANDPAY:
+            return _(
+                "%(name)s refused the API key: check that you copied all of it and that it "
+                "has not been deleted in Plug&Pay.",
+                name=name,
+            )
+        return _(
+            "%(name)s refused the API token: check that you copied all of it and that it has "
+            "not expired (Beheer > Inrichting > Koppelingen > API).",
+            name=name,
+        )
+    if isinstance(exc, apierrors.RateLimited):
+        return _("%(name)s asks us to slow down. Try again in a minute.", name=name)
+    if isinstance(exc, apierrors.Unavailable):
+        return _(
+            "%(name)s could not be reached or did not answer in time. Check the address and "
+            "try again later. (%(detail)s)",
+            name=name,
+            detail=str(exc),
+        )
+    if isinstance(exc, apierrors.ApiError):
+        return _("%(name)s refused the check: %(detail)s", name=name, detail=str(exc))
+    return _("%(name)s could not be reached (%(kind)s).", name=name, kind=type(exc).__name__)
+
+
+def check(service: str, secret: str, base_url: str) -> Connection:
+    """Check ``secret`` live against the API at ``base_url``; raise ConnectError if it fails."""
+    timeout = current_app.config["HTTP_TIMEOUT"]
+    try:
+        if service == Credential.PLUGANDPAY:
+            client = plugandpay.PlugAndPayClient(secret, base_url, timeout=timeout)
+            tenant = client.get_tenant()
+            account = f"{tenant.get('name') or 'Plug&Pay'} (tenant {tenant.get('id')})"
+        else:
+            client = eboekhouden.EBoekhoudenClient(secret, base_url, timeout=timeout)
+            with client:
+                client.start_session()
+                ledgers = sum(1 for _ in client.iter_ledgers())
+                templates = len(client.list_invoice_templates())
+            account = f"administration with {ledgers} ledgers and {templates} invoice templates"
+    except (apierrors.ApiError, requests.RequestException, ValueError) as exc:
+        message = _explain(service, exc)
+        logger.warning("connection check of %s failed: %s", service, message)
+        raise ConnectError(message) from exc
+    return Connection(service, base_url, account)
+
+
+def connect(service: str, secret: str, base_url: str | None = None) -> Connection:
+    """Check the secret live, then store it encrypted with what it connected to."""
+    secret = secret.strip()
+    base_url = (base_url or "").strip().rstrip("/") or default_base_url(service)
+    connection = check(service, secret, base_url)
+    vault = current_app.extensions["pp2eb_vault"]
+    credential = db.session.execute(
+        db.select(Credential).filter_by(service=service)
+    ).scalar_one_or_none()
+    if credential is None:
+        credential = Credential(service=service)
+        db.session.add(credential)
+    credential.secret_encrypted = vault.encrypt(secret)
+    credential.base_url = base_url
+    credential.account_name = connection.account_name
+    credential.connected_at = credential.checked_at = utcnow()
+    credential.last_error = None
+    db.session.commit()
+    logger.info("connected %s at %s", service, base_url)
+    return connection
+
+
+def disconnect(service: str) -> bool:
+    """Remove the stored secret; True when there was one."""
+    deleted = db.session.execute(db.delete(Credential).filter_by(service=service)).rowcount
+    db.session.commit()
+    return bool(deleted)
+
+
+def get_credential(service: str) -> Credential | None:
+    """The stored connection of ``service``, if any."""
+    return db.session.execute(db.select(Credential).filter_by(service=service)).scalar_one_or_none()
+
+
+def read_secret(credential: Credential) -> str:
+    """The decrypted secret of a stored connection."""
+    return current_app.extensions["pp2eb_vault"].decrypt(credential.secret_encrypted)

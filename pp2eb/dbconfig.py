@@ -1,0 +1,28 @@
+"""SQLite connection settings: WAL, a busy timeout and foreign keys on every connection."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+
+from pp2eb.extensions import db
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the dashboard read while a sync writes; the busy timeout makes a writer wait
+    # for another instead of failing at once with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Install the connection hook on this app's SQLite engine."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        event.listen(db.engine, "connect", _on_connect)

@@ -1,0 +1,33 @@
+"""Sandbox servers of both APIs, for tests, benchmarks and demo mode.
+
+``create_sandbox()`` mounts Plug&Pay under ``/plugandpay`` and e-Boekhouden under
+``/eboekhouden`` in one WSGI app, so ``flask sandbox serve --port 5001`` serves
+``http://127.0.0.1:5001/plugandpay/v2/...`` and ``http://127.0.0.1:5001/eboekhouden/v1/...``.
+"""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+PLUGANDPAY_KEY = "pp-sandbox-key"
+EBOEKHOUDEN_TOKEN = "eb-sandbox-token"
+
+
+def create_sandbox(**plugandpay_options):
+    """Return one WSGI app serving both sandboxes under their prefixes."""
+    from pp2eb.sandbox import eboekhouden, plugandpay
+
+    return DispatcherMiddleware(
+        NotFound(),
+        {
+            "/plugandpay": plugandpay.create_app(**plugandpay_options),
+            "/eboekhouden": eboekhouden.create_app(),
+        },
+    )
+
+
+def base_urls(host: str = "127.0.0.1", port: int = 5001) -> dict[str, str]:
+    """The client base URLs of a sandbox served at ``host:port``."""
+    root = f"http://{host}:{port}"
+    return {"plugandpay": f"{root}/plugandpay/v2", "eboekhouden": f"{root}/eboekhouden/v1"}

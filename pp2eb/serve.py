@@ -1,0 +1,61 @@
+"""Serving the app: waitress, plus the sandbox APIs and the demo user in demo mode."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+import click
+from flask import Flask
+
+from pp2eb.extensions import db
+from pp2eb.models import User
+
+logger = logging.getLogger(__name__)
+
+DEMO_USER = ("demo", "demo")
+
+
+def start_sandbox(host: str, port: int) -> threading.Thread:
+    """Serve both sandbox APIs on ``host:port`` in a daemon thread."""
+    from werkzeug.serving import make_server
+
+    from pp2eb.sandbox import create_sandbox
+
+    server = make_server(host, port, create_sandbox(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    thread.start()
+    return thread
+
+
+def ensure_demo_user(app: Flask) -> None:
+    """Create the demo login when it does not exist yet."""
+    from pp2eb.web.auth import create_user
+
+    with app.app_context():
+        exists = db.session.execute(db.select(User).filter_by(username=DEMO_USER[0])).first()
+        if not exists:
+            create_user(*DEMO_USER)
+
+
+def main(app: Flask) -> None:
+    """Serve until stopped; print the address and, in demo mode, the login."""
+    import waitress
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cfg = app.config
+    host, port = cfg.get("HOST", "127.0.0.1"), int(cfg.get("PORT", 5000))
+    if cfg["DEMO"]:
+        try:
+            start_sandbox(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"])
+        except OSError as exc:
+            sys.exit(f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc}")
+        ensure_demo_user(app)
+    click.echo(f"\n  pp2eb is running at http://{host}:{port}")
+    if cfg["DEMO"]:
+        click.echo("  Demo mode: log in as demo / demo (sandbox APIs, no real accounts)")
+    click.echo("  Stop with Ctrl+C\n")
+    waitress.serve(app, host=host, port=port, threads=8, _quiet=True)

@@ -1,0 +1,95 @@
+"""Login and logout. Every page but the login page and static files needs a logged-in user."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import click
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from pp2eb.extensions import db
+from pp2eb.models import User
+from pp2eb.web.forms import LoginForm
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+
+@bp.before_app_request
+def load_logged_in_user():
+    """Put the logged-in user on ``g``; send anyone else to the login page."""
+    user_id = session.get("user_id")
+    g.user = db.session.get(User, user_id) if user_id is not None else None
+    if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.headers.get("HX-Request"):
+            # htmx follows this header with a full-page redirect instead of a swapped fragment.
+            return "", 401, {"HX-Redirect": url_for("auth.login")}
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def login_required(view):
+    """Refuse ``view`` to anonymous users (belt and braces next to the app-wide check)."""
+
+    @functools.wraps(view)
+    def wrapped_view(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login"))
+        return view(**kwargs)
+
+    return wrapped_view
+
+
+def create_user(username: str, password: str) -> User:
+    """Add a user with a hashed password, or change the password of an existing one."""
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        user = User(username=username, password_hash="")
+        db.session.add(user)
+    user.password_hash = generate_password_hash(password)
+    db.session.commit()
+    return user
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Show the login form; log the user in."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.execute(
+            db.select(User).filter_by(username=form.username.data)
+        ).scalar_one_or_none()
+        if user is not None and check_password_hash(user.password_hash, form.password.data):
+            session.clear()
+            session["user_id"] = user.id
+            logger.info("user %s logged in", user.username)
+            target = request.args.get("next", "")
+            # Only a local path: never an open redirect to another site.
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("dashboard.index")
+            return redirect(target)
+        logger.info("failed login for %r", form.username.data)
+        flash(_("Unknown user name or wrong password."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    """Log out: the whole session is cleared."""
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.password_option(help="The password (asked for when left out).")
+def create_user_command(username: str, password: str) -> None:
+    """Create a user who can log in (or set a new password)."""
+    create_user(username, password)
+    click.echo(f"User {username} can now log in.")

@@ -1,0 +1,56 @@
+"""Connect Plug&Pay and e-Boekhouden.nl: paste a key, checked live, stored encrypted."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from pp2eb import connections
+from pp2eb.models import Credential
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.web.forms import ConfirmForm, EBoekhoudenConnectForm, PlugAndPayConnectForm
+
+bp = Blueprint("connect", __name__, url_prefix="/connect")
+
+PAGES = {
+    Credential.PLUGANDPAY: (PlugAndPayConnectForm, "api_key", PLUGANDPAY_KEY),
+    Credential.EBOEKHOUDEN: (EBoekhoudenConnectForm, "token", EBOEKHOUDEN_TOKEN),
+}
+
+
+@bp.route("/<service>", methods=("GET", "POST"))
+def page(service: str):
+    """Show the connection of ``service`` and connect it with a pasted key."""
+    if service not in PAGES:
+        abort(404)
+    form_class, secret_field, demo_secret = PAGES[service]
+    form = form_class()
+    if form.validate_on_submit():
+        try:
+            connection = connections.connect(service, form[secret_field].data, form.base_url.data)
+        except connections.ConnectError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Connected to %(account)s.", account=connection.account_name), "success")
+            return redirect(url_for("connect.page", service=service))
+    return render_template(
+        "connect/page.html",
+        service=service,
+        service_name=connections.SERVICES[service],
+        form=form,
+        secret_field=form[secret_field],
+        credential=connections.get_credential(service),
+        default_base_url=connections.default_base_url(service),
+        demo_secret=demo_secret if current_app.config["DEMO"] else None,
+        disconnect_form=ConfirmForm(),
+    )
+
+
+@bp.post("/<service>/disconnect")
+def disconnect(service: str):
+    """Forget the stored key of ``service``."""
+    if service not in PAGES:
+        abort(404)
+    if ConfirmForm().validate_on_submit() and connections.disconnect(service):
+        flash(_("Disconnected. The stored key has been deleted."), "success")
+    return redirect(url_for("connect.page", service=service))

@@ -1,0 +1,124 @@
+"""Fixtures: the app on a fresh SQLite file, its clients, and both sandboxes over loopback."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from pp2eb import create_app
+from pp2eb.sandbox import base_urls, create_sandbox
+from pp2eb.web.auth import create_user
+
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+class Sandbox:
+    """Both sandbox APIs served on a loopback port, with their control endpoints."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.urls = base_urls(host, port)
+        self.root = f"http://{host}:{port}"
+
+    @property
+    def plugandpay_url(self) -> str:
+        return self.urls["plugandpay"]
+
+    @property
+    def eboekhouden_url(self) -> str:
+        return self.urls["eboekhouden"]
+
+    def control(self, api: str, method: str, path: str, **kwargs) -> requests.Response:
+        """Call ``/_sandbox/<path>`` of ``api`` ("plugandpay" or "eboekhouden")."""
+        resp = requests.request(method, f"{self.root}/{api}/_sandbox/{path}", timeout=10, **kwargs)
+        resp.raise_for_status()
+        return resp
+
+    def reset(self) -> None:
+        self.control("plugandpay", "POST", "reset")
+        self.control("eboekhouden", "POST", "reset")
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    server = make_server("127.0.0.1", 0, create_sandbox(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Sandbox("127.0.0.1", server.server_port)
+    server.shutdown()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandboxes, back at their seed data with no faults or limits."""
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, sandbox_server):
+    monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DEMO": False,
+            "SECRET_KEY": "test-secret-key",
+            "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pp2eb.sqlite'}",
+            "PLUGANDPAY_BASE_URL": sandbox_server.plugandpay_url,
+            "EBOEKHOUDEN_BASE_URL": sandbox_server.eboekhouden_url,
+            "HTTP_TIMEOUT": 5.0,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        create_user("owner", "correct horse battery")
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token of the form on the page at ``url``."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_INPUT.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, username: str = "owner", password: str = "correct horse battery"):
+        token = csrf_token(self._client, "/auth/login")
+        return self._client.post(
+            "/auth/login",
+            data={"username": username, "password": password, "csrf_token": token},
+        )
+
+    def logout(self):
+        token = csrf_token(self._client, "/")
+        return self._client.post("/auth/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
