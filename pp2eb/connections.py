@@ -82,14 +82,15 @@ def _explain(service: str, exc: Exception) -> str:
 
 def check(service: str, secret: str, base_url: str) -> Connection:
     """Check ``secret`` live against the API at ``base_url``; raise ConnectError if it fails."""
-    timeout = current_app.config["HTTP_TIMEOUT"]
+    # Someone is waiting for the answer: one retry at most, not the sync's patient backoff.
+    options = {"timeout": current_app.config["HTTP_TIMEOUT"], "max_attempts": 2}
     try:
         if service == Credential.PLUGANDPAY:
-            client = plugandpay.PlugAndPayClient(secret, base_url, timeout=timeout)
+            client = plugandpay.PlugAndPayClient(secret, base_url, **options)
             tenant = client.get_tenant()
             account = f"{tenant.get('name') or 'Plug&Pay'} (tenant {tenant.get('id')})"
         else:
-            client = eboekhouden.EBoekhoudenClient(secret, base_url, timeout=timeout)
+            client = eboekhouden.EBoekhoudenClient(secret, base_url, **options)
             with client:
                 client.start_session()
                 ledgers = sum(1 for _ in client.iter_ledgers())
