@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import connections
 from pp2eb.models import Credential
 from pp2eb.web.auth import create_user_command
 
 
-@click.group("connect")
+@click.group("connect", cls=AppGroup)
 def connect_group() -> None:
     """Connect an account: the key is checked live, then stored encrypted."""
 
@@ -53,6 +54,7 @@ def connect_eboekhouden(token: str, base_url: str | None) -> None:
 
 
 @click.command("disconnect")
+@with_appcontext
 @click.argument("service", type=click.Choice(sorted(connections.SERVICES)))
 def disconnect_command(service: str) -> None:
     """Delete the stored key of SERVICE."""
@@ -62,7 +64,7 @@ def disconnect_command(service: str) -> None:
         click.echo(f"{connections.SERVICES[service]} was not connected.")
 
 
-@click.group("sandbox")
+@click.group("sandbox", cls=AppGroup)
 def sandbox_group() -> None:
     """The sandbox APIs of Plug&Pay and e-Boekhouden (demo mode and tests)."""
 

@@ -7,6 +7,7 @@ import logging
 
 import click
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -87,6 +88,7 @@ def logout():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.password_option(help="The password (asked for when left out).")
 def create_user_command(username: str, password: str) -> None:

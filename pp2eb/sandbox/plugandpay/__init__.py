@@ -1,0 +1,270 @@
+"""A fake of the Plug&Pay REST API v2 for tests, benchmarks and demo mode.
+
+It answers like the real API as far as ``/work/shared/reference/plugandpay-api.md`` tells:
+same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302 when
+the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
+Test controls live under ``/_sandbox/`` (see ``controls.py``, plus ``/_sandbox/orders`` and
+``/_sandbox/generate`` here).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, redirect, request
+from werkzeug.exceptions import HTTPException
+
+from pp2eb import jsonutil
+from pp2eb.sandbox import PLUGANDPAY_KEY
+from pp2eb.sandbox.controls import CONTROL_PREFIX, install_controls
+from pp2eb.sandbox.plugandpay.demo_data import (
+    PRODUCTS,
+    TAX_RATES,
+    generate_demo_orders,
+    generate_orders,
+)
+from pp2eb.sandbox.plugandpay.store import (
+    BASE_KEYS,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Args,
+    IncludeError,
+    OrderStore,
+    ValidationError,
+    parse_includes,
+    parse_order_query,
+    project,
+    select_orders,
+)
+
+logger = logging.getLogger(__name__)
+
+# inferred: Plug&Pay documents no rate limit; this is Laravel's default API throttle
+# (60 calls a minute). Off unless create_app(rate_limit=...) or /_sandbox/rate-limit sets it.
+ASSUMED_RATE_LIMIT = (60, 60.0)
+TENANT = {"id": 1, "name": "Demo Webshop", "plan": "lite"}
+PRODUCT_SORTS = {"id": lambda p: p["id"], "title": lambda p: p["title"].lower()}
+
+
+def error_response(status: int, message: str, errors: dict | None = None) -> Response:
+    """An error the way Plug&Pay (Laravel) writes it: ``{"message"}``, plus ``errors`` on 422."""
+    body: dict[str, Any] = {"message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return _json(body, status)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(jsonutil.dumps(body), status=status, mimetype="application/json")
+
+
+def create_app(
+    *,
+    orders: list[dict] | None = None,
+    seed: int = 1,
+    today: date | None = None,
+    count: int = 60,
+    keys: Iterable[str] = (PLUGANDPAY_KEY,),
+    rate_limit: tuple[int, float] | None = None,
+) -> Flask:
+    """The sandbox app: ``orders`` as given, else the demo orders of ``seed``/``today``/``count``.
+
+    ``keys`` are the accepted API keys; ``rate_limit`` (calls, seconds), e.g.
+    ``ASSUMED_RATE_LIMIT``, throttles the API from the start.
+    """
+    app = Flask(__name__)
+    seed_orders = orders if orders is not None else generate_demo_orders(seed, today, count)
+    store = OrderStore(seed_orders)
+    app.extensions["plugandpay_store"] = store
+    controls = install_controls(app, reset=store.reset, error_response=error_response)
+    if rate_limit is not None:
+        controls.limit, controls.window = rate_limit[0], float(rate_limit[1])
+    accepted = frozenset(keys)
+
+    @app.before_request
+    def _guard() -> Response | None:
+        if request.path.startswith(CONTROL_PREFIX):
+            return None
+        if not _wants_json():
+            # The docs: "302 Found - You probably sent a wrong accept header." inferred: every
+            # non-JSON request is redirected (Laravel sends such clients to its login page),
+            # so a client that forgets the header fails in tests, not only in production.
+            return redirect(f"{request.url_root}login", 302)
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() not in accepted:
+            return error_response(401, "Unauthenticated.")
+        return None
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        if exc.code == 404:
+            return error_response(404, "Not found.")
+        if exc.code == 405:
+            return error_response(405, f"The {request.method} method is not supported.")
+        return error_response(exc.code or 500, exc.name)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> Response:
+        return error_response(422, exc.message, exc.errors)
+
+    @app.errorhandler(IncludeError)
+    def _bad_include(exc: IncludeError) -> Response:
+        return error_response(400, str(exc))
+
+    _add_api_routes(app, store)
+    _add_sandbox_routes(app, store)
+    return app
+
+
+def _wants_json() -> bool:
+    """Laravel's ``wantsJson()``: the most preferred Accept type is JSON."""
+    best = request.accept_mimetypes.best
+    return bool(best) and ("/json" in best.lower() or "+json" in best.lower())
+
+
+def _page(items: list, page: int, limit: int, render: Any) -> Response:
+    """A Laravel resource collection: ``data``, ``meta`` and ``links`` with full URLs."""
+    total = len(items)
+    last = max(1, math.ceil(total / limit))
+    start = (page - 1) * limit
+    chunk = items[start : start + limit]
+    path = request.base_url  # includes the mount prefix (SCRIPT_NAME)
+
+    def url(number: int) -> str:
+        # Keep the caller's query string, as Laravel's withQueryString() does: the page
+        # number takes the place of a given ``page``, else it goes last.
+        params = [(k, str(number) if k == "page" else v) for k, v in request.args.items()]
+        if "page" not in request.args:
+            params.append(("page", str(number)))
+        return f"{path}?{urlencode(params)}"
+
+    return _json(
+        {
+            "data": [render(item) for item in chunk],
+            "links": {
+                "first": url(1),
+                "last": url(last),
+                "prev": url(page - 1) if page > 1 else None,
+                "next": url(page + 1) if page < last else None,
+            },
+            "meta": {
+                "current_page": page,
+                "from": start + 1 if chunk else None,
+                "last_page": last,
+                "path": path,
+                "per_page": limit,
+                "to": start + len(chunk) if chunk else None,
+                "total": total,
+            },
+        }
+    )
+
+
+def _add_api_routes(app: Flask, store: OrderStore) -> None:
+    @app.get("/v2/orders")
+    def list_orders() -> Response:
+        """Orders, filtered, sorted and paged like the real list endpoint."""
+        query = parse_order_query(request.args)
+        chosen = select_orders(store.all(), query)
+        return _page(chosen, query.page, query.limit, lambda o: project(o, query.includes))
+
+    @app.get("/v2/orders/<int:order_id>")
+    def show_order(order_id: int) -> Response:
+        """One order with the asked-for includes."""
+        includes = parse_includes(request.args.get("include"))
+        order = store.get(order_id)
+        if order is None:
+            return error_response(404, "Not found.")
+        return _json({"data": project(order, includes)})
+
+    @app.get("/v2/products")
+    def list_products() -> Response:
+        """The shop's products (each with its ``ledger`` code or null), paged."""
+        args = Args(request.args)
+        page = args.integer("page", 1, 1)
+        limit = args.integer("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        sort = args.choice("sort", PRODUCT_SORTS, "id")
+        direction = args.choice("direction", ("asc", "desc"), "asc")
+        args.check()
+        products = list(PRODUCTS)
+        if text := args.raw("q"):
+            products = [p for p in products if text.lower() in p["title"].lower()]
+        if ids := args.raw("product_ids"):
+            wanted = {part.strip() for part in ids.split(",")}
+            products = [p for p in products if str(p["id"]) in wanted]
+        products.sort(key=PRODUCT_SORTS[sort], reverse=direction == "desc")
+        return _page(products, page, limit, lambda p: p)
+
+    @app.get("/v2/products/<int:product_id>")
+    def show_product(product_id: int) -> Response:
+        """One product."""
+        for product in PRODUCTS:
+            if product["id"] == product_id:
+                return _json({"data": product})
+        return error_response(404, "Not found.")
+
+    @app.get("/v2/tax-rates")
+    def list_tax_rates() -> Response:
+        """The shop's tax rates, optionally of one ``country``."""
+        # inferred: a short fixed list, answered whole without paging.
+        country = (request.args.get("country") or "").strip().upper()
+        rates = [r for r in TAX_RATES if not country or r["country"] == country]
+        return _json({"data": rates})
+
+    @app.get("/v2/auth/tenants/me")
+    def tenant() -> Response:
+        """The tenant the key belongs to: the connection check."""
+        return _json({"data": TENANT})
+
+
+def _add_sandbox_routes(app: Flask, store: OrderStore) -> None:
+    @app.post("/_sandbox/orders")
+    def add_orders() -> Response:
+        """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids."""
+        body = jsonutil.loads(request.get_data() or b"null")
+        orders = [body] if isinstance(body, dict) else body
+        if not isinstance(orders, list) or not orders:
+            raise ValidationError({"orders": ["The body must be a list of orders."]})
+        errors: dict[str, list[str]] = {}
+        for index, order in enumerate(orders):
+            if not isinstance(order, dict):
+                errors[str(index)] = ["An order must be an object."]
+                continue
+            order_id = order.get("id")
+            if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id < 1:
+                errors[f"{index}.id"] = ["The id field must be a positive integer."]
+            missing = [key for key in BASE_KEYS if key not in order]
+            if missing:
+                errors[f"{index}"] = [f"Missing field(s): {', '.join(missing)}."]
+        if errors:
+            raise ValidationError(errors)
+        ids = store.put(orders)
+        logger.info("sandbox: stored %d order(s)", len(ids))
+        return _json({"ids": ids})
+
+    @app.post("/_sandbox/generate")
+    def generate() -> Response:
+        """Add ``n`` generated orders (benchmarks); ids follow the highest id so far."""
+        body = jsonutil.loads(request.get_data() or b"{}")
+        if not isinstance(body, dict):
+            raise ValidationError({"body": ["The body must be an object."]})
+        args = Args({k: str(v) for k, v in body.items() if v is not None})
+        n = args.integer("n", 0, 1, 1_000_000)
+        seed = args.integer("seed", 1, 0)
+        end = args.moment("end", "Y-m-d") or date.today()
+        start = args.moment("start", "Y-m-d") or end - timedelta(days=90)
+        if "n" not in body:
+            args.fail("n", "The {} field is required.")
+        if start > end:
+            args.fail("start", "The {} field must be a date before or equal to end.")
+        args.check()
+        first_id = store.reserve(n)
+        ids = store.put(generate_orders(n, seed, start, end, first_id))
+        logger.info("sandbox: generated %d order(s) from id %d", n, first_id)
+        return _json({"count": len(ids), "first_id": ids[0], "last_id": ids[-1]})
