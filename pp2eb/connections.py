@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import requests
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from pp2eb import apierrors, eboekhouden, plugandpay
 from pp2eb.extensions import db
@@ -95,7 +96,13 @@ def check(service: str, secret: str, base_url: str) -> Connection:
                 client.start_session()
                 ledgers = sum(1 for _ in client.iter_ledgers())
                 templates = len(client.list_invoice_templates())
-            account = f"administration with {ledgers} ledgers and {templates} invoice templates"
+            account = _(
+                "administration with %(ledgers)s and %(templates)s",
+                ledgers=ngettext("%(num)d ledger", "%(num)d ledgers", ledgers),
+                templates=ngettext(
+                    "%(num)d invoice template", "%(num)d invoice templates", templates
+                ),
+            )
     except (apierrors.ApiError, requests.RequestException, ValueError) as exc:
         message = _explain(service, exc)
         logger.warning("connection check of %s failed: %s", service, message)
