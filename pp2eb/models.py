@@ -41,3 +41,97 @@ class Credential(db.Model):
 
     def __repr__(self) -> str:
         return f"<Credential {self.service} {self.base_url}>"
+
+
+class ShopSettings(db.Model):
+    """The shop owner's choices (one row): the JSON of ``pp2eb.settings.Settings``."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(db.Model):
+    """One run of the engine: a scheduled or manual sync, a backfill, a retry."""
+
+    RUNNING, FINISHED, ABORTED = "running", "finished", "aborted"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20), default=RUNNING)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+    since: Mapped[str | None] = mapped_column(sa.String(10))
+    until: Mapped[str | None] = mapped_column(sa.String(10))
+    seen: Mapped[int] = mapped_column(default=0)
+    booked: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    waiting: Mapped[int] = mapped_column(default=0)
+    already_booked: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class OrderRecord(db.Model):
+    """One Plug&Pay order and where it stands; the intent is written before the remote write."""
+
+    NEW, SKIPPED, BOOKING, BOOKED, FAILED, WAITING = (
+        "new", "skipped", "booking", "booked", "failed", "waiting"
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(unique=True)
+    state: Mapped[str] = mapped_column(sa.String(10), default=NEW, index=True)
+    invoice_number: Mapped[str | None] = mapped_column(sa.String(64))
+    invoice_date: Mapped[str | None] = mapped_column(sa.String(10), index=True)
+    customer: Mapped[str | None] = mapped_column(sa.String(255))
+    email: Mapped[str | None] = mapped_column(sa.String(255))
+    # Money as text: SQLite has no decimal type and a float would lose cents.
+    amount_with_tax: Mapped[str | None] = mapped_column(sa.String(32))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    fix: Mapped[str | None] = mapped_column(sa.Text)
+    error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The booking as sent (intent): reference, payment reference and request body.
+    insertion: Mapped[str | None] = mapped_column(sa.String(10))
+    reference: Mapped[str | None] = mapped_column(sa.String(64))
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(64))
+    booking_json: Mapped[str | None] = mapped_column(sa.Text)
+    write_uncertain: Mapped[bool] = mapped_column(default=False)
+    relation_id: Mapped[int | None]
+    eboekhouden_id: Mapped[int | None]
+    order_json: Mapped[str | None] = mapped_column(sa.Text)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    booked_at: Mapped[datetime | None]
+
+
+class Attempt(db.Model):
+    """One try at booking an order, with its outcome in plain words."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_record_id: Mapped[int] = mapped_column(sa.ForeignKey("order_record.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sync_run.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CustomerLink(db.Model):
+    """A Plug&Pay customer (by e-mail, else by name) linked to an e-Boekhouden relation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    relation_id: Mapped[int]
+    relation_code: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(db.Model):
+    """A named lock with an expiry, so that only one process runs the sync at a time."""
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(120))
+    expires_at: Mapped[datetime | None]
