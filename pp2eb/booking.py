@@ -1,0 +1,164 @@
+"""The mapper's vocabulary: what goes in besides the order, and what comes out.
+
+In: ``ReferenceData`` (the e-Boekhouden ledgers and templates, the ledger codes Plug&Pay keeps on
+its products, and the bookings of originals that credit invoices refer to). Out: a ``Booking``,
+a ``Skip`` (the order is not to be booked, with the reason), a ``Wait`` (not yet: a credit
+invoice whose original is not booked), or a raised ``MappingError``. All frozen, all pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from pp2eb.vatcodes import SALE_VAT_CODES
+
+if TYPE_CHECKING:
+    from pp2eb.customers import RelationDraft
+
+
+class MappingError(Exception):
+    """An order that cannot be booked as it is; ``reason`` says why, ``fix`` what to do.
+
+    ``setting`` names the settings key whose page fixes it (``vat_map``, ``oss_ledgers``, ...),
+    or is None when the order itself must be corrected in Plug&Pay.
+    """
+
+    def __init__(self, reason: str, *, fix: str | None = None, setting: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+        self.setting = setting
+
+    def __str__(self) -> str:
+        return f"{self.reason} Fix: {self.fix}" if self.fix else self.reason
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The order is deliberately not booked (test mode, concept, unpaid, nothing to book)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The order cannot be booked yet; try again later (a credit before its original)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """An e-Boekhouden ledger: the internal id the API wants and the code a person sees."""
+
+    id: int
+    code: str
+    description: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """An e-Boekhouden invoice template (factuursjabloon)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class OriginalBooking:
+    """How the original of a credit invoice was booked: its relation and invoice number."""
+
+    relation_id: int
+    invoice_number: str
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """What the mapper needs to know about both accounts, fetched by the engine once per run.
+
+    ``product_ledgers`` maps a Plug&Pay product id to the ledger code Plug&Pay keeps on that
+    product (text or a number, or None). ``originals`` maps the Plug&Pay order id of a booked
+    original to its booking; the engine fills it for the credit invoices it is about to map.
+    """
+
+    ledgers: Mapping[str, Ledger] = field(default_factory=dict)
+    templates: Mapping[str, Template] = field(default_factory=dict)
+    product_ledgers: Mapping[int, str | int | None] = field(default_factory=dict)
+    originals: Mapping[int, OriginalBooking] = field(default_factory=dict)
+    vat_codes: frozenset[str] = SALE_VAT_CODES
+
+    @classmethod
+    def build(
+        cls,
+        ledgers: Iterable[Ledger],
+        templates: Iterable[Template] = (),
+        product_ledgers: Mapping[int, str | int | None] | None = None,
+        originals: Mapping[int, OriginalBooking] | None = None,
+    ) -> ReferenceData:
+        """Index lists of ledgers and templates by code and by name."""
+        return cls(
+            ledgers={ledger.code: ledger for ledger in ledgers},
+            templates={template.name: template for template in templates},
+            product_ledgers=dict(product_ledgers or {}),
+            originals=dict(originals or {}),
+        )
+
+    def with_original(self, order_id: int, original: OriginalBooking) -> ReferenceData:
+        """A copy that also knows the booking of original order ``order_id``."""
+        return replace(self, originals={**self.originals, order_id: original})
+
+
+# Row kinds, so the dashboard can tell a product line from a rounding row.
+LINE, SHIPPING, DISCOUNT, OSS_VAT, ROUNDING = "line", "shipping", "discount", "oss_vat", "rounding"
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """One mutation row or invoice item; ``amount`` includes VAT (pp2eb books ``inExVat`` IN)."""
+
+    ledger: Ledger
+    vat_code: str
+    amount: Decimal
+    description: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One Plug&Pay order as one e-Boekhouden booking, with the figures to check it by.
+
+    ``total`` is Plug&Pay's ``amount_with_tax``; ``vat_expected`` the VAT per VAT code that
+    e-Boekhouden will compute from ``rows``; ``vat_plugandpay`` Plug&Pay's VAT per rate
+    (``"NL:21"``); ``oss_vat`` the foreign VAT per country booked on OSS ledgers. For a credit
+    invoice ``relation_id`` is the original's relation (use it, do not look one up) and
+    ``credit_of`` the original's invoice number. ``notes`` explain rounding rows in words.
+    """
+
+    order_id: int
+    insertion: str
+    date: date
+    invoice_number: str
+    payment_reference: str
+    description: str
+    debtor_ledger: Ledger
+    template: Template | None
+    term_of_payment: int
+    rows: tuple[BookingRow, ...]
+    relation: RelationDraft
+    relation_id: int | None
+    credit_of: str | None
+    total: Decimal
+    vat_expected: dict[str, Decimal]
+    vat_plugandpay: dict[str, Decimal]
+    oss_vat: dict[str, Decimal]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_total(self) -> Decimal:
+        """The sum of the rows, incl. VAT; equals ``total`` for every booking the mapper makes."""
+        return sum((row.amount for row in self.rows), Decimal("0.00"))

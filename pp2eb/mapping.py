@@ -1,0 +1,253 @@
+"""One Plug&Pay order → one e-Boekhouden booking, exact to the cent. Pure: no clock, DB or HTTP.
+
+``map_order`` returns a ``Booking``, a ``Skip`` (test mode, concept, unpaid under
+``orders=paid``, nothing to book) or a ``Wait`` (a credit invoice whose original is not booked
+yet), and raises ``MappingError`` for an order it cannot book as it is.
+
+How the booking is built:
+
+* Every amount is sent incl. VAT (``inExVat`` IN), so the rows add up to Plug&Pay's
+  ``amount_with_tax`` by construction: each line at its gross after its own discounts, on its
+  product's ledger (``product_ledgers`` setting, else the ledger Plug&Pay keeps on the product
+  when e-Boekhouden has it as a VW ledger, else the revenue ledger); shipping on the shipping
+  ledger; the order-level discounts as one negative row per VAT code on the revenue ledger. A
+  discount's VAT per rate is read from Plug&Pay's ``taxes``, and its share per rate follows
+  from that VAT (see ``pp2eb.totals``), so it matches however Plug&Pay split it.
+* OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
+  ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
+  country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
+  §3.3); e-Boekhouden has no per-country OSS codes.
+* Rounding. e-Boekhouden computes the VAT of each code over the total of that code's rows;
+  Plug&Pay rounds per line, so the two can differ by a cent or so. Then the booking gets two
+  visible rows on the rounding ledger (setting ``rounding_ledger``, "Afrondingsverschillen"):
+  +δ at that VAT code and −δ at ``GEEN``, with δ the smallest gross change that makes
+  e-Boekhouden compute exactly Plug&Pay's VAT. The total stays ``amount_with_tax``, the VAT per
+  code equals Plug&Pay's, and the difference is on a ledger where a bookkeeper sees it. Chosen
+  over ``AFW_VERK`` with an explicit ``vatAmount`` because that code moves the sale to another
+  box of the VAT return; ``notes`` on the booking explain each pair in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from pp2eb.booking import (
+    Booking,
+    BookingRow,
+    Ledger,
+    MappingError,
+    OriginalBooking,
+    ReferenceData,
+    Skip,
+    Template,
+    Wait,
+)
+from pp2eb.customers import relation_draft
+from pp2eb.order import Order
+from pp2eb.payloads import cut, to_invoice_payload, to_mutation_payload
+from pp2eb.rounding import balance_vat, verify
+from pp2eb.rows import Ledgers, booking_rows, group_rows
+from pp2eb.settings import Settings
+from pp2eb.totals import ZERO, RateTotals, check_totals, rate_totals
+from pp2eb.vat import Treatment, treatments
+
+__all__ = [
+    "Booking",
+    "BookingRow",
+    "Ledger",
+    "MappingError",
+    "OriginalBooking",
+    "ReferenceData",
+    "Skip",
+    "Template",
+    "Wait",
+    "before_start_date",
+    "invoice_number",
+    "map_order",
+    "skip_reason",
+    "to_invoice_payload",
+    "to_mutation_payload",
+]
+
+MAX_DESCRIPTION = 50  # a mutation's description
+MAX_NUMBER = 50  # invoice numbers, for mutations (MUT_018) and invoices (FACT_007) alike
+PAID_STATUSES = ("paid", "credited", "credit_invoice")
+
+
+def skip_reason(order: Order, settings: Settings) -> str | None:
+    """Why the order is not to be booked at all, or None when it is."""
+    if order.mode != "live":
+        return "Test-mode order; only live orders are booked."
+    if order.invoice_status != "final":
+        return "Concept invoice; only final invoices are booked."
+    # inferred: a credited order was final and, under "paid", paid (or cancelled before
+    # payment); its credit invoice follows it, so both are booked and together net to nothing.
+    if settings.orders == "paid" and order.payment_status not in PAID_STATUSES:
+        return f"Not paid (payment status {order.payment_status}); only paid orders are booked."
+    return None
+
+
+def before_start_date(order: Order, settings: Settings) -> bool:
+    """True when the invoice date lies before ``start_date`` (the scheduled sync skips it)."""
+    return order.invoice_date is not None and order.invoice_date < settings.start_date
+
+
+def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking | Skip | Wait:
+    """Map one order to its booking; Skip or Wait with a reason; MappingError if it cannot be."""
+    reason = skip_reason(order, settings)
+    if reason:
+        return Skip(reason)
+    check_totals(order)
+    booking_date = _booking_date(order)
+    number = invoice_number(order, settings)
+    rates = rate_totals(order)
+    how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes)
+    ledgers = Ledgers(settings, ref)
+    debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
+    rows = booking_rows(order, rates, how, ledgers)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.vat_code] = counts.get(row.vat_code, 0) + 1
+    if settings.group_lines:
+        rows = group_rows(rows)
+    rows = [row for row in rows if row.amount]
+    if not rows:
+        return Skip(f"Nothing to book: order {order.id} totals {order.amount_with_tax}.")
+    targets = _sum_per(rates, how, lambda t: t.vat_code if not t.oss_country else None)
+    rounding, notes = balance_vat(rows, targets, counts, ledgers)
+    rows += rounding
+    vat_expected = verify(order, rows, targets)
+    template = _template(settings, ref)
+    original = None
+    if order.is_credit:
+        original = _original(order, ref)
+        if isinstance(original, Wait):
+            return original
+    relation = relation_draft(order)
+    return Booking(
+        order_id=order.id,
+        insertion=settings.insertion,
+        date=booking_date,
+        invoice_number=number,
+        payment_reference=f"pp2eb-{order.id}",
+        description=_description(order, settings, number, relation.name, original),
+        debtor_ledger=debtor,
+        template=template,
+        term_of_payment=settings.term_of_payment,
+        rows=tuple(rows),
+        relation=relation,
+        relation_id=original.relation_id if original else None,
+        credit_of=original.invoice_number if original else None,
+        total=order.amount_with_tax,
+        vat_expected=vat_expected,
+        vat_plugandpay={key: totals.vat for key, totals in rates.items()},
+        oss_vat=_sum_per(rates, how, lambda t: t.oss_country),
+        notes=tuple(notes),
+    )
+
+
+def _sum_per(
+    rates: dict[str, RateTotals], how: dict[str, Treatment], key: Callable[[Treatment], str | None]
+) -> dict[str, Decimal]:
+    """Plug&Pay's VAT summed per ``key`` of each rate's treatment (None: left out)."""
+    sums: dict[str, Decimal] = {}
+    for rate, totals in rates.items():
+        group = key(how[rate])
+        if group is not None:
+            sums[group] = sums.get(group, ZERO) + totals.vat
+    return sums
+
+
+def _template(settings: Settings, ref: ReferenceData) -> Template | None:
+    if settings.insertion != "invoice":
+        return None
+    template = ref.templates.get(settings.invoice_template)
+    if template is None:
+        raise MappingError(
+            f"There is no invoice template named {settings.invoice_template!r} in e-Boekhouden.",
+            fix="Create it in e-Boekhouden or choose another template on the insertion page.",
+            setting="invoice_template",
+        )
+    return template
+
+
+def _booking_date(order: Order) -> date:
+    if order.invoice_date is None:
+        raise MappingError(
+            f"Order {order.id} has a final invoice without an invoice date.",
+            fix="Check the invoice in Plug&Pay.",
+        )
+    return order.invoice_date
+
+
+def invoice_number(order: Order, settings: Settings) -> str:
+    """The number e-Boekhouden gets: Plug&Pay's invoice number or order number, never altered."""
+    if settings.reference == "order_number":
+        # inferred: the order number is the order id; no other order-number field is documented.
+        number = str(order.id)
+    elif not order.invoice_number:
+        raise MappingError(
+            f"Order {order.id} has no invoice number.",
+            fix="Switch the reference setting to order numbers.",
+            setting="reference",
+        )
+    else:
+        number = order.invoice_number
+    if len(number) > MAX_NUMBER:
+        raise MappingError(
+            f"Invoice number {number!r} is longer than the {MAX_NUMBER} characters "
+            "e-Boekhouden takes.",
+            fix="Switch the reference setting to order numbers.",
+            setting="reference",
+        )
+    if settings.insertion == "invoice" and number[-1] not in "0123456789":
+        raise MappingError(
+            f"Invoice number {number!r} does not end with a digit, which an e-Boekhouden "
+            "sales invoice requires (FACT_009).",
+            fix="Switch the reference setting to order numbers, or use the booking (mutation) "
+            "insertion type.",
+            setting="reference",
+        )
+    return number
+
+
+def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
+    """The booking of the order a credit invoice credits, or Wait until it exists."""
+    related = [r for r in order.related_orders if r.payment_status == "credited"]
+    # inferred: the original is the related order marked credited; a single link will do too.
+    if not related and len(order.related_orders) == 1:
+        related = list(order.related_orders)
+    if len(related) != 1:
+        raise MappingError(
+            f"Credit invoice {order.invoice_number or order.id} does not name the one order it "
+            "credits (related_orders).",
+            fix="Check the credit invoice in Plug&Pay.",
+        )
+    original = ref.originals.get(related[0].id)
+    if original is None:
+        return Wait(
+            f"Credit invoice {order.invoice_number or order.id} waits for its original, order "
+            f"{related[0].id} (invoice {related[0].invoice_number or 'unknown'}), to be booked."
+        )
+    return original
+
+
+def _description(
+    order: Order,
+    settings: Settings,
+    number: str,
+    name: str,
+    original: OriginalBooking | None,
+) -> str:
+    if original:
+        text = f"Plug&Pay creditfactuur {number} bij {original.invoice_number}"
+    elif settings.reference == "invoice_number":
+        text = f"Plug&Pay factuur {number}"
+    else:
+        text = f"Plug&Pay bestelling {number}"
+    # The name helps to find the booking in e-Boekhouden's lists, if enough of it fits.
+    if len(text) + len(", ") + 8 <= MAX_DESCRIPTION:
+        return cut(f"{text}, {name}", MAX_DESCRIPTION)
+    return cut(text, MAX_DESCRIPTION)

@@ -1,0 +1,291 @@
+"""The shop owner's choices as one frozen ``Settings``, read from and written to plain JSON.
+
+``Settings.from_dict`` checks the file on its own and names every problem at once;
+``check_against`` checks it against an e-Boekhouden account's reference data (the engine
+fetches that live). Ledgers are kept as their codes, as a person sees them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from pp2eb.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
+from pp2eb.order import rate_key
+from pp2eb.vatcodes import vat_rate
+
+if TYPE_CHECKING:
+    from pp2eb.booking import ReferenceData
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "orders": ("final_invoices", "paid"),
+    "reference": ("invoice_number", "order_number"),
+    "insertion": ("mutation", "invoice"),
+    "oss": ("home_country", "oss"),
+    "customer_codes": ("eboekhouden", "name"),
+}
+REVERSE_CHARGE, OUTSIDE_EU = "reverse_charge", "outside_eu"
+_LEDGERS = ("debtor_ledger", "revenue_ledger", "shipping_ledger", "rounding_ledger")
+_RATE_KEY = re.compile(r"([A-Z]{2}):(\d{1,2}(?:\.\d{1,4})?)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_LEDGER_CODE = 10  # the ledger list's ``code`` filter takes at most 10 characters
+
+# What the wizard starts from. start_date has no sensible default: the owner picks it.
+DEFAULTS: dict[str, Any] = {
+    "orders": "final_invoices",
+    "start_date": None,
+    "reference": "invoice_number",
+    "insertion": "mutation",
+    "invoice_template": "Standaard",
+    "group_lines": False,
+    "debtor_ledger": "1300",
+    "revenue_ledger": "8000",
+    "product_ledgers": {},
+    "shipping_ledger": "8050",
+    "vat_map": {
+        "NL:21": "HOOG_VERK_21",
+        "NL:9": "LAAG_VERK_9",
+        "NL:0": "GEEN",
+        REVERSE_CHARGE: "BI_EU_VERK_D",
+        OUTSIDE_EU: "BU_EU_VERK",
+    },
+    "oss": "home_country",
+    "oss_ledgers": {},
+    "customer_codes": "eboekhouden",
+    "sync_interval_minutes": 15,
+    # Not in the issue's example: where a VAT rounding difference is booked, visibly.
+    "rounding_ledger": "8090",
+    "term_of_payment": 14,
+}
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; ``problems`` names every one of them."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The shop owner's choices; see ``DEFAULTS`` for the keys and the README for meanings."""
+
+    orders: str
+    start_date: date
+    reference: str
+    insertion: str
+    invoice_template: str
+    group_lines: bool
+    debtor_ledger: str
+    revenue_ledger: str
+    product_ledgers: dict[str, str]
+    shipping_ledger: str
+    vat_map: dict[str, str]
+    oss: str
+    oss_ledgers: dict[str, str]
+    customer_codes: str
+    sync_interval_minutes: int
+    rounding_ledger: str
+    term_of_payment: int
+
+    @classmethod
+    def from_dict(cls, data: object) -> Settings:
+        """Read settings JSON (missing keys take ``DEFAULTS``); SettingsError names each problem."""
+        if not isinstance(data, dict):
+            raise SettingsError(["The settings must be a JSON object."])
+        problems = [f"Unknown setting {key!r}." for key in data if key not in DEFAULTS]
+        values = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}}
+        read = _Reader(values, problems)
+        settings = {
+            **{key: read.choice(key) for key in CHOICES},
+            "start_date": read.date("start_date"),
+            "invoice_template": read.text("invoice_template"),
+            "group_lines": read.flag("group_lines"),
+            **{key: read.ledger(key, values[key]) for key in _LEDGERS},
+            "product_ledgers": read.ledger_map(
+                "product_ledgers", _product_id, "a Plug&Pay product id (a number)"
+            ),
+            "vat_map": read.vat_map(),
+            "oss_ledgers": read.ledger_map(
+                "oss_ledgers", _oss_country, f"an EU country code other than {HOME_COUNTRY}"
+            ),
+            "sync_interval_minutes": read.number("sync_interval_minutes", 1, 24 * 60),
+            "term_of_payment": read.number("term_of_payment", 0, 365),
+        }
+        if settings["insertion"] == "invoice" and not settings["invoice_template"]:
+            problems.append("invoice_template: name the invoice template to book invoices with.")
+        if problems:
+            raise SettingsError(problems)
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready data; ``Settings.from_dict(s.to_dict()) == s``."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["start_date"] = self.start_date.isoformat()
+        for key in ("product_ledgers", "vat_map", "oss_ledgers"):
+            data[key] = dict(data[key])
+        return data
+
+
+def _product_id(key: object) -> str | None:
+    """The product id as Plug&Pay writes it ("012" is product 12), or None."""
+    if not isinstance(key, str) or not key.isascii() or not key.isdigit():
+        return None
+    return str(int(key))
+
+
+def _oss_country(key: object) -> str | None:
+    return key if key in EU_COUNTRIES and key != HOME_COUNTRY else None
+
+
+class _Reader:
+    """Reads one setting at a time, recording a problem instead of stopping at the first."""
+
+    def __init__(self, values: dict[str, Any], problems: list[str]):
+        self.values = values
+        self.problems = problems
+
+    def choice(self, key: str) -> str:
+        value = self.values[key]
+        if value not in CHOICES[key]:
+            self.problems.append(f"{key}: {value!r} is not one of {', '.join(CHOICES[key])}.")
+        return value
+
+    def date(self, key: str) -> date | None:
+        value = self.values[key]
+        if value is None:
+            self.problems.append(f"{key}: missing; choose the first invoice date to book.")
+            return None
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.problems.append(f"{key}: {value!r} is not a date (YYYY-MM-DD).")
+        return None
+
+    def text(self, key: str) -> str:
+        value = self.values[key]
+        if not isinstance(value, str):
+            self.problems.append(f"{key}: expected text, got {value!r}.")
+            return ""
+        return value.strip()
+
+    def flag(self, key: str) -> bool:
+        value = self.values[key]
+        if not isinstance(value, bool):
+            self.problems.append(f"{key}: expected true or false, got {value!r}.")
+        return value is True
+
+    def number(self, key: str, low: int, high: int) -> int:
+        value = self.values[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.problems.append(f"{key}: expected a whole number {low}-{high}, got {value!r}.")
+            return low
+        return value
+
+    def ledger(self, key: str, value: object) -> str:
+        if not isinstance(value, str):
+            self.problems.append(f'{key}: a ledger code is text, e.g. "8000"; got {value!r}.')
+            return ""
+        if not value or value != value.strip() or len(value) > MAX_LEDGER_CODE:
+            self.problems.append(f"{key}: {value!r} is not a ledger code.")
+        return value
+
+    def _mapping(self, key: str) -> dict:
+        value = self.values[key]
+        if not isinstance(value, dict):
+            self.problems.append(f"{key}: expected an object, got {value!r}.")
+            return {}
+        return value
+
+    def ledger_map(
+        self, key: str, canonical: Callable[[object], str | None], expected: str
+    ) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for item, code in self._mapping(key).items():
+            name = canonical(item)
+            if name is None:
+                self.problems.append(f"{key}: {item!r} is not {expected}.")
+                continue
+            if name in result:
+                self.problems.append(f"{key}: {item!r} is listed twice.")
+            result[name] = self.ledger(f"{key}[{item}]", code)
+        return result
+
+    def vat_map(self) -> dict[str, str]:
+        result: dict[str, str] = {}
+        seen: set[str] = set()
+        for key, code in self._mapping("vat_map").items():
+            canonical = _vat_map_key(key)
+            if canonical is None:
+                self.problems.append(
+                    f'vat_map: {key!r} is not COUNTRY:RATE (e.g. "NL:21"), '
+                    f"{REVERSE_CHARGE} or {OUTSIDE_EU}."
+                )
+                continue
+            if canonical in seen:
+                self.problems.append(f"vat_map: {key!r} is listed twice.")
+            seen.add(canonical)
+            if not isinstance(code, str) or not code:
+                self.problems.append(f"vat_map[{key}]: expected a VAT code, got {code!r}.")
+                continue
+            result[canonical] = code
+        return result
+
+
+def _vat_map_key(key: object) -> str | None:
+    """``NL:21.0`` → ``NL:21``; the special keys as they are; None when not a valid key."""
+    if not isinstance(key, str):
+        return None
+    if key in (REVERSE_CHARGE, OUTSIDE_EU):
+        return key
+    match = _RATE_KEY.fullmatch(key)
+    if not match or match.group(1) not in ISO_COUNTRIES:
+        return None
+    try:
+        return rate_key(match.group(1), Decimal(match.group(2)))
+    except InvalidOperation:
+        return None
+
+
+_CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
+_CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
+
+
+def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
+    """Name every ledger, VAT code and template in ``settings`` that ``reference`` lacks."""
+    wanted = [(key, getattr(settings, key), "VW") for key in _LEDGERS]
+    wanted[0] = ("debtor_ledger", settings.debtor_ledger, "DEB")
+    wanted += [(f"product_ledgers[{p}]", c, "VW") for p, c in settings.product_ledgers.items()]
+    wanted += [(f"oss_ledgers[{c}]", code, "BAL") for c, code in settings.oss_ledgers.items()]
+    problems = []
+    for key, code, category in wanted:
+        ledger = reference.ledgers.get(code)
+        if ledger is None:
+            problems.append(f"{key}: ledger {code} does not exist in e-Boekhouden.")
+        elif ledger.category != category:
+            problems.append(
+                f"{key}: ledger {code} ({ledger.description}) has category {ledger.category}; "
+                f"it must be {_CATEGORY_NAMES[category]}."
+            )
+    for key, code in settings.vat_map.items():
+        if code not in reference.vat_codes:
+            problems.append(f"vat_map[{key}]: {code!r} is not an e-Boekhouden sales VAT code.")
+            continue
+        rate = Decimal(0) if key in (REVERSE_CHARGE, OUTSIDE_EU) else Decimal(key.split(":")[1])
+        if vat_rate(code) != rate:
+            problems.append(
+                f"vat_map[{key}]: e-Boekhouden books {code} at {vat_rate(code)}%, not {rate}%."
+            )
+    if settings.insertion == "invoice" and settings.invoice_template not in reference.templates:
+        problems.append(
+            f"invoice_template: there is no invoice template named "
+            f"{settings.invoice_template!r} in e-Boekhouden."
+        )
+    return problems

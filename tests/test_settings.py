@@ -1,0 +1,226 @@
+"""Settings: the JSON file of the issue in, every problem named, the same JSON out."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from pp2eb import jsonutil
+from pp2eb.booking import Ledger, ReferenceData, Template
+from pp2eb.settings import DEFAULTS, Settings, SettingsError, check_against
+
+EXAMPLE = {
+    "orders": "final_invoices",
+    "start_date": "2026-01-01",
+    "reference": "invoice_number",
+    "insertion": "mutation",
+    "invoice_template": "Standaard",
+    "group_lines": False,
+    "debtor_ledger": "1300",
+    "revenue_ledger": "8000",
+    "product_ledgers": {"12": "8010"},
+    "shipping_ledger": "8050",
+    "vat_map": {
+        "NL:21": "HOOG_VERK_21",
+        "NL:9": "LAAG_VERK_9",
+        "NL:0": "GEEN",
+        "reverse_charge": "BI_EU_VERK_D",
+        "outside_eu": "BU_EU_VERK",
+    },
+    "oss": "home_country",
+    "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
+    "customer_codes": "eboekhouden",
+    "sync_interval_minutes": 15,
+}
+
+
+def test_reads_the_issue_example():
+    settings = Settings.from_dict(EXAMPLE)
+    assert settings.start_date == date(2026, 1, 1)
+    assert settings.debtor_ledger == "1300"
+    assert settings.product_ledgers == {"12": "8010"}
+    assert settings.vat_map["NL:21"] == "HOOG_VERK_21"
+    assert settings.rounding_ledger == "8090"  # not in the example: its default
+    assert settings.term_of_payment == 14
+
+
+def test_round_trip_through_json():
+    settings = Settings.from_dict(
+        {**EXAMPLE, "insertion": "invoice", "oss": "oss", "rounding_ledger": "8091"}
+    )
+    data = settings.to_dict()
+    assert data == {
+        **EXAMPLE,
+        "insertion": "invoice",
+        "oss": "oss",
+        "rounding_ledger": "8091",
+        "term_of_payment": 14,
+    }
+    assert Settings.from_dict(jsonutil.loads(jsonutil.dumps(data))) == settings
+
+
+def test_to_dict_does_not_share_the_settings_maps():
+    settings = Settings.from_dict(EXAMPLE)
+    settings.to_dict()["vat_map"]["NL:21"] = "GEEN"
+    assert settings.vat_map["NL:21"] == "HOOG_VERK_21"
+    assert DEFAULTS["vat_map"]["NL:21"] == "HOOG_VERK_21"
+
+
+def test_defaults_need_only_a_start_date():
+    settings = Settings.from_dict({"start_date": "2026-03-01"})
+    assert settings.to_dict() == {**DEFAULTS, "start_date": "2026-03-01"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict({})
+    assert info.value.problems == ["start_date: missing; choose the first invoice date to book."]
+
+
+def test_vat_map_keys_are_normalised():
+    vat_map = {"NL:21.0": "HOOG_VERK_21", "FR:5.50": "AFST_VERK", "outside_eu": "BU_EU_VERK"}
+    settings = Settings.from_dict({**EXAMPLE, "vat_map": vat_map})
+    assert settings.vat_map == {"NL:21": "HOOG_VERK_21", "FR:5.5": "AFST_VERK"} | {
+        "outside_eu": "BU_EU_VERK"
+    }
+
+
+def test_every_problem_is_named():
+    data = copy.deepcopy(EXAMPLE)
+    data.update(
+        orders="all",
+        start_date="01-01-2026",
+        reference=None,
+        insertion="invoice",
+        invoice_template=" ",
+        group_lines="yes",
+        debtor_ledger=1300,
+        revenue_ledger="",
+        shipping_ledger=" 8050",
+        oss="both",
+        customer_codes="random",
+        sync_interval_minutes="15",
+        term_of_payment=-1,
+        colour="blue",
+    )
+    data["product_ledgers"] = {"abc": "8010", "13": 8020}
+    data["vat_map"] = {"NL21": "HOOG_VERK_21", "XX:21": "X", "NL:9": "", "NL:9.0": None}
+    data["oss_ledgers"] = {"NL": "1600", "US": "1601", "DE": "16410000000"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(data)
+    assert info.value.problems == [
+        "Unknown setting 'colour'.",
+        "orders: 'all' is not one of final_invoices, paid.",
+        "reference: None is not one of invoice_number, order_number.",
+        "oss: 'both' is not one of home_country, oss.",
+        "customer_codes: 'random' is not one of eboekhouden, name.",
+        "start_date: '01-01-2026' is not a date (YYYY-MM-DD).",
+        "group_lines: expected true or false, got 'yes'.",
+        'debtor_ledger: a ledger code is text, e.g. "8000"; got 1300.',
+        "revenue_ledger: '' is not a ledger code.",
+        "shipping_ledger: ' 8050' is not a ledger code.",
+        "product_ledgers: 'abc' is not a Plug&Pay product id (a number).",
+        'product_ledgers[13]: a ledger code is text, e.g. "8000"; got 8020.',
+        "vat_map: 'NL21' is not COUNTRY:RATE (e.g. \"NL:21\"), reverse_charge or outside_eu.",
+        "vat_map: 'XX:21' is not COUNTRY:RATE (e.g. \"NL:21\"), reverse_charge or outside_eu.",
+        "vat_map[NL:9]: expected a VAT code, got ''.",
+        "vat_map: 'NL:9.0' is listed twice.",
+        "vat_map[NL:9.0]: expected a VAT code, got None.",
+        "oss_ledgers: 'NL' is not an EU country code other than NL.",
+        "oss_ledgers: 'US' is not an EU country code other than NL.",
+        "oss_ledgers[DE]: '16410000000' is not a ledger code.",
+        "sync_interval_minutes: expected a whole number 1-1440, got '15'.",
+        "term_of_payment: expected a whole number 0-365, got -1.",
+        "invoice_template: name the invoice template to book invoices with.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ([], "The settings must be a JSON object."),
+        ({**EXAMPLE, "start_date": "2026-02-30"}, "start_date: '2026-02-30' is not a date"),
+        ({**EXAMPLE, "start_date": 20260101}, "start_date: 20260101 is not a date"),
+        ({**EXAMPLE, "sync_interval_minutes": True}, "sync_interval_minutes: expected a whole"),
+        ({**EXAMPLE, "sync_interval_minutes": 0}, "sync_interval_minutes: expected a whole"),
+        ({**EXAMPLE, "vat_map": []}, "vat_map: expected an object, got []."),
+        ({**EXAMPLE, "insertion": "invoice", "invoice_template": 7}, "invoice_template: expected"),
+    ],
+)
+def test_single_problems(data, problem):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(data)
+    assert any(p.startswith(problem) for p in info.value.problems), info.value.problems
+
+
+LEDGERS = [
+    Ledger(1, "1300", "Debiteuren", "DEB"),
+    Ledger(2, "1100", "Bank", "FIN"),
+    Ledger(3, "1640", "Btw België (OSS)", "BAL"),
+    Ledger(4, "1641", "Btw Duitsland (OSS)", "BAL"),
+    Ledger(5, "1642", "Btw Frankrijk (OSS)", "BAL"),
+    Ledger(6, "8000", "Omzet", "VW"),
+    Ledger(7, "8010", "Omzet cursussen", "VW"),
+    Ledger(8, "8050", "Verzendkosten", "VW"),
+    Ledger(9, "8090", "Afrondingsverschillen", "VW"),
+]
+REFERENCE = ReferenceData.build(LEDGERS, [Template(1, "Standaard")])
+
+
+def test_check_against_a_matching_account():
+    assert check_against(Settings.from_dict(EXAMPLE), REFERENCE) == []
+
+
+def test_check_against_names_each_problem():
+    settings = Settings.from_dict(
+        {
+            **EXAMPLE,
+            "insertion": "invoice",
+            "invoice_template": "Luxe",
+            "debtor_ledger": "8000",
+            "revenue_ledger": "1100",
+            "shipping_ledger": "8055",
+            "rounding_ledger": "1641",
+            "product_ledgers": {"12": "1300"},
+            "oss_ledgers": {"BE": "8000", "DE": "1641"},
+            "vat_map": {
+                "NL:21": "LAAG_VERK_9",
+                "NL:9": "LAAG_VERK_9",
+                "NL:0": "HOOG_INK_21",
+                "reverse_charge": "VERL_VERK",
+                "outside_eu": "HOOG_VERK_21",
+            },
+        }
+    )
+    assert check_against(settings, REFERENCE) == [
+        "debtor_ledger: ledger 8000 (Omzet) has category VW; it must be a debtor ledger (DEB).",
+        "revenue_ledger: ledger 1100 (Bank) has category FIN; it must be a profit and loss "
+        "ledger (VW).",
+        "shipping_ledger: ledger 8055 does not exist in e-Boekhouden.",
+        "rounding_ledger: ledger 1641 (Btw Duitsland (OSS)) has category BAL; it must be a "
+        "profit and loss ledger (VW).",
+        "product_ledgers[12]: ledger 1300 (Debiteuren) has category DEB; it must be a profit "
+        "and loss ledger (VW).",
+        "oss_ledgers[BE]: ledger 8000 (Omzet) has category VW; it must be a balance sheet "
+        "ledger (BAL).",
+        "vat_map[NL:21]: e-Boekhouden books LAAG_VERK_9 at 9%, not 21%.",
+        "vat_map[NL:0]: 'HOOG_INK_21' is not an e-Boekhouden sales VAT code.",
+        "vat_map[outside_eu]: e-Boekhouden books HOOG_VERK_21 at 21%, not 0%.",
+        "invoice_template: there is no invoice template named 'Luxe' in e-Boekhouden.",
+    ]
+
+
+def test_template_matters_only_for_invoices():
+    settings = Settings.from_dict({**EXAMPLE, "invoice_template": "Luxe"})
+    assert check_against(settings, REFERENCE) == []
+    assert check_against(replace(settings, insertion="invoice"), REFERENCE) == [
+        "invoice_template: there is no invoice template named 'Luxe' in e-Boekhouden."
+    ]
+
+
+def test_product_ids_are_normalised():
+    settings = Settings.from_dict({**EXAMPLE, "product_ledgers": {"012": "8010", "7": "8000"}})
+    assert settings.product_ledgers == {"12": "8010", "7": "8000"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict({**EXAMPLE, "product_ledgers": {"012": "8010", "12": "8000"}})
+    assert info.value.problems == ["product_ledgers: '12' is listed twice."]
