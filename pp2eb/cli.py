@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import connections
+from pp2eb import cli_booking, connections
 from pp2eb.models import Credential
 from pp2eb.web.auth import create_user_command
 
@@ -91,3 +91,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(connect_group)
     app.cli.add_command(disconnect_command)
     app.cli.add_command(sandbox_group)
+    for command in cli_booking.COMMANDS:
+        app.cli.add_command(command)

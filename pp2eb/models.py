@@ -76,8 +76,13 @@ class OrderRecord(db.Model):
     """One Plug&Pay order and where it stands; the intent is written before the remote write."""
 
     NEW, SKIPPED, BOOKING, BOOKED, FAILED, WAITING = (
-        "new", "skipped", "booking", "booked", "failed", "waiting"
-    )  # fmt: skip
+        "new",
+        "skipped",
+        "booking",
+        "booked",
+        "failed",
+        "waiting",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(unique=True)

@@ -9,7 +9,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pp2eb import create_app
 from pp2eb.sandbox import base_urls, create_sandbox
@@ -47,9 +47,16 @@ class Sandbox:
         self.control("eboekhouden", "POST", "reset")
 
 
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        """The sandbox's access log would drown the test output."""
+
+
 @pytest.fixture(scope="session")
 def sandbox_server():
-    server = make_server("127.0.0.1", 0, create_sandbox(), threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, create_sandbox(), threaded=True, request_handler=QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Sandbox("127.0.0.1", server.server_port)

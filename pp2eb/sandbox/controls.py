@@ -48,6 +48,15 @@ class Fault:
     retry_after: int | None = None
     after_write: bool = False
 
+    def __post_init__(self) -> None:
+        # A sandbox may parse JSON numbers as Decimal; time.sleep and ranges want plain numbers.
+        self.delay = float(self.delay)
+        self.status = int(self.status)
+        if self.times is not None:
+            self.times = int(self.times)
+        if self.retry_after is not None:
+            self.retry_after = int(self.retry_after)
+
     def matches(self, method: str, path: str) -> bool:
         """True when this fault applies to a call of ``method`` on ``path``."""
         if self.method != "*" and self.method.upper() != method:
@@ -168,6 +177,8 @@ def install_controls(
         with controls.lock:
             controls.limit = body.get("limit")
             controls.window = float(body.get("window", 1.0))
+            if controls.limit is not None:
+                controls.limit = int(controls.limit)
             controls.calls.clear()
             return jsonify({"limit": controls.limit, "window": controls.window})
 
@@ -187,7 +198,7 @@ def install_controls(
     return controls
 
 
-def _fault_response(fault: Fault, error_response: ErrorResponder) -> Response:
+def _fault_response(fault: Fault, error_response: ErrorResponder) -> Response | None:
     if fault.delay and not fault.after_write:
         time.sleep(fault.delay)
     if fault.status == 0:

@@ -1,0 +1,202 @@
+"""``flask sync``, ``flask backfill``, ``flask orders show`` and ``flask settings``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from pp2eb import jobs, shopsettings
+from pp2eb.extensions import db
+from pp2eb.models import Attempt, OrderRecord
+from pp2eb.preview import Summary, preview_orders
+from pp2eb.settings import Settings, SettingsError, check_against
+from pp2eb.store import Store
+from pp2eb.sync import RunResult, backfill_orders, fetch_reference
+
+
+def _ready():
+    try:
+        clients = jobs.build_clients()
+        return jobs.load_settings(), clients
+    except jobs.NotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _report(result: RunResult) -> None:
+    if result.status == "busy":
+        click.echo(result.message)
+        return
+    click.echo(
+        f"booked {result.booked}, skipped {result.skipped}, failed {result.failed}"
+        + (f", waiting {result.waiting}" if result.waiting else "")
+        + (f", already booked {result.already_booked}" if result.already_booked else "")
+    )
+    for failure in result.failures:
+        click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
+    if result.message:
+        click.echo(result.message)
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command("sync")
+@with_appcontext
+def sync_command() -> None:
+    """Book every new order, and retry the ones that are due. Exit 1 when any failed."""
+    try:
+        _report(jobs.run("sync"))
+    except jobs.NotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("backfill")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First invoice date, YYYY-MM-DD.",
+)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last invoice date.")
+@click.option("--dry-run", is_flag=True, help="Show what would be booked; write nothing.")
+@with_appcontext
+def backfill_command(since, until, dry_run: bool) -> None:
+    """Book the existing invoices of a date range (or show them with --dry-run)."""
+    since_day: date = since.date()
+    until_day: date | None = until.date() if until else None
+    if not dry_run:
+        try:
+            _report(jobs.run("backfill", since=since_day, until=until_day))
+        except jobs.NotReady as exc:
+            raise click.ClickException(str(exc)) from exc
+        return
+    settings, (pp, eb) = _ready()
+    with eb:
+        ref = fetch_reference(eb, pp)
+        summary = Summary()
+        items = preview_orders(
+            backfill_orders(pp, since_day, until_day), eb, Store(db.session), settings, ref
+        )
+        for item in items:
+            summary.add(item)
+            _echo_preview(item)
+    _echo_summary(summary)
+
+
+def _echo_preview(item) -> None:
+    head = (
+        f"order {item.order_id} · invoice {item.number or '-'} · {item.date or '-'} · "
+        f"{item.customer or '-'}"
+    )
+    click.echo(head)
+    if item.already_booked:
+        click.echo("  already booked")
+    elif item.booking is None:
+        click.echo(
+            f"  {'skip' if item.skip else 'wait' if item.wait else 'ERROR'}: "
+            f"{item.skip or item.wait or item.error}"
+        )
+    else:
+        b = item.booking
+        click.echo(f"  {b.insertion} {b.invoice_number} on {b.date} · {item.relation}")
+        for row in b.rows:
+            click.echo(
+                f"    {row.ledger.code:>6} {row.vat_code:<13} {row.amount:>10} "
+                f"{(row.description or '')[:50]}"
+            )
+        vat = ", ".join(f"{code} {amount}" for code, amount in b.vat_expected.items())
+        check = "ok" if b.rows_total == b.total else "DIFFERS"
+        click.echo(f"    total {b.rows_total} = Plug&Pay {b.total} ({check}); VAT {vat or '-'}")
+        for note in b.notes:
+            click.echo(f"    note: {note}")
+
+
+def _echo_summary(summary: Summary) -> None:
+    click.echo(
+        f"\n{summary.orders} orders: {summary.to_book} to book ({summary.total}), "
+        f"{summary.already_booked} already booked, {summary.skipped} skipped, "
+        f"{summary.waiting} waiting, {summary.problems} with problems"
+    )
+    for code, amount in sorted(summary.per_vat_code.items()):
+        click.echo(f"  VAT code {code:<13} {amount:>12}")
+    for ledger, amount in sorted(summary.per_ledger.items()):
+        click.echo(f"  ledger {ledger:<30} {amount:>12}")
+
+
+orders_group = AppGroup("orders", help="Look at the orders pp2eb has seen.")
+
+
+@orders_group.command("show")
+@click.argument("order_id", type=int)
+def orders_show(order_id: int) -> None:
+    """Show an order, the booking made from it, its e-Boekhouden id and every attempt."""
+    rec = db.session.execute(
+        db.select(OrderRecord).filter_by(order_id=order_id)
+    ).scalar_one_or_none()
+    if rec is None:
+        raise click.ClickException(f"pp2eb has not seen Plug&Pay order {order_id}.")
+    click.echo(
+        f"Plug&Pay order {rec.order_id}: invoice {rec.invoice_number or '-'} of "
+        f"{rec.invoice_date or '-'}, {rec.customer or '-'}, {rec.amount_with_tax or '-'}"
+    )
+    click.echo(
+        f"State: {rec.state}"
+        + (f" (e-Boekhouden {rec.insertion} {rec.eboekhouden_id})" if rec.eboekhouden_id else "")
+    )
+    if rec.reason:
+        click.echo(f"Reason: {rec.reason}")
+    if rec.fix:
+        click.echo(f"What to do: {rec.fix}")
+    if rec.booking_json:
+        click.echo("Booking sent:")
+        click.echo(json.dumps(json.loads(rec.booking_json), indent=2, ensure_ascii=False))
+    attempts = db.session.execute(
+        db.select(Attempt).filter_by(order_record_id=rec.id).order_by(Attempt.at)
+    ).scalars()
+    click.echo("Attempts:")
+    for attempt in attempts:
+        code = f" [{attempt.error_code}]" if attempt.error_code else ""
+        click.echo(f"  {attempt.at:%Y-%m-%d %H:%M:%S} {attempt.outcome}{code}: {attempt.message}")
+
+
+settings_group = AppGroup("settings", help="Export or import the shop's settings as JSON.")
+
+
+@settings_group.command("export")
+@click.argument("file", type=click.File("w"), default="-")
+def settings_export(file) -> None:
+    """Write the settings as JSON to FILE (default: the screen)."""
+    json.dump(shopsettings.load_draft(), file, indent=2, sort_keys=True, ensure_ascii=False)
+    file.write("\n")
+
+
+@settings_group.command("import")
+@click.argument("file", type=click.File("r"))
+def settings_import(file) -> None:
+    """Read settings from FILE, check them against e-Boekhouden, and store them."""
+    try:
+        settings = Settings.from_dict(json.load(file))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
+    except SettingsError as exc:
+        raise click.ClickException(
+            "The settings have problems:\n  " + "\n  ".join(exc.problems)
+        ) from exc
+    try:
+        pp, eb = jobs.build_clients()
+    except jobs.NotReady as exc:
+        raise click.ClickException(str(exc) + " The settings are checked against it.") from exc
+    with eb:
+        problems = check_against(settings, fetch_reference(eb, pp))
+    if problems:
+        raise click.ClickException(
+            "The settings do not fit the e-Boekhouden account:\n  " + "\n  ".join(problems)
+        )
+    shopsettings.replace(settings)
+    click.echo("Settings imported.")
+
+
+COMMANDS = (sync_command, backfill_command, orders_group, settings_group)

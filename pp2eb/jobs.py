@@ -1,0 +1,78 @@
+"""The one way to start a run, shared by ``flask sync``, "Sync now" and the scheduler.
+
+Builds the two clients from the stored credentials and the settings from the database, then
+hands them to the engine. Needs an app context; the engine itself does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask import current_app
+
+from pp2eb import connections, shopsettings
+from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.extensions import db
+from pp2eb.models import Credential
+from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.settings import SettingsError
+from pp2eb.store import Store
+from pp2eb.sync import RunResult, run_once
+
+logger = logging.getLogger(__name__)
+
+
+class NotReady(Exception):
+    """A run cannot start: an account is not connected or the settings are incomplete."""
+
+
+def build_clients() -> tuple[PlugAndPayClient, EBoekhoudenClient]:
+    """Clients for both connected accounts; NotReady names what is missing."""
+    missing = [
+        name
+        for service, name in connections.SERVICES.items()
+        if connections.get_credential(service) is None
+    ]
+    if missing:
+        raise NotReady("Connect " + " and ".join(missing) + " first.")
+    timeout = current_app.config["HTTP_TIMEOUT"]
+    pp_cred = connections.get_credential(Credential.PLUGANDPAY)
+    eb_cred = connections.get_credential(Credential.EBOEKHOUDEN)
+    pp = PlugAndPayClient(connections.read_secret(pp_cred), pp_cred.base_url, timeout=timeout)
+    # Few attempts per call: the engine waits out a 429 itself, renewing its lease meanwhile.
+    eb = EBoekhoudenClient(
+        connections.read_secret(eb_cred), eb_cred.base_url, timeout=timeout, max_attempts=2
+    )
+    return pp, eb
+
+
+def load_settings():
+    """The complete settings; NotReady lists what the set-up still lacks."""
+    try:
+        return shopsettings.load()
+    except SettingsError as exc:
+        raise NotReady("Finish the set-up first: " + "; ".join(exc.problems)) from exc
+
+
+def run(
+    kind: str = "sync",
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    order_ids: list[int] | None = None,
+) -> RunResult:
+    """Run the engine once with the stored credentials and settings."""
+    pp, eb = build_clients()
+    settings = load_settings()
+    with eb:
+        return run_once(
+            pp,
+            eb,
+            Store(db.session),
+            settings,
+            kind=kind,
+            since=since,
+            until=until,
+            order_ids=order_ids,
+        )

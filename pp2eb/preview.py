@@ -1,0 +1,143 @@
+"""A dry run: what would be booked, order by order, with totals; nothing is written anywhere.
+
+Used by ``flask backfill --dry-run`` and the "export existing invoices" preview. Reads both
+APIs (orders, reference data, relations by e-mail) and the local records, writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pp2eb import apierrors
+from pp2eb.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
+from pp2eb.customers import customer_code
+from pp2eb.mapping import MappingError, map_order
+from pp2eb.models import OrderRecord
+from pp2eb.order import parse_order
+from pp2eb.relations import customer_key
+from pp2eb.settings import Settings
+from pp2eb.store import Store
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One order of a dry run: the booking, or why there is none."""
+
+    order_id: int
+    number: str | None
+    date: str | None
+    customer: str | None
+    booking: Booking | None = None
+    relation: str | None = None
+    skip: str | None = None
+    wait: str | None = None
+    error: str | None = None
+    already_booked: bool = False
+
+
+@dataclass
+class Summary:
+    """Totals of a dry run: counts, and amounts per VAT code and per ledger."""
+
+    orders: int = 0
+    to_book: int = 0
+    already_booked: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    problems: int = 0
+    total: Decimal = Decimal("0.00")
+    per_vat_code: dict[str, Decimal] = field(default_factory=dict)
+    per_ledger: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, item: Preview) -> None:
+        """Count one order in."""
+        self.orders += 1
+        if item.already_booked:
+            self.already_booked += 1
+        elif item.booking is not None:
+            self.to_book += 1
+            self.total += item.booking.total
+            for row in item.booking.rows:
+                key = f"{row.ledger.code} {row.ledger.description}".strip()
+                self.per_ledger[key] = self.per_ledger.get(key, Decimal("0.00")) + row.amount
+                code = row.vat_code
+                self.per_vat_code[code] = self.per_vat_code.get(code, Decimal("0.00")) + row.amount
+        elif item.skip:
+            self.skipped += 1
+        elif item.wait:
+            self.waiting += 1
+        else:
+            self.problems += 1
+
+
+def preview_orders(
+    orders: Iterable[dict], eb, store: Store, settings: Settings, ref: ReferenceData
+) -> Iterator[Preview]:
+    """What booking each order would get now; reads only."""
+    originals: dict[int, OriginalBooking] = {}
+    for raw in orders:
+        yield _preview(raw, eb, store, settings, ref, originals)
+
+
+def _preview(raw, eb, store, settings, ref, originals) -> Preview:
+    order_id = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(order_id, int):
+        return Preview(0, None, None, None, error="Plug&Pay returned an order without an id.")
+    try:
+        order = parse_order(raw)
+    except MappingError as exc:
+        return Preview(order_id, raw.get("invoice_number"), None, None, error=str(exc))
+    contact = order.contact
+    base = {
+        "order_id": order.id,
+        "number": order.invoice_number,
+        "date": order.invoice_date.isoformat() if order.invoice_date else None,
+        "customer": contact.company
+        or " ".join(p for p in (contact.firstname, contact.lastname) if p),
+    }
+    rec = store.find(order.id)
+    if rec is not None and rec.state == OrderRecord.BOOKED:
+        return Preview(**base, already_booked=True)
+    for related in order.related_orders if order.is_credit else ():
+        known = store.booked_original(related.id)
+        if known is not None and known.relation_id is not None:
+            ref = ref.with_original(
+                related.id, OriginalBooking(known.relation_id, known.reference or "")
+            )
+        elif related.id in originals:
+            ref = ref.with_original(related.id, originals[related.id])
+    try:
+        result = map_order(order, settings, ref)
+    except MappingError as exc:
+        return Preview(**base, error=str(exc))
+    if isinstance(result, Skip):
+        return Preview(**base, skip=result.reason)
+    if isinstance(result, Wait):
+        return Preview(**base, wait=result.reason)
+    relation = _relation_text(result, eb, store, settings)
+    # A credit invoice later in the same preview may refer to this one.
+    originals[order.id] = OriginalBooking(result.relation_id or 0, result.invoice_number)
+    return Preview(**base, booking=result, relation=relation)
+
+
+def _relation_text(booking: Booking, eb, store: Store, settings: Settings) -> str:
+    draft = booking.relation
+    if booking.relation_id:
+        return f"relation {booking.relation_id} (of the original invoice)"
+    link = store.customer_link(customer_key(draft))
+    if link is not None:
+        return f"relation {link.relation_id} ({link.relation_code or 'no code'}), linked before"
+    if draft.email:
+        try:
+            found = next(eb.iter_relations(email=draft.email, limit=1), None)
+        except apierrors.ApiError:
+            found = None
+        if found is not None:
+            return f"relation {found['id']} ({found.get('code')}), found by e-mail"
+    code = "made by e-Boekhouden"
+    if settings.customer_codes == "name":
+        code = f"code {customer_code(draft)} (or the next free one)"
+    kind = "business" if draft.type == "B" else "person"
+    return f"new relation: {draft.name} ({kind}, {code})"

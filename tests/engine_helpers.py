@@ -1,0 +1,61 @@
+"""Shared pieces of the engine tests: a configured app, clients, and sandbox state checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from pp2eb import connections, shopsettings
+from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.extensions import db
+from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.store import Store
+
+SETTINGS = {
+    "start_date": (date.today() - timedelta(days=120)).isoformat(),
+    "oss": "oss",
+    "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
+}
+# Two demo orders send a German consumer NL VAT while OSS is on: refused on purpose.
+DEMO_REFUSED = 2
+
+
+def configure(app, **settings) -> None:
+    """Connect both sandbox accounts and store settings that fit the demo chart."""
+    with app.app_context():
+        connections.connect("plugandpay", PLUGANDPAY_KEY)
+        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+        shopsettings.save_draft({**SETTINGS, **settings})
+
+
+def clients(sandbox, sleep=None, timeout=5.0):
+    """A Plug&Pay and an e-Boekhouden client on the sandboxes, with a fake sleep if given."""
+    extra = {"sleep": sleep} if sleep else {}
+    pp = PlugAndPayClient(PLUGANDPAY_KEY, sandbox.plugandpay_url, timeout=timeout, **extra)
+    eb = EBoekhoudenClient(
+        EBOEKHOUDEN_TOKEN, sandbox.eboekhouden_url, timeout=timeout, max_attempts=2, **extra
+    )
+    return pp, eb
+
+
+def store() -> Store:
+    return Store(db.session)
+
+
+def eb_state(sandbox) -> dict:
+    return sandbox.control("eboekhouden", "GET", "state").json()
+
+
+def booked_numbers(sandbox) -> Counter:
+    """How often each invoice number was booked in the e-Boekhouden sandbox."""
+    state = eb_state(sandbox)
+    numbers = Counter(m["invoiceNumber"] for m in state["mutations"] if m["type"] == 2)
+    return numbers
+
+
+def assert_exactly_once(sandbox, expected: int) -> None:
+    numbers = booked_numbers(sandbox)
+    duplicates = {n: c for n, c in numbers.items() if c > 1}
+    assert not duplicates, f"booked twice: {duplicates}"
+    assert len(numbers) == expected, (len(numbers), expected)

@@ -1,0 +1,115 @@
+"""``flask sync``, ``flask backfill``, ``flask orders show`` and ``flask settings``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pp2eb import shopsettings
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord
+from tests.engine_helpers import (
+    DEMO_REFUSED,
+    SETTINGS,
+    assert_exactly_once,
+    clients,
+    configure,
+    eb_state,
+)
+
+
+@pytest.fixture
+def ready(app, sandbox):
+    configure(app)
+    return app
+
+
+def test_sync_prints_counts_and_failures_and_exits_1(ready, runner, sandbox):
+    result = runner.invoke(args=["sync"])
+    assert result.exit_code == 1
+    first_line = result.output.splitlines()[0]
+    assert first_line.startswith("booked ") and f"failed {DEMO_REFUSED}" in first_line
+    assert "order 2026-00031: Order 31 to a consumer in DE" in result.output
+    # Nothing new and nothing due: exit 0.
+    again = runner.invoke(args=["sync"])
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("booked 0, skipped")
+
+
+def test_sync_before_setup_says_what_is_missing(app, runner, sandbox):
+    result = runner.invoke(args=["sync"])
+    assert result.exit_code == 1
+    assert "Connect Plug&Pay and e-Boekhouden.nl first" in result.output
+
+
+def test_backfill_dry_run_writes_nothing(ready, runner, sandbox):
+    result = runner.invoke(args=["backfill", "--since", SETTINGS["start_date"], "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "mutation 2026-" in result.output and "HOOG_VERK_21" in result.output
+    assert "(ok)" in result.output and "new relation:" in result.output
+    assert "to book" in result.output and "VAT code AFST_VERK" in result.output
+    assert eb_state(sandbox)["mutations"] == []
+    with ready.app_context():
+        assert db.session.execute(db.select(OrderRecord)).first() is None
+
+
+def test_backfill_books_once_even_when_run_twice(ready, runner, sandbox):
+    first = runner.invoke(args=["backfill", "--since", SETTINGS["start_date"]])
+    booked = int(first.output.split(",")[0].split()[1])
+    second = runner.invoke(args=["backfill", "--since", SETTINGS["start_date"]])
+    assert second.output.startswith("booked 0,")
+    assert f"already booked {booked}" in second.output
+    assert_exactly_once(sandbox, booked)
+
+
+def test_backfill_until_limits_the_range(ready, runner, sandbox):
+    pp, _ = clients(sandbox)
+    first = next(pp.iter_orders(sort="invoice_date", direction="asc", invoice_status="final"))
+    day = first["invoice_date"]
+    expected = sum(1 for _ in pp.iter_orders(since_invoice_date=day, until_invoice_date=day))
+    result = runner.invoke(args=["backfill", "--since", day, "--until", day, "--dry-run"])
+    assert f"\n{expected} orders: " in result.output
+    assert result.output.count("\norder ") + result.output.startswith("order ") == expected
+
+
+def test_orders_show(ready, runner, sandbox):
+    runner.invoke(args=["sync"])
+    shown = runner.invoke(args=["orders", "show", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "State: booked (e-Boekhouden mutation" in shown.output
+    assert '"paymentReference": "pp2eb-1"' in shown.output
+    assert "booked: Booked." in shown.output
+    failed = runner.invoke(args=["orders", "show", "31"])
+    assert "State: failed" in failed.output and "What to do:" in failed.output
+    assert runner.invoke(args=["orders", "show", "424242"]).exit_code == 1
+
+
+def test_settings_export_and_import_round_trip(ready, runner, sandbox, tmp_path):
+    exported = runner.invoke(args=["settings", "export"])
+    data = json.loads(exported.output)
+    assert data["debtor_ledger"] == "1300" and data["oss_ledgers"]["DE"] == "1641"
+    data["shipping_ledger"] = "8020"
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with ready.app_context():
+        assert shopsettings.load().shipping_ledger == "8020"
+
+
+def test_settings_import_names_every_problem(ready, runner, sandbox, tmp_path):
+    data = {**SETTINGS, "debtor_ledger": "8000", "revenue_ledger": "9999", "colour": "red"}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 1
+    assert "Unknown setting 'colour'" in result.output
+    del data["colour"]
+    path.write_text(json.dumps(data))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 1
+    assert "debtor_ledger: ledger 8000" in result.output and "DEB" in result.output
+    assert "revenue_ledger: ledger 9999 does not exist" in result.output
+    path.write_text("{not json")
+    assert "is not valid JSON" in runner.invoke(args=["settings", "import", str(path)]).output

@@ -1,0 +1,81 @@
+"""Real processes: ``kill -9`` in the middle of a backfill, and two syncs at the same time."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord
+from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def ready(app, sandbox, tmp_path):
+    configure(app)
+    # Each booking takes a little while, so that a kill lands in the middle of a run.
+    sandbox.control("eboekhouden", "POST", "faults", json={
+        "path": "/v1/mutation", "method": "POST", "status": 0, "delay": 0.03, "times": None,
+    })  # fmt: skip
+    return app
+
+
+def flask(app, *args: str) -> subprocess.Popen:
+    """``flask ARGS`` in a new process on the same instance, database and keys as ``app``."""
+    env = {
+        **os.environ,
+        "PP2EB_INSTANCE_PATH": app.instance_path,
+        "PP2EB_SECRET_KEY": app.config["SECRET_KEY"],
+        "PP2EB_ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
+        "PP2EB_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def states(app) -> dict[str, int]:
+    with app.app_context():
+        rows = db.session.execute(db.select(OrderRecord.state)).scalars().all()
+    return {state: rows.count(state) for state in set(rows)}
+
+
+def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    kills = 0
+    for _ in range(5):
+        proc = flask(ready, "backfill", "--since", SETTINGS["start_date"])
+        time.sleep(rng.uniform(0.8, 2.2))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.communicate(timeout=30)
+    final = flask(ready, "backfill", "--since", SETTINGS["start_date"])
+    output, _ = final.communicate(timeout=120)
+    assert final.returncode in (0, 1), output
+    assert kills >= 3, f"seed {seed}: the backfill finished before it could be killed"
+    counts = states(ready)
+    assert counts.get(OrderRecord.BOOKING, 0) == 0, (seed, counts)
+    assert_exactly_once(sandbox, counts[OrderRecord.BOOKED])
+
+
+def test_two_syncs_at_the_same_time_book_each_order_once(ready, sandbox):
+    procs = [flask(ready, "sync") for _ in range(2)]
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    counts = states(ready)
+    assert_exactly_once(sandbox, counts[OrderRecord.BOOKED])
+    booked = [int(o.split(",")[0].split()[1]) for o in outputs if o.startswith("booked")]
+    assert sum(booked) == len(booked_numbers(sandbox)), outputs
+    # They overlapped: one of them found the other one running.
+    assert any("Another run is in progress" in o for o in outputs), outputs

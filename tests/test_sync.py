@@ -1,0 +1,285 @@
+"""The engine against both sandboxes over loopback: exactly once, to the cent, through faults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from pp2eb import shopsettings
+from pp2eb.extensions import db
+from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+from pp2eb.sync import run_once
+from tests.engine_helpers import (
+    DEMO_REFUSED,
+    assert_exactly_once,
+    booked_numbers,
+    clients,
+    configure,
+    eb_state,
+    store,
+)
+
+
+@pytest.fixture
+def ready(app, sandbox):
+    configure(app)
+    with app.app_context():
+        yield app
+
+
+def run(sandbox, kind="sync", sleep=None, **kwargs):
+    pp, eb = clients(sandbox, sleep=sleep, timeout=kwargs.pop("timeout", 5.0))
+    with eb:
+        return run_once(
+            pp, eb, store(), shopsettings.load(), kind=kind, sleep=sleep or (lambda s: None),
+            **kwargs,
+        )  # fmt: skip
+
+
+def records(state=None):
+    query = db.select(OrderRecord)
+    if state:
+        query = query.filter_by(state=state)
+    return db.session.execute(query).scalars().all()
+
+
+def test_books_every_order_once_and_a_rerun_books_nothing(ready, sandbox):
+    first = run(sandbox)
+    assert first.status == SyncRun.FINISHED
+    assert first.failed == DEMO_REFUSED
+    assert all("OSS" in f.reason for f in first.failures)
+    assert first.booked == len(records(OrderRecord.BOOKED)) > 40
+    assert_exactly_once(sandbox, first.booked)
+    settings = shopsettings.load()
+    second = run(sandbox, kind="backfill", since=settings.start_date)
+    assert (second.booked, second.already_booked) == (0, first.booked)
+    assert_exactly_once(sandbox, first.booked)
+
+
+def test_each_booking_adds_up_to_the_cent(ready, sandbox):
+    run(sandbox)
+    mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
+    for rec in records(OrderRecord.BOOKED):
+        mutation = mutations[rec.eboekhouden_id]
+        assert Decimal(str(mutation["totalIncl"])) == Decimal(rec.amount_with_tax), rec.order_id
+        assert mutation["invoiceNumber"] == rec.reference == rec.invoice_number
+
+
+def test_skips_test_mode_and_concept_with_reason(ready, sandbox):
+    run(sandbox)
+    reasons = [rec.reason for rec in records(OrderRecord.SKIPPED)]
+    assert any(r.startswith("Test-mode order") for r in reasons)
+    assert not any(n.startswith("T") for n in booked_numbers(sandbox))
+    # A concept has no invoice date yet, so only a look by id finds it; it is checked again.
+    pp, _ = clients(sandbox)
+    concept = next(pp.iter_orders(invoice_status="concept"))
+    run(sandbox, order_ids=[concept["id"]])
+    rec = db.session.execute(
+        db.select(OrderRecord).filter_by(order_id=concept["id"])
+    ).scalar_one()
+    assert rec.state == OrderRecord.SKIPPED and rec.reason.startswith("Concept invoice")
+    assert rec.next_attempt_at is not None
+
+
+def test_failed_order_keeps_reason_fix_and_is_retried_later(ready, sandbox):
+    result = run(sandbox)
+    failed = records(OrderRecord.FAILED)
+    assert len(failed) == result.failed == DEMO_REFUSED
+    for rec in failed:
+        assert "OSS" in rec.reason and rec.fix
+        assert rec.next_attempt_at > utcnow()
+        assert rec.attempts == 1
+    # Not due yet: a second sync leaves them alone; once due, they are tried again.
+    assert run(sandbox).failed == 0
+    later = utcnow() + timedelta(hours=1)
+    retried = run(sandbox, clock=lambda: later)
+    assert retried.failed == DEMO_REFUSED
+    assert all(rec.attempts == 2 for rec in records(OrderRecord.FAILED))
+
+
+def test_write_then_500_books_once(ready, sandbox):
+    sandbox.control("eboekhouden", "POST", "faults", json={
+        "path": "/v1/mutation", "method": "POST", "status": 500, "times": 2,
+        "after_write": True,
+    })  # fmt: skip
+    result = run(sandbox)
+    assert result.status == SyncRun.FINISHED
+    assert_exactly_once(sandbox, result.booked)
+    notes = db.session.execute(db.select(Attempt.message)).scalars().all()
+    assert sum("did not answer, but the booking is there" in n for n in notes) == 2
+
+
+def test_timeout_after_the_write_books_once(ready, sandbox):
+    sandbox.control("eboekhouden", "POST", "faults", json={
+        "path": "/v1/mutation", "method": "POST", "status": 0, "delay": 1.0, "times": 1,
+        "after_write": True,
+    })  # fmt: skip
+    result = run(sandbox, timeout=0.4)
+    assert result.status == SyncRun.FINISHED
+    assert_exactly_once(sandbox, result.booked)
+    assert result.booked == len(records(OrderRecord.BOOKED))
+
+
+def test_unconfirmed_intent_is_looked_up_before_writing_again(ready, sandbox):
+    # A crash right after the write: the record says "booking", e-Boekhouden has it.
+    run(sandbox, order_ids=[1])
+    rec = records(OrderRecord.BOOKED)[0]
+    rec.state, rec.write_uncertain, rec.eboekhouden_id = OrderRecord.BOOKING, True, None
+    db.session.commit()
+    result = run(sandbox, order_ids=[1])
+    assert result.booked == 1
+    assert_exactly_once(sandbox, 1)
+    assert (
+        "unconfirmed write"
+        in db.session.execute(db.select(Attempt.message).order_by(Attempt.id.desc()))
+        .scalars()
+        .first()
+    )
+
+
+def test_number_already_in_eboekhouden_is_marked_booked_not_failed(ready, sandbox):
+    pp, eb = clients(sandbox)
+    order = pp.get_order(1)
+    with eb:
+        debtor = next(eb.iter_ledgers(code="1300"))["id"]
+        revenue = next(eb.iter_ledgers(code="8000"))["id"]
+        relation = eb.create_relation({"name": "Handmatig", "type": "P"})["id"]
+        existing = eb.create_mutation({
+            "type": 2, "date": order["invoice_date"], "ledgerId": debtor,
+            "relationId": relation, "invoiceNumber": order["invoice_number"], "inExVat": "IN",
+            "rows": [{"ledgerId": revenue, "vatCode": "HOOG_VERK_21", "amount": 1}],
+        })["id"]  # fmt: skip
+    result = run(sandbox, order_ids=[1])
+    assert (result.booked, result.failed) == (1, 0)
+    rec = records(OrderRecord.BOOKED)[0]
+    assert rec.eboekhouden_id == existing
+    note = db.session.execute(db.select(Attempt.message)).scalars().all()[-1]
+    assert "MUT_019" in note
+
+
+def test_rate_limit_storm_slows_down_and_books_everything(ready, sandbox):
+    waits = []
+    sandbox.control("eboekhouden", "POST", "faults", json={
+        "path": "/v1/mutation", "method": "POST", "status": 429, "retry_after": 3,
+        "times": 6,
+    })  # fmt: skip
+    result = run(sandbox, sleep=waits.append)
+    assert result.status == SyncRun.FINISHED
+    assert sum(waits) >= 6 * 3
+    assert_exactly_once(sandbox, result.booked)
+    assert result.failed == DEMO_REFUSED
+
+
+class ExpireAfter:
+    """A Plug&Pay client that calls a sandbox control after ``n`` orders of the list."""
+
+    def __init__(self, pp, n, action):
+        self.pp, self.n, self.action = pp, n, action
+
+    def __getattr__(self, name):
+        return getattr(self.pp, name)
+
+    def iter_orders(self, **kwargs):
+        for i, order in enumerate(self.pp.iter_orders(**kwargs)):
+            if i == self.n:
+                self.action()
+            yield order
+
+
+def test_expired_session_mid_run_makes_one_new_session(ready, sandbox):
+    pp, eb = clients(sandbox)
+    pp = ExpireAfter(pp, 10, lambda: sandbox.control("eboekhouden", "POST", "expire-sessions"))
+    with eb:
+        result = run_once(pp, eb, store(), shopsettings.load())
+    assert result.status == SyncRun.FINISHED
+    assert eb.session_count == 2
+    assert_exactly_once(sandbox, result.booked)
+
+
+def test_revoked_token_stops_the_run_without_failing_orders(ready, sandbox):
+    pp, eb = clients(sandbox)
+    revoke = lambda: sandbox.control(  # noqa: E731
+        "eboekhouden", "POST", "config", json={"revoke_api_token": "eb-sandbox-token"}
+    )
+    with eb:
+        result = run_once(ExpireAfter(pp, 10, revoke), eb, store(), shopsettings.load())
+    assert result.status == SyncRun.ABORTED
+    assert "reconnect e-Boekhouden" in result.message
+    assert result.booked == len(booked_numbers(sandbox)) <= 10
+    for rec in records():
+        assert rec.state != OrderRecord.BOOKING
+        assert "refused" not in (rec.reason or "")
+
+
+def test_eboekhouden_down_stops_the_run_and_the_next_run_books_the_rest(ready, sandbox):
+    sandbox.control("eboekhouden", "POST", "faults", json={
+        "path": "/v1/mutation", "method": "POST", "status": 503, "times": None,
+    })  # fmt: skip
+    down = run(sandbox)
+    assert down.status == SyncRun.ABORTED
+    assert "could not be reached 3 times in a row" in down.message
+    assert down.booked == 0
+    sandbox.control("eboekhouden", "DELETE", "faults")
+    later = utcnow() + timedelta(hours=1)
+    back = run(sandbox, clock=lambda: later)
+    assert back.status == SyncRun.FINISHED
+    assert_exactly_once(sandbox, back.booked)
+    assert back.booked == len(records(OrderRecord.BOOKED)) > 40
+
+
+def test_credit_invoice_waits_for_its_original(ready, sandbox):
+    pp, _ = clients(sandbox)
+    credit = next(pp.iter_orders(payment_status="credit_invoice"))
+    original_id = credit["related_orders"][0]["id"]
+    waiting = run(sandbox, order_ids=[credit["id"]])
+    assert (waiting.waiting, waiting.booked) == (1, 0)
+    done = run(sandbox, order_ids=[original_id, credit["id"]])
+    assert done.booked == 2
+    by_order = {r.order_id: r for r in records(OrderRecord.BOOKED)}
+    assert by_order[credit["id"]].relation_id == by_order[original_id].relation_id
+    mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
+    total = Decimal(str(mutations[by_order[credit["id"]].eboekhouden_id]["totalIncl"]))
+    assert total == -Decimal(by_order[original_id].amount_with_tax) < 0
+
+
+def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
+    pp, _ = clients(sandbox)
+    good = pp.get_order(1)
+    bad_amount = {**good, "id": 9001, "invoice_number": "2026-09001", "amount": "abc"}
+    odd_rate = {**good, "id": 9002, "invoice_number": "2026-09002"}
+    odd_rate["items"] = [
+        {**item, "tax": {**item["tax"], "rate": {"id": 999, "country": "NL",
+                                                  "percentage": "13.0"}}}
+        for item in good["items"]
+    ]  # fmt: skip
+    odd_rate["taxes"] = [{**t, "rate": {"id": 999, "country": "NL", "percentage": "13.0"}}
+                         for t in good["taxes"]]  # fmt: skip
+    sandbox.control("plugandpay", "POST", "orders", json=[bad_amount, odd_rate])
+    result = run(sandbox)
+    assert result.status == SyncRun.FINISHED
+    reasons = {f.order_id: f.reason for f in result.failures}
+    assert "amount" in reasons[9001]
+    assert "13" in reasons[9002]
+    assert result.booked > 40
+
+
+def test_second_process_waits_its_turn(ready, sandbox):
+    from pp2eb.store import lease_holder
+
+    holder = lease_holder().replace(":", "-x-", 1)  # another machine's process: alive
+    assert store().acquire_lease(holder, utcnow(), timedelta(minutes=5))
+    busy = run(sandbox)
+    assert busy.status == "busy"
+    assert booked_numbers(sandbox) == {}
+    store().release_lease(holder)
+    assert run(sandbox).status == SyncRun.FINISHED
+
+
+def test_lease_of_a_dead_process_is_taken_over(ready, sandbox):
+    import socket
+
+    dead = f"{socket.gethostname()}:999999:dead"
+    assert store().acquire_lease(dead, utcnow(), timedelta(minutes=5))
+    assert run(sandbox).status == SyncRun.FINISHED
