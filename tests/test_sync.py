@@ -76,9 +76,7 @@ def test_skips_test_mode_and_concept_with_reason(ready, sandbox):
     pp, _ = clients(sandbox)
     concept = next(pp.iter_orders(invoice_status="concept"))
     run(sandbox, order_ids=[concept["id"]])
-    rec = db.session.execute(
-        db.select(OrderRecord).filter_by(order_id=concept["id"])
-    ).scalar_one()
+    rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=concept["id"])).scalar_one()
     assert rec.state == OrderRecord.SKIPPED and rec.reason.startswith("Concept invoice")
     assert rec.next_attempt_at is not None
 
@@ -283,3 +281,48 @@ def test_lease_of_a_dead_process_is_taken_over(ready, sandbox):
     dead = f"{socket.gethostname()}:999999:dead"
     assert store().acquire_lease(dead, utcnow(), timedelta(minutes=5))
     assert run(sandbox).status == SyncRun.FINISHED
+
+
+def test_sales_invoices_are_booked_once_with_the_template(app, sandbox):
+    configure(app, insertion="invoice", invoice_template="Standaard")
+    with app.app_context():
+        first = run(sandbox)
+        assert (first.status, first.failed) == (SyncRun.FINISHED, DEMO_REFUSED), first.failures
+        state = eb_state(sandbox)
+        numbers = [i["invoiceNumber"] for i in state["invoices"]]
+        assert len(numbers) == len(set(numbers)) == first.booked > 40
+        assert {i["templateId"] for i in state["invoices"]} == {752296}
+        # Each invoice made its booking too (mutation.ledgerId), once.
+        assert_exactly_once(sandbox, first.booked)
+        again = run(sandbox, kind="backfill", since=shopsettings.load().start_date)
+        assert (again.booked, again.already_booked) == (0, first.booked)
+
+
+def test_customer_codes_from_the_name_get_a_suffix_when_taken(app, sandbox):
+    configure(app, customer_codes="name")
+    with app.app_context():
+        pp, eb = clients(sandbox)
+        order = pp.get_order(1)
+        contact = order["billing"]["contact"]
+        with eb:
+            # Someone else already has the code this customer would get.
+            from pp2eb.customers import customer_code, relation_draft
+            from pp2eb.order import parse_order
+
+            code = customer_code(relation_draft(parse_order(order)))
+            eb.create_relation({"name": "Iemand anders", "code": code, "type": "P"})
+        run(sandbox, order_ids=[1])
+        relations = {r["emailAddress"]: r for r in eb_state(sandbox)["relations"]
+                     if r.get("emailAddress")}  # fmt: skip
+        assert relations[contact["email"]]["code"] == f"{code}1"
+
+
+def test_a_customer_already_in_eboekhouden_is_found_by_email(ready, sandbox):
+    pp, eb = clients(sandbox)
+    email = pp.get_order(1)["billing"]["contact"]["email"]
+    with eb:
+        existing = eb.create_relation({"name": "Bestaande klant", "emailAddress": email})["id"]
+    run(sandbox, order_ids=[1])
+    rec = records(OrderRecord.BOOKED)[0]
+    assert rec.relation_id == existing
+    assert sum(r.get("emailAddress") == email for r in eb_state(sandbox)["relations"]) == 1
