@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from pp2eb import crypto
@@ -14,14 +14,23 @@ from pp2eb.extensions import babel, csrf, db, migrate
 
 __version__ = "0.1.0"
 
-LANGUAGES = ("en", "nl")
+LANGUAGES = {"en": "English", "nl": "Nederlands"}
 
 
 def select_locale() -> str | None:
-    """The browser's preferred language among ours; the default outside a request."""
+    """The language chosen in the header, else the browser's preferred one among ours."""
     if not has_request_context():
         return None
+    if session.get("language") in LANGUAGES:
+        return session["language"]
     return request.accept_languages.best_match(LANGUAGES)
+
+
+def remember_language() -> None:
+    """Keep the language picked with ``?lang=`` (the header's switch) in the session."""
+    language = request.args.get("lang")
+    if language in LANGUAGES:
+        session["language"] = language
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -70,15 +79,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals["current_locale"] = get_locale
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
+    app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import auth, connect, dashboard
+    from pp2eb.web import auth, connect, dashboard, export, htmx, wizard
 
     dbconfig.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(export.bp)
+    app.register_blueprint(wizard.bp)
+    app.register_blueprint(htmx.bp)
     cli.init_app(app)
     return app

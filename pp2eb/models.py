@@ -104,6 +104,8 @@ class OrderRecord(db.Model):
     payment_reference: Mapped[str | None] = mapped_column(sa.String(64))
     booking_json: Mapped[str | None] = mapped_column(sa.Text)
     write_uncertain: Mapped[bool] = mapped_column(default=False)
+    # Skipped by a person on the dashboard: the engine leaves it alone until "retry".
+    skipped_by_hand: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     relation_id: Mapped[int | None]
     eboekhouden_id: Mapped[int | None]
     order_json: Mapped[str | None] = mapped_column(sa.Text)
@@ -140,3 +142,11 @@ class Lease(db.Model):
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     holder: Mapped[str | None] = mapped_column(sa.String(120))
     expires_at: Mapped[datetime | None]
+
+
+class AppState(db.Model):
+    """Small facts the app keeps between requests (the schedule's pause, the last export)."""
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

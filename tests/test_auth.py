@@ -23,9 +23,9 @@ def test_login_page_and_static_are_public(client):
 def test_login_and_logout(client, auth):
     resp = auth.login()
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert client.get("/orders").status_code == 200
     auth.logout()
-    assert client.get("/").status_code == 302
+    assert client.get("/orders").status_code == 302
 
 
 def test_wrong_password(client, auth):
@@ -65,3 +65,9 @@ def test_create_user_command(runner, client, auth):
     result = runner.invoke(args=["create-user", "anna", "--password", "s3cret-pass"])
     assert result.exit_code == 0, result.output
     assert auth.login("anna", "s3cret-pass").headers["Location"] == "/"
+
+
+def test_login_keeps_the_chosen_language(client, auth):
+    client.get("/auth/login?lang=nl")
+    auth.login()
+    assert 'lang="nl"' in client.get("/orders").get_data(as_text=True)

@@ -67,7 +67,11 @@ def login():
             db.select(User).filter_by(username=form.username.data)
         ).scalar_one_or_none()
         if user is not None and check_password_hash(user.password_hash, form.password.data):
+            # A fresh session against fixation; only the chosen language carries over.
+            language = session.get("language")
             session.clear()
+            if language:
+                session["language"] = language
             session["user_id"] = user.id
             logger.info("user %s logged in", user.username)
             target = request.args.get("next", "")

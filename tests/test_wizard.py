@@ -1,0 +1,298 @@
+"""The set-up wizard: steps in order, each saving its part of the settings, live dropdowns."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from pp2eb import connections, lookups, shopsettings
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.settings import Settings
+from pp2eb.web import wizard
+
+SLUGS = [step.slug for step in wizard.STEPS]
+
+
+@pytest.fixture(autouse=True)
+def fresh_lookups():
+    lookups.clear()
+    yield
+    lookups.clear()
+
+
+def connect(app, *services):
+    with app.app_context():
+        for service in services:
+            secret = PLUGANDPAY_KEY if service == "plugandpay" else EBOEKHOUDEN_TOKEN
+            connections.connect(service, secret)
+
+
+@pytest.fixture
+def owner(app, client, auth, sandbox):
+    """Logged in, both accounts connected."""
+    connect(app, "plugandpay", "eboekhouden")
+    auth.login()
+    return client
+
+
+class FormValues(HTMLParser):
+    """What a browser would submit from the page's step form as it stands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") in ("radio", "checkbox"):
+            if "checked" in a:
+                self.values[a["name"]] = a.get("value", "on")
+        elif tag == "input" and a.get("name"):
+            self.values[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._select = a["name"]
+            self.values.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def post(client, slug, answer, **kwargs):
+    """Submit the step like a browser: the page's current values with ``answer`` changed."""
+    url = f"/setup/{slug}"
+    parser = FormValues()
+    parser.feed(client.get(url).get_data(as_text=True).split("<main>")[1])
+    return client.post(url, data={**parser.values, **answer}, **kwargs)
+
+
+def draft(app):
+    with app.app_context():
+        return shopsettings.load_draft()
+
+
+def next_url(app):
+    with app.test_request_context():
+        return wizard.next_step_url()
+
+
+def fragment(html, element_id):
+    """The element with ``element_id`` and everything in it, up to its closing tag."""
+    start = html.index(f'id="{element_id}"')
+    return html[html.rindex("<", 0, start) :]
+
+
+# Every settings step with a valid answer, in wizard order.
+ANSWERS = {
+    "group-lines": {"group_lines": "yes"},
+    "invoices": {"start_date": "2026-01-01", "orders": "paid"},
+    "reference": {"reference": "order_number"},
+    "insertion": {"insertion": "invoice", "invoice_template": "Standaard"},
+    "debtor": {"debtor_ledger": "1300", "term_of_payment": "30"},
+    "revenue": {"revenue_ledger": "8000", "product_1": "8010", "product_6": "8020"},
+    "vat": {
+        "vat_NL_21": "HOOG_VERK_21",
+        "vat_NL_9": "LAAG_VERK_9",
+        "vat_NL_0": "GEEN",
+        "vat_BE_21": "HOOG_VERK_21",
+        "vat_reverse_charge": "BI_EU_VERK_D",
+        "vat_outside_eu": "BU_EU_VERK",
+    },
+    "shipping": {"shipping_ledger": "8050", "rounding_ledger": "8090"},
+    "oss": {"oss": "oss", "oss_BE": "1640", "oss_DE": "1641"},
+    "customer-codes": {"customer_codes": "name"},
+    "sync": {"sync_interval_minutes": "30"},
+}
+
+
+def test_steps_are_declared_once_in_the_issue_order():
+    assert SLUGS == ["plugandpay", "eboekhouden", *ANSWERS]
+    assert len(set(SLUGS)) == len(SLUGS)
+
+
+def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
+    auth.login()
+    assert next_url(app) == "/connect/plugandpay"
+    connect(app, "plugandpay")
+    assert next_url(app) == "/connect/eboekhouden"
+    connect(app, "eboekhouden")
+    assert next_url(app) == "/setup/group-lines"
+    for index, (slug, answer) in enumerate(ANSWERS.items()):
+        response = post(client, slug, answer)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        following = list(ANSWERS)[index + 1] if index + 1 < len(ANSWERS) else None
+        if following:
+            assert response.headers["Location"] == f"/setup/{following}"
+            assert next_url(app) == f"/setup/{following}"
+    assert response.headers["Location"] == "/"
+    assert next_url(app) is None
+    assert "The set-up is complete." in client.get("/").get_data(as_text=True)
+
+    settings = Settings.from_dict(draft(app))
+    assert settings.group_lines is True
+    assert settings.start_date.isoformat() == "2026-01-01"
+    assert (settings.orders, settings.reference) == ("paid", "order_number")
+    assert (settings.insertion, settings.invoice_template) == ("invoice", "Standaard")
+    assert (settings.debtor_ledger, settings.term_of_payment) == ("1300", 30)
+    # Products 2-4 are prefilled with their own Plug&Pay ledger; 5's 8030 does not exist.
+    assert settings.product_ledgers == {"1": "8010", "2": "8010", "3": "8020", "4": "8020",
+                                        "6": "8020"}  # fmt: skip
+    assert settings.vat_map == {
+        "NL:21": "HOOG_VERK_21",
+        "NL:9": "LAAG_VERK_9",
+        "NL:0": "GEEN",
+        "BE:21": "HOOG_VERK_21",
+        "reverse_charge": "BI_EU_VERK_D",
+        "outside_eu": "BU_EU_VERK",
+    }
+    assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", "8090")
+    assert settings.oss == "oss" and settings.oss_ledgers == {"BE": "1640", "DE": "1641"}
+    assert (settings.customer_codes, settings.sync_interval_minutes) == ("name", 30)
+
+
+def test_progress_bar_shows_where_the_owner_is(owner):
+    html = owner.get("/setup/debtor").get_data(as_text=True)
+    bar = fragment(html, "wizard-progress")
+    assert "Step 7 of 13" in bar
+    titles = re.findall(r'<span class="title">([^<]+)</span>', bar)
+    assert titles == [str(step.title) for step in wizard.STEPS]
+    assert 'href="/setup/debtor" aria-current="step"' in bar
+    assert 'href="/connect/plugandpay"' in bar
+
+
+def test_connect_page_shows_progress_and_the_way_on(app, client, auth, sandbox):
+    auth.login()
+    html = client.get("/connect/plugandpay").get_data(as_text=True)
+    assert "Step 1 of 13" in html and "Next:" not in html
+    connect(app, "plugandpay")
+    html = client.get("/connect/plugandpay").get_data(as_text=True)
+    assert 'href="/connect/eboekhouden">Next: Connect e-Boekhouden.nl' in html
+
+
+def test_connect_steps_redirect_to_their_connect_page(owner):
+    response = owner.get("/setup/eboekhouden")
+    assert response.headers["Location"] == "/connect/eboekhouden"
+    assert owner.get("/setup/no-such-step").status_code == 404
+
+
+def test_missing_answer_is_shown_next_to_the_field(app, owner):
+    html = post(owner, "invoices", {"orders": "paid"}).get_data(as_text=True)
+    assert "Choose the date of the first invoice to book." in fragment(html, "start_date")
+    assert draft(app)["start_date"] is None
+
+
+def test_ledger_of_the_wrong_category_is_refused_next_to_the_field(app, owner):
+    response = post(owner, "debtor", {"debtor_ledger": "8000", "term_of_payment": "14"})
+    assert response.status_code == 200
+    picker = fragment(response.get_data(as_text=True), "pick-debtor_ledger")
+    assert "Choose one of the listed ledgers." in picker.split("</div>\n</div>")[0]
+    assert 'value="8000"' not in picker.split("</select>")[0]
+    assert draft(app)["debtor_ledger"] == "1300"
+
+
+def test_vat_code_at_another_rate_is_refused(app, owner):
+    answer = {**ANSWERS["vat"], "vat_NL_21": "LAAG_VERK_9"}
+    html = post(owner, "vat", answer).get_data(as_text=True)
+    row = html[html.index('id="vat_NL_21"') :].split("</tr>")[0]
+    assert "Choose one of the listed VAT codes." in row
+    assert "NL:21" in draft(app)["vat_map"] and draft(app)["vat_map"]["NL:21"] == "HOOG_VERK_21"
+
+
+def test_vat_rows_prefilled_and_foreign_rates_optional(owner):
+    html = owner.get("/setup/vat").get_data(as_text=True)
+    assert re.search(
+        r'id="vat_NL_21" name="vat_NL_21" required>.*?<option selected value="HOOG_VERK_21">', html
+    )
+    assert '<option selected value="LAAG_VERK_9">' in html
+    assert '<option selected value="BU_EU_VERK">' in html
+    be_6 = html[html.index("BE 6%") :].split("</tr>")[0]
+    assert "no sales VAT code at this rate" in be_6
+    fr_20 = html[html.index("FR 20%") :].split("</tr>")[0]
+    assert "(optional)" in fr_20
+
+
+def test_sales_invoice_needs_a_template_and_mutation_keeps_it(app, owner):
+    html = post(owner, "insertion", {"insertion": "invoice"}).get_data(as_text=True)
+    # Without JavaScript the dropdown was not on the page; the answer reveals it.
+    assert '<select id="invoice_template"' in html and "Choose an invoice template." in html
+    assert draft(app)["insertion"] == "mutation"
+    post(owner, "insertion", {"insertion": "mutation"})
+    assert draft(app)["insertion"] == "mutation"
+    assert draft(app)["invoice_template"] == "Standaard"
+
+
+def test_oss_ledgers_refuse_a_non_balance_ledger(app, owner):
+    html = post(owner, "oss", {"oss": "oss", "oss_BE": "8000"}).get_data(as_text=True)
+    assert (
+        "Choose one of the listed ledgers." in html[html.index('id="oss_BE"') :].split("</tr>")[0]
+    )
+    assert draft(app)["oss"] == "home_country"
+
+
+def test_home_country_vat_keeps_the_country_ledgers(app, owner):
+    post(owner, "oss", ANSWERS["oss"])
+    post(owner, "oss", {"oss": "home_country"})
+    assert draft(app)["oss"] == "home_country"
+    assert draft(app)["oss_ledgers"] == {"BE": "1640", "DE": "1641"}
+
+
+def test_step_cannot_be_saved_while_its_list_does_not_load(app, owner, sandbox):
+    sandbox.control(
+        "eboekhouden", "POST", "faults", json={"path": "/v1/ledger", "status": 500, "times": 20}
+    )
+    response = post(owner, "debtor", {"debtor_ledger": "1300", "term_of_payment": "60"})
+    assert response.status_code == 200
+    picker = fragment(response.get_data(as_text=True), "pick-debtor_ledger")
+    assert "could not be reached or did not answer in time" in picker
+    assert "This step cannot be saved until the list loads." in picker
+    assert "<select" not in picker.split("</div>\n</div>")[0]
+    assert draft(app)["term_of_payment"] == 14
+
+
+def test_revisit_after_set_up_returns_to_the_overview(app, owner):
+    for slug, answer in ANSWERS.items():
+        post(owner, slug, answer)
+    response = post(owner, "debtor", {"debtor_ledger": "1300", "term_of_payment": "7"})
+    assert response.headers["Location"] == "/setup/"
+    assert draft(app)["term_of_payment"] == 7
+    html = owner.get("/setup/").get_data(as_text=True)
+    assert "The set-up is complete." in html
+    assert html.count('class="badge ok"') == len(wizard.STEPS)
+
+
+def test_overview_lists_every_step_with_its_values(owner):
+    post(owner, "group-lines", {"group_lines": "no"})
+    html = owner.get("/setup/").get_data(as_text=True)
+    for step in wizard.STEPS:
+        assert f'id="overview-{step.slug}"' in html
+    group = fragment(html, "overview-group-lines").split("</li>")[0]
+    assert "done" in group and "<dd>No</dd>" in group
+    debtor = fragment(html, "overview-debtor").split("</li>")[0]
+    assert "to do" in debtor and 'href="/setup/debtor"' in debtor
+
+
+def test_settings_from_elsewhere_count_as_done(app, owner):
+    with app.app_context():
+        shopsettings.save_draft({"start_date": "2026-01-01"})  # as ``flask settings import``
+    assert next_url(app) is None
+
+
+def test_a_problem_in_a_saved_step_makes_it_unfinished(app, owner):
+    for slug, answer in ANSWERS.items():
+        post(owner, slug, answer)
+    with app.app_context():
+        shopsettings.save_draft({"debtor_ledger": ""})
+    assert next_url(app) == "/setup/debtor"
+
+
+def test_one_stop_shop_needs_at_least_one_country_ledger(app, owner):
+    html = post(owner, "oss", {"oss": "oss"}).get_data(as_text=True)
+    assert "Link the VAT ledger of at least one EU country below." in fragment(html, "field-oss")
+    assert draft(app)["oss"] == "home_country"
+    # Without JavaScript the country rows were not on the page; now they are.
+    assert '<select id="oss_BE"' in html
