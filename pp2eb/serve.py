@@ -19,11 +19,16 @@ DEMO_USER = ("demo", "demo")
 
 def start_sandbox(host: str, port: int) -> threading.Thread:
     """Serve both sandbox APIs on ``host:port`` in a daemon thread."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from pp2eb.sandbox import create_sandbox
 
-    server = make_server(host, port, create_sandbox(), threaded=True)
+    class Handler(WSGIRequestHandler):
+        def log_request(self, code="-", size="-") -> None:
+            # The sandbox's access log at DEBUG: in demo mode it would drown the app's own log.
+            logger.debug("sandbox %s %s", self.requestline, code)
+
+    server = make_server(host, port, create_sandbox(), threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
     thread.start()
     return thread
@@ -54,6 +59,9 @@ def main(app: Flask) -> None:
         except OSError as exc:
             sys.exit(f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc}")
         ensure_demo_user(app)
+    from pp2eb import scheduler
+
+    scheduler.start(app)
     click.echo(f"\n  pp2eb is running at http://{host}:{port}")
     if cfg["DEMO"]:
         click.echo("  Demo mode: log in as demo / demo (sandbox APIs, no real accounts)")

@@ -262,6 +262,8 @@ class Engine:
             return
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
+        if rec.skipped_by_hand:
+            return  # a person decided; "retry" on the dashboard undoes it
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self._book_patiently(rec, order)
         self.store.save_run(self.run)

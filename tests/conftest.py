@@ -122,7 +122,7 @@ class AuthActions:
         )
 
     def logout(self):
-        token = csrf_token(self._client, "/")
+        token = csrf_token(self._client, "/orders")
         return self._client.post("/auth/logout", data={"csrf_token": token})
 
 

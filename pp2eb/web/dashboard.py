@@ -1,19 +1,206 @@
-"""The start page: where the set-up stands."""
+"""The dashboard: connections, the schedule, runs, orders, and "Sync now"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from decimal import Decimal
 
-from pp2eb import connections
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from pp2eb import appstate, background, connections, lookups, records, scheduler
+from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.web.dashboard_forms import SkipForm
+from pp2eb.web.forms import ConfirmForm
 
 bp = Blueprint("dashboard", __name__)
 
 
+def _setup_url() -> str | None:
+    from pp2eb.web import wizard
+
+    return wizard.next_step_url()
+
+
 @bp.get("/")
 def index():
-    """Show both connections and what to do next."""
+    """Where everything stands; an unfinished set-up is continued first."""
+    setup = _setup_url()
+    if setup is not None and records.latest_run() is None:
+        return redirect(setup)
     return render_template(
         "dashboard/index.html",
         services=connections.SERVICES,
         credentials={s: connections.get_credential(s) for s in connections.SERVICES},
+        setup_url=setup,
+        paused=appstate.get(appstate.SCHEDULE_PAUSED, False),
+        next_run=scheduler.next_run_at(),
+        runs=records.list_runs().items[:8],
+        counts=records.counts(),
+        run=records.latest_run(),
+        starting=False,
+        after=None,
+        form=ConfirmForm(),
     )
+
+
+@bp.post("/schedule/<action>")
+def schedule(action: str):
+    """Pause or resume the scheduled sync."""
+    if action not in ("pause", "resume"):
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        appstate.put(appstate.SCHEDULE_PAUSED, action == "pause")
+        flash(_("The schedule is paused.") if action == "pause" else _("The schedule runs."),
+              "success")  # fmt: skip
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/runs/sync")
+def sync_now():
+    """Start a sync in the background; answer with the run's live status."""
+    before = records.latest_run()
+    if ConfirmForm().validate_on_submit():
+        background.start("sync")
+    if request.headers.get("HX-Request"):
+        return render_template("partials/dashboard_run.html", run=before, form=ConfirmForm(),
+                               starting=True, after=before.id if before else 0)  # fmt: skip
+    flash(_("The sync has started."), "success")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.get("/runs/latest")
+def run_status():
+    """The newest run's status, polled while a run is going.
+
+    ``after`` is the newest run before "Sync now": until a newer one exists the run is still
+    starting. When the run has ended, the whole page reloads to show the new counts.
+    """
+    after = request.args.get("after", type=int)
+    run = records.latest_run()
+    if after is not None and (run is None or run.id <= after):
+        return render_template("partials/dashboard_run.html", run=run, starting=True,
+                               after=after, form=ConfirmForm())  # fmt: skip
+    html = render_template("partials/dashboard_run.html", run=run, starting=False,
+                           after=None, form=ConfirmForm())  # fmt: skip
+    if not is_running(run):
+        return html, {"HX-Refresh": "true"}
+    return html
+
+
+@bp.get("/runs")
+def runs():
+    """Every run, newest first."""
+    page = records.list_runs(request.args.get("page", 1, type=int))
+    return render_template("dashboard/runs.html", page=page)
+
+
+@bp.get("/orders")
+def orders():
+    """Orders with filters (failed, booked, skipped, waiting) and search."""
+    state = request.args.get("state") or None
+    query = request.args.get("q", "").strip() or None
+    page = records.list_orders(state, query, request.args.get("page", 1, type=int))
+    template = "partials/dashboard_orders.html" if request.headers.get("HX-Request") else \
+        "dashboard/orders.html"  # fmt: skip
+    return render_template(template, page=page, state=state, q=query or "",
+                           counts=records.counts(), filters=records.FILTERS)  # fmt: skip
+
+
+@bp.get("/orders/<int:order_id>")
+def order(order_id: int):
+    """One order: what Plug&Pay sent, the booking, the e-Boekhouden id, every attempt."""
+    rec = records.find(order_id)
+    if rec is None:
+        abort(404)
+    booking = records.booking_data(rec)
+    return render_template(
+        "dashboard/order.html",
+        rec=rec,
+        order=records.order_data(rec),
+        booking=booking,
+        rows=records.booking_rows(booking) if booking else [],
+        total=records.booking_total(booking) if booking else None,
+        matches=booking is not None
+        and rec.amount_with_tax is not None
+        and records.booking_total(booking) == Decimal(rec.amount_with_tax),
+        attempts=records.attempts(rec),
+        skip_form=SkipForm(),
+        retry_form=ConfirmForm(),
+        can_skip=rec.state not in (OrderRecord.BOOKED, OrderRecord.BOOKING),
+        can_retry=rec.state != OrderRecord.BOOKED,
+    )
+
+
+@bp.post("/orders/<int:order_id>/retry")
+def retry(order_id: int):
+    """Try an order again now, in the background."""
+    rec = records.find(order_id) or abort(404)
+    if ConfirmForm().validate_on_submit() and rec.state != OrderRecord.BOOKED:
+        records.make_due(rec)
+        background.start("orders", order_ids=[order_id])
+        flash(_("Order %(id)s is being tried again.", id=order_id), "success")
+    return redirect(url_for("dashboard.order", order_id=order_id))
+
+
+@bp.post("/orders/<int:order_id>/skip")
+def skip(order_id: int):
+    """Skip an order on purpose, with a reason."""
+    rec = records.find(order_id) or abort(404)
+    form = SkipForm()
+    if form.validate_on_submit():
+        if records.skip(rec, form.reason.data, g.user.username):
+            flash(_("Order %(id)s is skipped.", id=order_id), "success")
+        else:
+            flash(_("A booked order cannot be skipped."), "error")
+    else:
+        flash(_("Give a reason for skipping the order."), "error")
+    return redirect(url_for("dashboard.order", order_id=order_id))
+
+
+@bp.app_template_filter("run_kind")
+def run_kind(kind: str) -> str:
+    """A run's kind in words."""
+    names = {"sync": _("Sync"), "backfill": _("Export"), "orders": _("Retry")}
+    return names.get(kind, kind)
+
+
+@bp.app_template_filter("state_label")
+def state_label(state: str) -> str:
+    """An order's state in words."""
+    names = {
+        OrderRecord.NEW: _("new"),
+        OrderRecord.SKIPPED: _("skipped"),
+        OrderRecord.BOOKING: _("being booked"),
+        OrderRecord.BOOKED: _("booked"),
+        OrderRecord.FAILED: _("failed"),
+        OrderRecord.WAITING: _("waiting"),
+    }
+    return names.get(state, state)
+
+
+@bp.app_template_global("ledger_label")
+def ledger_label(ledger_id: int | None) -> str:
+    """ "code — description" of an e-Boekhouden ledger id, or the bare id when unknown."""
+    if ledger_id is None:
+        return "–"
+    try:
+        known = {ledger.id: ledger for ledger in lookups.ledgers()}
+    except lookups.LookupFailed:
+        known = {}
+    ledger = known.get(ledger_id)
+    return f"{ledger.code} — {ledger.description}" if ledger else str(ledger_id)
+
+
+@bp.app_template_global("is_running")
+def is_running(run: SyncRun | None) -> bool:
+    """True while the run is going."""
+    return run is not None and run.status == SyncRun.RUNNING

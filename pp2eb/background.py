@@ -1,0 +1,38 @@
+"""Runs started from the browser ("Sync now", "Export existing invoices", "Retry").
+
+The request returns at once; the run goes on in a thread of its own with its own app context,
+so leaving the page does not stop it. The dashboard follows it through the run's row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask, current_app
+
+from pp2eb import jobs
+
+logger = logging.getLogger(__name__)
+
+
+def start(kind: str = "sync", **kwargs) -> threading.Thread:
+    """Start ``jobs.run(kind, **kwargs)`` in the background."""
+    app: Flask = current_app._get_current_object()
+    thread = threading.Thread(
+        target=_run, args=(app, kind, kwargs), name=f"pp2eb-{kind}", daemon=True
+    )
+    thread.start()
+    app.extensions.setdefault("pp2eb_threads", []).append(thread)
+    return thread
+
+
+def _run(app: Flask, kind: str, kwargs: dict) -> None:
+    with app.app_context():
+        try:
+            result = jobs.run(kind, **kwargs)
+            logger.info("%s run %s: %s", kind, result.run_id, result.status)
+        except jobs.NotReady as exc:
+            logger.info("%s run not started: %s", kind, exc)
+        except Exception:
+            logger.exception("%s run failed", kind)

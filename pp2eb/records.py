@@ -1,0 +1,142 @@
+"""What the dashboard asks of the order records and runs, and what it may change by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from pp2eb import jsonutil
+from pp2eb.extensions import db
+from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+
+PAGE_SIZE = 50
+FILTERS = {
+    "failed": [OrderRecord.FAILED],
+    "booked": [OrderRecord.BOOKED],
+    "skipped": [OrderRecord.SKIPPED],
+    "waiting": [OrderRecord.WAITING, OrderRecord.BOOKING, OrderRecord.NEW],
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with what the pager needs."""
+
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+def list_orders(state: str | None = None, query: str | None = None, page: int = 1) -> Page:
+    """Orders, newest invoice first, filtered by state group and searched by number or name."""
+    select = sa.select(OrderRecord)
+    if state in FILTERS:
+        select = select.where(OrderRecord.state.in_(FILTERS[state]))
+    if query:
+        like = f"%{query.strip()}%"
+        conditions = [
+            OrderRecord.invoice_number.ilike(like),
+            OrderRecord.customer.ilike(like),
+            OrderRecord.email.ilike(like),
+        ]
+        if query.strip().isdigit():
+            conditions.append(OrderRecord.order_id == int(query.strip()))
+        select = select.where(sa.or_(*conditions))
+    return _page(
+        select.order_by(OrderRecord.invoice_date.desc(), OrderRecord.order_id.desc()), page
+    )
+
+
+def list_runs(page: int = 1) -> Page:
+    """Runs, newest first."""
+    return _page(sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()), page)
+
+
+def _page(select, page: int) -> Page:
+    total = db.session.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    items = db.session.execute(select.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars()
+    return Page(list(items), page, pages, total)
+
+
+def counts() -> dict[str, int]:
+    """How many orders are in each filter group."""
+    rows = db.session.execute(
+        sa.select(OrderRecord.state, sa.func.count()).group_by(OrderRecord.state)
+    ).all()
+    by_state = dict(rows)
+    return {name: sum(by_state.get(s, 0) for s in states) for name, states in FILTERS.items()}
+
+
+def latest_run(kind: str | None = None) -> SyncRun | None:
+    """The newest run (of ``kind``)."""
+    select = sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)
+    if kind:
+        select = select.where(SyncRun.kind == kind)
+    return db.session.execute(select).scalar_one_or_none()
+
+
+def find(order_id: int) -> OrderRecord | None:
+    """The record of Plug&Pay order ``order_id``."""
+    return db.session.execute(
+        sa.select(OrderRecord).where(OrderRecord.order_id == order_id)
+    ).scalar_one_or_none()
+
+
+def attempts(rec: OrderRecord) -> list[Attempt]:
+    """Every attempt at the order, oldest first."""
+    return list(
+        db.session.execute(
+            sa.select(Attempt).where(Attempt.order_record_id == rec.id).order_by(Attempt.id)
+        ).scalars()
+    )
+
+
+def order_data(rec: OrderRecord) -> dict | None:
+    """The order as Plug&Pay last sent it."""
+    return jsonutil.loads(rec.order_json) if rec.order_json else None
+
+
+def booking_data(rec: OrderRecord) -> dict | None:
+    """The request body pp2eb sent (or is about to send) to e-Boekhouden."""
+    return jsonutil.loads(rec.booking_json) if rec.booking_json else None
+
+
+def booking_rows(booking: dict) -> list[dict]:
+    """The rows of a sent booking as ``{ledgerId, vatCode, amount, description}``."""
+    if booking.get("rows") is not None:
+        return list(booking["rows"])
+    return [
+        {**item, "amount": item.get("pricePerUnit", 0) * item.get("quantity", 1)}
+        for item in booking.get("items") or []
+    ]
+
+
+def booking_total(booking: dict) -> Decimal:
+    """The total of a sent booking's rows."""
+    return sum((Decimal(str(row["amount"])) for row in booking_rows(booking)), Decimal("0.00"))
+
+
+def make_due(rec: OrderRecord) -> None:
+    """Let the next run try the order at once (undoing a skip by hand)."""
+    rec.next_attempt_at = utcnow()
+    rec.skipped_by_hand = False
+    db.session.commit()
+
+
+def skip(rec: OrderRecord, reason: str, user: str) -> bool:
+    """Skip an unbooked order on purpose; False when it is booked (or being booked)."""
+    if rec.state in (OrderRecord.BOOKED, OrderRecord.BOOKING):
+        return False
+    rec.state, rec.skipped_by_hand = OrderRecord.SKIPPED, True
+    rec.reason = f"Skipped by {user}: {reason}"
+    rec.fix = rec.error_code = rec.next_attempt_at = None
+    db.session.add(
+        Attempt(order_record_id=rec.id, at=utcnow(), outcome="skipped", message=rec.reason)
+    )
+    db.session.commit()
+    return True

@@ -1,0 +1,80 @@
+"""The schedule: one APScheduler job that ticks every minute and syncs when the interval is up.
+
+Started in exactly one place (``python app.py``), never at import and never under TESTING. A tick
+that finds another run going does nothing (the engine's lease), so a second process, the
+scheduler and ``flask sync`` never book an order twice. Pausing and the interval live in the
+database, so the dashboard changes them without touching the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from pp2eb import appstate, jobs
+from pp2eb.extensions import db
+from pp2eb.models import SyncRun, utcnow
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+JOB_ID = "pp2eb-sync"
+
+
+def next_run_at(now: datetime | None = None) -> datetime | None:
+    """When the schedule syncs next (UTC), or None when paused or not set up."""
+    if appstate.get(appstate.SCHEDULE_PAUSED, False):
+        return None
+    try:
+        interval = timedelta(minutes=jobs.load_settings().sync_interval_minutes)
+    except jobs.NotReady:
+        return None
+    last = db.session.execute(
+        db.select(SyncRun.started_at)
+        .where(SyncRun.kind == "sync")
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    now = now or utcnow()
+    return now if last is None else max(last + interval, now)
+
+
+def tick(app: Flask) -> str:
+    """Sync when it is time; returns what it did, for the log and the tests."""
+    with app.app_context():
+        due = next_run_at()
+        if due is None or due > utcnow():
+            return "not due"
+        try:
+            result = jobs.run("sync")
+        except jobs.NotReady as exc:
+            logger.info("scheduled sync not started: %s", exc)
+            return "not ready"
+        logger.info(
+            "scheduled sync %s: booked %s, failed %s", result.status, result.booked, result.failed
+        )
+        return result.status
+
+
+def start(app: Flask) -> BackgroundScheduler | None:
+    """Start the one scheduler of this process (not under TESTING)."""
+    if app.config.get("TESTING"):
+        return None
+    scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=[app],
+        id=JOB_ID,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow() + timedelta(seconds=5),
+    )
+    scheduler.start()
+    app.extensions["pp2eb_scheduler"] = scheduler
+    logger.info("scheduler started: checks every %s s", TICK_SECONDS)
+    return scheduler

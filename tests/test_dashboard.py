@@ -1,0 +1,157 @@
+"""The dashboard, "Sync now", the order page with retry and skip, and the export."""
+
+from __future__ import annotations
+
+import pytest
+
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord, SyncRun
+from tests.conftest import csrf_token
+from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
+
+
+@pytest.fixture
+def ready(app, sandbox, client, auth):
+    configure(app)
+    auth.login()
+    return client
+
+
+def wait_for_background(app) -> None:
+    for thread in app.extensions.get("pp2eb_threads", []):
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+
+
+def sync_now(app, client, htmx=True):
+    token = csrf_token(client, "/")
+    headers = {"HX-Request": "true"} if htmx else {}
+    resp = client.post("/runs/sync", data={"csrf_token": token}, headers=headers)
+    wait_for_background(app)
+    return resp
+
+
+def test_sync_now_answers_with_a_polling_fragment_and_books(app, ready, sandbox):
+    resp = sync_now(app, ready)
+    html = resp.get_data(as_text=True)
+    assert not html.lstrip().startswith("<!doctype")
+    assert 'id="run-status"' in html and 'hx-trigger="every 1s"' in html
+    assert "/runs/latest?after=0" in html
+    # The poll sees the finished run and asks for a reload of the page.
+    poll = ready.get("/runs/latest?after=0", headers={"HX-Request": "true"})
+    assert poll.headers.get("HX-Refresh") == "true"
+    assert f"failed {DEMO_REFUSED}" in poll.get_data(as_text=True)
+    with app.app_context():
+        run = db.session.execute(db.select(SyncRun)).scalar_one()
+        assert run.status == SyncRun.FINISHED and run.booked > 40
+    assert_exactly_once(sandbox, run.booked)
+
+
+def test_poll_before_the_run_exists_keeps_waiting(app, ready):
+    resp = ready.get("/runs/latest?after=0", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in resp.headers
+    assert "Starting" in resp.get_data(as_text=True)
+
+
+def test_sync_now_without_csrf_is_refused(app, ready):
+    resp = ready.post("/runs/sync", headers={"HX-Request": "true"})
+    assert resp.status_code == 400
+
+
+def test_dashboard_shows_counts_runs_and_schedule(app, ready):
+    sync_now(app, ready)
+    html = ready.get("/").get_data(as_text=True)
+    assert f"<strong>{DEMO_REFUSED}</strong> failed" in html
+    assert "Next sync" in html
+    assert "Recent runs" in html and "Sync" in html
+    token = csrf_token(ready, "/")
+    ready.post("/schedule/pause", data={"csrf_token": token})
+    html = ready.get("/").get_data(as_text=True)
+    assert "Paused" in html and "Resume" in html
+    ready.post("/schedule/resume", data={"csrf_token": token})
+    assert "Next sync" in ready.get("/").get_data(as_text=True)
+
+
+def test_orders_list_filters_and_search(app, ready):
+    sync_now(app, ready)
+    failed = ready.get("/orders?state=failed").get_data(as_text=True)
+    assert failed.count('class="state-failed"') == DEMO_REFUSED
+    assert 'class="state-booked"' not in failed
+    found = ready.get("/orders?q=2026-00031").get_data(as_text=True)
+    assert "/orders/31" in found and '/orders/1"' not in found
+    fragment = ready.get("/orders?q=Sch%C3%A4fer", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="orders">') and "Schäfer" in html
+
+
+def test_order_page_shows_booking_attempts_and_explanation(app, ready):
+    sync_now(app, ready)
+    booked = ready.get("/orders/1").get_data(as_text=True)
+    assert "Booking sent to e-Boekhouden" in booked and "equals Plug&Pay ✓" in booked
+    assert "1300 — Debiteuren" in booked
+    failed = ready.get("/orders/31").get_data(as_text=True)
+    assert "What to do" in failed and "OSS" in failed
+    assert "Retry now" in failed and "Skip with a reason" in failed
+    assert ready.get("/orders/999999").status_code == 404
+
+
+def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
+    sync_now(app, ready)
+    token = csrf_token(ready, "/orders/31")
+    html = ready.post("/orders/31/skip", data={"csrf_token": token, "reason": ""},
+                      follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "Give a reason" in html
+    ready.post("/orders/31/skip", data={"csrf_token": token, "reason": "geboekt door accountant"})
+    with app.app_context():
+        rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
+        assert rec.state == OrderRecord.SKIPPED and rec.skipped_by_hand
+        assert "owner: geboekt door accountant" in rec.reason
+    # A backfill leaves an order skipped by hand alone.
+    with app.app_context():
+        from pp2eb import jobs
+
+        jobs.run("backfill", since=__import__("datetime").date.fromisoformat(
+            SETTINGS["start_date"]))  # fmt: skip
+        rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
+        assert rec.state == OrderRecord.SKIPPED
+    ready.post("/orders/31/retry", data={"csrf_token": token})
+    wait_for_background(app)
+    with app.app_context():
+        rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
+        assert rec.state == OrderRecord.FAILED and not rec.skipped_by_hand
+
+
+def test_a_booked_order_cannot_be_skipped(app, ready):
+    sync_now(app, ready)
+    token = csrf_token(ready, "/orders/1")
+    html = ready.post("/orders/1/skip", data={"csrf_token": token, "reason": "x"},
+                      follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    assert "cannot be skipped" in html
+
+
+def test_export_preview_then_confirm_books_in_the_background(app, ready, sandbox):
+    token = csrf_token(ready, "/export")
+    data = {"csrf_token": token, "since": SETTINGS["start_date"], "until": ""}
+    html = ready.post("/export", data=data).get_data(as_text=True)
+    assert "orders in this period" in html and "Problems found" in html
+    assert "HOOG_VERK_21" in html and "8010 Omzet cursussen" in html
+    from tests.engine_helpers import eb_state
+
+    assert eb_state(sandbox)["mutations"] == []  # the preview wrote nothing
+    resp = ready.post("/export", data={**data, "confirm": "yes", "expected": "59"})
+    assert resp.status_code == 302
+    wait_for_background(app)
+    progress = ready.get("/export/progress", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert progress.lstrip().startswith('<div id="export-progress"')
+    assert "of 59 orders" in progress and "done" in progress
+    with app.app_context():
+        run = db.session.execute(db.select(SyncRun)).scalar_one()
+        assert run.kind == "backfill" and run.booked > 40
+    assert_exactly_once(sandbox, run.booked)
+
+
+def test_export_date_range_is_validated(app, ready):
+    token = csrf_token(ready, "/export")
+    html = ready.post("/export", data={"csrf_token": token, "since": "2026-05-01",
+                                       "until": "2026-04-01"}).get_data(as_text=True)  # fmt: skip
+    assert "The end date lies before the start date." in html

@@ -1,0 +1,63 @@
+"""The schedule: started once, never under TESTING, syncing when the interval is up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pp2eb import appstate, scheduler
+from pp2eb.extensions import db
+from pp2eb.models import SyncRun, utcnow
+from tests.engine_helpers import configure
+
+
+def test_not_started_under_testing(app):
+    assert scheduler.start(app) is None
+    assert "pp2eb_scheduler" not in app.extensions
+
+
+def test_importing_the_app_starts_no_scheduler(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path))
+    sys.modules.pop("app", None)
+    module = importlib.import_module("app")
+    assert "pp2eb_scheduler" not in module.app.extensions
+
+
+def test_started_once_with_one_coalescing_job(app):
+    app.config["TESTING"] = False
+    sched = scheduler.start(app)
+    try:
+        jobs = sched.get_jobs()
+        assert [job.id for job in jobs] == [scheduler.JOB_ID]
+        assert jobs[0].max_instances == 1 and jobs[0].coalesce is True
+        assert app.extensions["pp2eb_scheduler"] is sched
+    finally:
+        sched.shutdown(wait=False)
+
+
+def test_tick_before_setup_does_nothing(app):
+    assert scheduler.tick(app) == "not due"
+    with app.app_context():
+        assert db.session.execute(db.select(SyncRun)).first() is None
+
+
+def test_tick_syncs_when_due_and_waits_for_the_interval(app, sandbox):
+    configure(app, sync_interval_minutes=30)
+    assert scheduler.tick(app) == SyncRun.FINISHED
+    assert scheduler.tick(app) == "not due"
+    with app.app_context():
+        run = db.session.execute(db.select(SyncRun)).scalar_one()
+        next_run = scheduler.next_run_at()
+        assert next_run == run.started_at + timedelta(minutes=30)
+        # Half an hour later it is due again.
+        assert scheduler.next_run_at(utcnow() + timedelta(hours=1)) <= utcnow() + timedelta(hours=1)
+
+
+def test_paused_schedule_does_not_sync(app, sandbox):
+    configure(app)
+    with app.app_context():
+        appstate.put(appstate.SCHEDULE_PAUSED, True)
+        assert scheduler.next_run_at() is None
+    assert scheduler.tick(app) == "not due"
