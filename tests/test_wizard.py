@@ -99,7 +99,6 @@ ANSWERS = {
         "vat_NL_21": "HOOG_VERK_21",
         "vat_NL_9": "LAAG_VERK_9",
         "vat_NL_0": "GEEN",
-        "vat_BE_21": "HOOG_VERK_21",
         "vat_reverse_charge": "BI_EU_VERK_D",
         "vat_outside_eu": "BU_EU_VERK",
     },
@@ -146,7 +145,6 @@ def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",
         "NL:0": "GEEN",
-        "BE:21": "HOOG_VERK_21",
         "reverse_charge": "BI_EU_VERK_D",
         "outside_eu": "BU_EU_VERK",
     }
@@ -203,17 +201,15 @@ def test_vat_code_at_another_rate_is_refused(app, owner):
     assert "NL:21" in draft(app)["vat_map"] and draft(app)["vat_map"]["NL:21"] == "HOOG_VERK_21"
 
 
-def test_vat_rows_prefilled_and_foreign_rates_optional(owner):
+def test_vat_rows_prefilled_for_dutch_rates_only(owner):
     html = owner.get("/setup/vat").get_data(as_text=True)
     assert re.search(
         r'id="vat_NL_21" name="vat_NL_21" required>.*?<option selected value="HOOG_VERK_21">', html
     )
     assert '<option selected value="LAAG_VERK_9">' in html
     assert '<option selected value="BU_EU_VERK">' in html
-    be_6 = html[html.index("BE 6%") :].split("</tr>")[0]
-    assert "no sales VAT code at this rate" in be_6
-    fr_20 = html[html.index("FR 20%") :].split("</tr>")[0]
-    assert "(optional)" in fr_20
+    # Foreign rates go through the OSS step, never through this map.
+    assert "FR 20%" not in html and "BE 21%" not in html and "vat_DE_19" not in html
 
 
 def test_sales_invoice_needs_a_template_and_mutation_keeps_it(app, owner):

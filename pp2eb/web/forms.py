@@ -270,12 +270,19 @@ class VatForm(StepForm):
 
     @classmethod
     def with_rates(cls, rates: Iterable[TaxRate]) -> type[VatForm]:
-        """This form with one VAT-code dropdown per Plug&Pay tax rate, plus the two specials."""
+        """This form with a VAT-code dropdown per Dutch Plug&Pay tax rate, plus the two specials.
+
+        Other countries' rates get no row: reverse charge and exports have their own codes, and an
+        EU consumer's foreign rate is booked through the OSS step (with home-country VAT such a
+        rate is an error to correct in Plug&Pay, not something to map).
+        """
         fields: dict[str, tuple[str, SelectField]] = {}
         for rate in rates:
+            if rate.country != HOME_COUNTRY:
+                continue
             label = f"{rate.country} {format(rate.percentage.normalize(), 'f')}%"
-            # An NL rate needs a code, unless e-Boekhouden has none at that rate at all.
-            required = rate.country == HOME_COUNTRY and bool(vat_codes_at(rate.percentage))
+            # A rate needs a code, unless e-Boekhouden has none at that rate at all.
+            required = bool(vat_codes_at(rate.percentage))
             fields[vat_field_name(rate.key)] = (rate.key, _vat_field(label, required))
         for key, label in SPECIAL_VAT_ROWS.items():
             fields[vat_field_name(key)] = (key, _vat_field(label, True))
