@@ -155,3 +155,17 @@ def test_export_date_range_is_validated(app, ready):
     html = ready.post("/export", data={"csrf_token": token, "since": "2026-05-01",
                                        "until": "2026-04-01"}).get_data(as_text=True)  # fmt: skip
     assert "The end date lies before the start date." in html
+
+
+def test_runs_page_lists_every_run_with_its_figures(app, ready):
+    sync_now(app, ready)
+    sync_now(app, ready)
+    html = ready.get("/runs").get_data(as_text=True)
+    assert html.count('class="run-finished"') == 2
+    assert f'<a href="/orders?state=failed">{DEMO_REFUSED}</a>' in html
+
+
+def test_dutch_dashboard(app, ready):
+    sync_now(app, ready)
+    html = ready.get("/?lang=nl").get_data(as_text=True)
+    assert 'lang="nl"' in html and "Nu synchroniseren" in html
