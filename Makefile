@@ -48,5 +48,9 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The backfill benchmark (bench/README.md): prints the table and writes bench/results.md.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

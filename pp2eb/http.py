@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -113,6 +114,20 @@ def scrub(text: str | None, secrets: Iterable[str | None]) -> str | None:
     return text
 
 
+def new_session(base_url: str) -> requests.Session:
+    """A session that takes its proxy and CA settings from the environment once, not per call."""
+    session = requests.Session()
+    # With trust_env, requests reads the proxy variables and ~/.netrc again on every call: a
+    # quarter of its CPU per call. Read once here, the same settings apply. As a bonus a
+    # ~/.netrc entry can no longer replace the Authorization header the clients set.
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
 def _never_sent(exc: requests.RequestException) -> bool:
     """True when the connection was never opened, so the server cannot have seen the request."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -142,7 +157,7 @@ class HttpClient:
             raise ValueError("max_attempts must be at least 1")
         self.base_url = base_url.rstrip("/")
         self.family = family
-        self.session = session or requests.Session()
+        self.session = session or new_session(self.base_url)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.sleep = sleep

@@ -1,56 +1,115 @@
 """Finding or creating the e-Boekhouden relation of a Plug&Pay customer.
 
-Order of search: the link pp2eb stored earlier, then e-Boekhouden's ``?email=`` filter (a
-customer who is already in the administration is never made twice), then a new relation:
-its code made by e-Boekhouden or from the first 5 letters of the name, with a number suffix
-when the code is taken (``REL_049``).
+Order of search: the link pp2eb stored earlier, then the relations already in e-Boekhouden (a
+customer who is already in the administration is never made twice), then a new relation: its
+code made by e-Boekhouden or from the first 5 letters of the name, with a number suffix when
+the code is taken (``REL_049``).
+
+The relations already in e-Boekhouden are not searched by ``?email=`` for each new customer
+(one read per customer: 6,500 reads in a backfill of 10,000 orders, 22 minutes at the assumed
+limit). Instead a run lists the relation ids, 2,000 a page, and reads the details of each one no
+customer link points to yet, once: one with an e-mail address is linked under it, as a customer
+found by ``?email=`` would be, and one without is marked as seen. After that every relation in
+e-Boekhouden has a link, and a customer without one is new. A run repeats the listing every
+``RECHECK_EVERY`` seconds, to notice relations a person adds meanwhile, and after a create that
+was not confirmed.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 import unicodedata
+from collections.abc import Callable
 
 from pp2eb import apierrors
 from pp2eb.customers import RelationDraft, customer_code, relation_payload
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.store import Store
 
 logger = logging.getLogger(__name__)
 
 CODE_TAKEN = "REL_049"
 MAX_CODE_ATTEMPTS = 100
+RECHECK_EVERY = 600.0  # seconds
+SEEN_PREFIX = "relation:"  # the link of a relation without an e-mail address: seen, no customer
 
 
 def customer_key(draft: RelationDraft) -> str:
     """How pp2eb recognises a customer again: the e-mail address, else the name and country."""
     if draft.email:
-        return "email:" + draft.email.strip().casefold()
+        return email_key(draft.email)
     name = unicodedata.normalize("NFKC", draft.name).casefold()
     return f"name:{name}|{draft.country or ''}"
 
 
-def find_relation(eb: EBoekhoudenClient, store: Store, draft: RelationDraft) -> int | None:
-    """The relation id of this customer if pp2eb or e-Boekhouden already knows it."""
-    key = customer_key(draft)
-    link = store.customer_link(key)
-    if link is not None:
-        return link.relation_id
-    if draft.email:
-        for item in eb.iter_relations(email=draft.email, limit=1):
-            store.link_customer(key, item["id"], item.get("code"))
-            return item["id"]
-    return None
+def email_key(email: str) -> str:
+    """The customer key of an e-mail address."""
+    return "email:" + email.strip().casefold()
 
 
-def ensure_relation(
-    eb: EBoekhoudenClient, store: Store, draft: RelationDraft, customer_codes: str
+class Relations:
+    """The relations of one run: found from the links, or created and linked at once."""
+
+    def __init__(
+        self,
+        eb: EBoekhoudenClient,
+        store: Store,
+        customer_codes: str,
+        clock: Callable[[], float] = time.monotonic,
+        tick: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.eb, self.store, self.customer_codes, self.clock = eb, store, customer_codes, clock
+        self.tick = tick  # called while a long first look goes on (the engine renews its lease)
+        self.indexed_at: float | None = None
+
+    def ensure(self, draft: RelationDraft) -> int:
+        """The relation id of this customer: found, or created now."""
+        key = customer_key(draft)
+        link = self.store.customer_link(key)
+        if link is None and draft.email and self._index():
+            link = self.store.customer_link(key)
+        if link is not None:
+            return link.relation_id
+        try:
+            return _create_and_link(self.eb, self.store, draft, key, self.customer_codes)
+        except apierrors.Unavailable:
+            self.indexed_at = None  # the relation may exist now without a link: look again
+            raise
+
+    def _index(self) -> bool:
+        """Link every relation no link points to; True when any was linked."""
+        now = self.clock()
+        if self.indexed_at is not None and now - self.indexed_at < RECHECK_EVERY:
+            return False
+        pages = _batches(item["id"] for item in self.eb.iter_relations(limit=MAX_PAGE_SIZE))
+        added = 0
+        for ids in pages:
+            for relation_id in sorted(set(ids) - self.store.linked_relations(ids)):
+                self.tick()
+                details = self.eb.get_relation(relation_id)
+                email = details.get("emailAddress")
+                key = email_key(email) if email else None
+                if key is None or self.store.customer_link(key) is not None:
+                    key = f"{SEEN_PREFIX}{relation_id}"  # no address, or one linked already
+                self.store.link_customer(key, relation_id, details.get("code"))
+                added += 1
+        if added:
+            logger.info("linked %d relation(s) found in e-Boekhouden", added)
+        self.indexed_at = now
+        return bool(added)
+
+
+def _batches(ids, size: int = MAX_PAGE_SIZE):
+    iterator = iter(ids)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _create_and_link(
+    eb: EBoekhoudenClient, store: Store, draft: RelationDraft, key: str, customer_codes: str
 ) -> int:
-    """The relation id of this customer: found, or created now."""
-    found = find_relation(eb, store, draft)
-    if found is not None:
-        return found
-    key = customer_key(draft)
     if customer_codes == "eboekhouden":
         created = _create(eb, draft, None)
     else:
@@ -68,7 +127,8 @@ def ensure_relation(
                 api="e-Boekhouden.nl",
                 code=CODE_TAKEN,
             )
-    store.link_customer(key, created["id"], created.get("code"))
+    # Committed with the order's intent, which follows before any other call.
+    store.link_customer(key, created["id"], created.get("code"), commit=False)
     logger.info("created relation %s (%s)", created["id"], created.get("code"))
     return created["id"]
 

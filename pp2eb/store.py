@@ -10,16 +10,49 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import jsonutil
-from pp2eb.models import Attempt, CustomerLink, Lease, OrderRecord, SyncRun
+from pp2eb.models import Attempt, CustomerLink, Lease, OrderRecord, SyncRun, utcnow
 
 SYNC_LEASE = "sync"
+RUN_COUNTS = ("booked", "skipped", "failed", "waiting", "already_booked")
+RUN_END = ("status", "message", "finished_at")
+COUNTS_EVERY = 1.0  # seconds
+
+_RECORDS = OrderRecord.__table__
+_FIND = (
+    sa.select(OrderRecord)
+    .where(OrderRecord.order_id == sa.bindparam("wanted"))
+    .execution_options(populate_existing=True)
+)
+_KNOWN = sa.select(_RECORDS.c.id).where(_RECORDS.c.order_id == sa.bindparam("wanted"))
+_INSERT = sa.insert(_RECORDS)
+_UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
+_ADD_ATTEMPT = sa.insert(Attempt.__table__)
+_RUNS = SyncRun.__table__
+_SAVE_RUN = sa.update(_RUNS).where(_RUNS.c.id == sa.bindparam("saved_run"))
+_LINKS = CustomerLink.__table__
+_ADD_LINK = sa.insert(_LINKS).prefix_with("OR IGNORE")
+_LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
+
+
+def _record_defaults() -> dict:
+    """The Python-side column defaults of a new order record (state, attempts, timestamps)."""
+    values = {}
+    for column in _RECORDS.columns:
+        default = column.default
+        if default is not None and (default.is_scalar or default.is_callable):
+            values[column.key] = default.arg if default.is_scalar else default.arg(None)
+    return values
 
 
 @dataclass(frozen=True)
@@ -57,8 +90,27 @@ def _holder_is_dead(holder: str | None) -> bool:
 class Store:
     """Persistence for ``pp2eb.sync``; takes the SQLAlchemy session to work in."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session | scoped_session) -> None:
         self.session = session
+        self._saved: dict[int, dict] = {}  # what save_run last wrote, by run id
+        self._saved_at = float("-inf")
+        self._described: dict[int, dict] = {}  # ``describe`` not yet written, by order id
+
+    @contextmanager
+    def objects_kept(self) -> Iterator[None]:
+        """For one run: a commit does not expire the loaded objects.
+
+        Otherwise every commit (two or three per order) makes the next attribute read a
+        SELECT of the whole record and the run. Safe because the lease makes the run the only
+        writer of its records and the run row, and ``find`` reads each record afresh.
+        """
+        session = self.session() if isinstance(self.session, scoped_session) else self.session
+        before = session.expire_on_commit
+        session.expire_on_commit = False
+        try:
+            yield
+        finally:
+            session.expire_on_commit = before
 
     # --- the lease: one runner at a time, across processes ---
 
@@ -112,10 +164,15 @@ class Store:
         )
         self.session.add(run)
         self.session.commit()
+        self.session.refresh(run)
+        # Detached, so that counting an order is no change the session must flush at the next
+        # commit (a whole unit of work per order); ``save_run`` writes the row itself.
+        self.session.expunge(run)
         return run
 
     def save_run(self, run: SyncRun) -> None:
-        """Store the run's counts so far (the dashboard shows them live)."""
+        """Store the run's counts and status so far (the dashboard shows them live)."""
+        self._save_counts(run, RUN_COUNTS + RUN_END)
         self.session.commit()
 
     def last_finished_sync(self) -> SyncRun | None:
@@ -128,27 +185,25 @@ class Store:
         ).scalar_one_or_none()
 
     # --- orders ---
+    # The per-order writes are single Core statements whose values are copied onto the record
+    # with ``set_committed_value``: the ORM's unit of work and its re-selects after each commit
+    # were most of pp2eb's CPU per order (bench/README.md).
 
     def record(self, order_id: int) -> OrderRecord:
-        """The record of Plug&Pay order ``order_id``, made when it is first seen."""
-        rec = self.session.execute(
-            sa.select(OrderRecord).where(OrderRecord.order_id == order_id)
-        ).scalar_one_or_none()
-        if rec is None:
-            self.session.execute(
-                sa.insert(OrderRecord).prefix_with("OR IGNORE").values(order_id=order_id)
-            )
-            self.session.commit()
-            rec = self.session.execute(
-                sa.select(OrderRecord).where(OrderRecord.order_id == order_id)
-            ).scalar_one()
-        return rec
+        """The record of Plug&Pay order ``order_id``; a new one is inserted by its first write."""
+        # Most orders of a backfill are new: a bare look at the id costs a third of loading.
+        with self.session.no_autoflush:
+            known = self.session.execute(_KNOWN, {"wanted": order_id}).first()
+        rec = self.find(order_id) if known is not None else None
+        return rec or OrderRecord(order_id=order_id, **_record_defaults())
 
     def find(self, order_id: int) -> OrderRecord | None:
-        """The record of ``order_id`` if the order has been seen."""
-        return self.session.execute(
-            sa.select(OrderRecord).where(OrderRecord.order_id == order_id)
-        ).scalar_one_or_none()
+        """The record of ``order_id`` if the order has been seen, read afresh from the database."""
+        # populate_existing: objects outlive commits during a run (see ``objects_kept``), so a
+        # change another process made (a skip by hand on the dashboard) is read here. No
+        # autoflush: the run's pending counts must not open a write transaction on a read.
+        with self.session.no_autoflush:
+            return self.session.execute(_FIND, {"wanted": order_id}).scalar_one_or_none()
 
     def refresh(self, rec: OrderRecord) -> OrderRecord:
         """Re-read a record (another process may have booked it meanwhile)."""
@@ -156,11 +211,16 @@ class Store:
         return rec
 
     def describe(self, rec: OrderRecord, *, raw: dict, summary: dict) -> None:
-        """Keep what the dashboard shows of the order: number, date, customer, total."""
-        for key, value in summary.items():
-            setattr(rec, key, value)
-        rec.order_json = jsonutil.dumps(raw)
-        self.session.commit()
+        """Keep what the dashboard shows of the order: number, date, customer, total.
+
+        Written with the record's next write (its intent, or how it was settled), before the
+        order's own booking is sent: one statement and one commit fewer per order.
+        """
+        values = {**summary, "order_json": jsonutil.dumps(raw)}
+        for key, value in values.items():
+            set_committed_value(rec, key, value)
+        if rec.id is not None:
+            self._described[rec.order_id] = values
 
     def record_intent(
         self,
@@ -173,25 +233,37 @@ class Store:
         relation_id: int,
     ) -> None:
         """Before the remote write: what is about to be sent, and that it may be in flight."""
-        rec.state = OrderRecord.BOOKING
-        rec.insertion = insertion
-        rec.reference = reference
-        rec.payment_reference = payment_reference
-        rec.booking_json = jsonutil.dumps(body)
-        rec.relation_id = relation_id
-        rec.write_uncertain = True
+        self._write(
+            rec,
+            {
+                "state": OrderRecord.BOOKING,
+                "insertion": insertion,
+                "reference": reference,
+                "payment_reference": payment_reference,
+                "booking_json": jsonutil.dumps(body),
+                "relation_id": relation_id,
+                "write_uncertain": True,
+            },
+        )
         self.session.commit()
 
     def confirm_booked(
         self, rec: OrderRecord, run: SyncRun | None, eboekhouden_id: int, now: datetime, note: str
     ) -> None:
         """After the remote write (or after finding the booking): the order is booked."""
-        rec.state = OrderRecord.BOOKED
-        rec.eboekhouden_id = eboekhouden_id
-        rec.write_uncertain = False
-        rec.booked_at = now
-        rec.reason = rec.fix = rec.error_code = None
-        rec.next_attempt_at = None
+        self._write(
+            rec,
+            {
+                "state": OrderRecord.BOOKED,
+                "eboekhouden_id": eboekhouden_id,
+                "write_uncertain": False,
+                "booked_at": now,
+                "reason": None,
+                "fix": None,
+                "error_code": None,
+                "next_attempt_at": None,
+            },
+        )
         self._attempt(rec, run, now, "booked", None, note)
         self.session.commit()
 
@@ -206,26 +278,64 @@ class Store:
         counts_as_attempt: bool = True,
     ) -> None:
         """Record a skip, a wait or a failure, and when to try again."""
-        rec.state = outcome.state
-        rec.reason, rec.fix, rec.error_code = outcome.reason, outcome.fix, outcome.error_code
-        rec.next_attempt_at = retry_at
-        if counts_as_attempt:
-            rec.attempts += 1
+        self._write(
+            rec,
+            {
+                "state": outcome.state,
+                "reason": outcome.reason,
+                "fix": outcome.fix,
+                "error_code": outcome.error_code,
+                "next_attempt_at": retry_at,
+                "attempts": rec.attempts + 1 if counts_as_attempt else rec.attempts,
+            },
+        )
         message = outcome.reason if not outcome.fix else f"{outcome.reason} {outcome.fix}"
         self._attempt(rec, run, now, outcome.state, outcome.error_code, message)
         self.session.commit()
 
+    def _write(self, rec: OrderRecord, values: dict) -> None:
+        """Write ``values`` to the record's row (inserting a new record) and onto ``rec``."""
+        values = {**self._described.pop(rec.order_id, {}), **values, "updated_at": utcnow()}
+        if rec.id is None:
+            columns = {c.key: getattr(rec, c.key) for c in _RECORDS.columns if c.key != "id"}
+            result = self.session.execute(_INSERT, {**columns, **values})
+            rec.id = result.inserted_primary_key[0]
+            for key, value in values.items():
+                setattr(rec, key, value)
+            make_transient_to_detached(rec)  # as if loaded: clean, with its identity
+            self.session.add(rec)
+            return
+        self.session.execute(_UPDATE, {"record_id": rec.id, **values})
+        for key, value in values.items():
+            set_committed_value(rec, key, value)
+
     def _attempt(self, rec, run, now, outcome, code, message) -> None:
-        self.session.add(
-            Attempt(
-                order_record_id=rec.id,
-                run_id=run.id if run is not None else None,
-                at=now,
-                outcome=outcome,
-                error_code=code,
-                message=message,
-            )
+        self.session.execute(
+            _ADD_ATTEMPT,
+            {
+                "order_record_id": rec.id,
+                "run_id": run.id if run is not None else None,
+                "at": now,
+                "outcome": outcome,
+                "error_code": code,
+                "message": message,
+            },
         )
+        if run is not None:
+            self._save_counts(run)
+
+    def _save_counts(self, run: SyncRun, fields: tuple[str, ...] = RUN_COUNTS) -> None:
+        # Counts go with the order's own commit, at most once a second: live enough for the
+        # dashboard. The end of the run (status, message) is written at once.
+        saved = self._saved.setdefault(run.id, {})
+        values = {name: getattr(run, name) for name in fields}
+        changed = {name: value for name, value in values.items() if saved.get(name) != value}
+        now = time.monotonic()
+        ending = any(name in changed for name in RUN_END)
+        if changed and (ending or now - self._saved_at >= COUNTS_EVERY):
+            self.session.execute(_SAVE_RUN, {"saved_run": run.id, **changed})
+            saved.update(changed)
+            self._saved_at = now
 
     def due_for_retry(self, now: datetime) -> list[int]:
         """Order ids to look at again now: failed, waiting, unconfirmed or never finished
@@ -255,17 +365,32 @@ class Store:
 
     # --- customers ---
 
-    def customer_link(self, key: str) -> CustomerLink | None:
-        """The relation linked to customer ``key``."""
-        return self.session.execute(
-            sa.select(CustomerLink).where(CustomerLink.key == key)
-        ).scalar_one_or_none()
+    def customer_link(self, key: str) -> sa.Row | None:
+        """The link of customer ``key`` (``relation_id``, ``relation_code``), if any."""
+        with self.session.no_autoflush:
+            return self.session.execute(_LINK, {"wanted": key}).first()
 
-    def link_customer(self, key: str, relation_id: int, code: str | None) -> None:
-        """Remember that customer ``key`` is relation ``relation_id``."""
+    def linked_relations(self, relation_ids: list[int]) -> set[int]:
+        """Those of ``relation_ids`` that a customer link points to."""
+        with self.session.no_autoflush:
+            return set(
+                self.session.execute(
+                    sa.select(CustomerLink.relation_id).where(
+                        CustomerLink.relation_id.in_(relation_ids)
+                    )
+                ).scalars()
+            )
+
+    def link_customer(
+        self, key: str, relation_id: int, code: str | None, *, commit: bool = True
+    ) -> None:
+        """Remember that customer ``key`` is relation ``relation_id``.
+
+        ``commit=False`` leaves it to the next commit (the order's intent): should that never
+        come, the relation is found and linked again from e-Boekhouden by ``Relations``.
+        """
         self.session.execute(
-            sa.insert(CustomerLink)
-            .prefix_with("OR IGNORE")
-            .values(key=key, relation_id=relation_id, relation_code=code)
+            _ADD_LINK, {"key": key, "relation_id": relation_id, "relation_code": code}
         )
-        self.session.commit()
+        if commit:
+            self.session.commit()

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy.exc
 
@@ -36,11 +37,12 @@ from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.order import Order, parse_order
 from pp2eb.payloads import to_invoice_payload, to_mutation_payload
 from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.relations import ensure_relation
+from pp2eb.relations import Relations
 from pp2eb.settings import Settings
 from pp2eb.store import Outcome, Store, lease_holder
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Long enough to outlast one API call with its own retries; a crashed holder on this machine is
 # recognised by its pid at once (see ``Store.acquire_lease``), so a restart need not wait.
@@ -94,7 +96,8 @@ class RunAborted(Exception):
 
 def retry_delay(attempts: int) -> timedelta:
     """Wait before the next try after ``attempts`` tries: 5 min, 10, 20 ... at most 6 h."""
-    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_CAP)
+    # The exponent is capped first: 2 ** 40 times five minutes overflows a timedelta.
+    return min(RETRY_FIRST * 2 ** min(max(attempts - 1, 0), 10), RETRY_CAP)
 
 
 def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceData:
@@ -155,28 +158,33 @@ def run_once(
 ) -> RunResult:
     """One run: ``sync`` (new orders and due retries), ``backfill`` (a date range) or ``orders``."""
     holder = lease_holder()
-    if not store.acquire_lease(holder, clock(), LEASE_TTL):
-        return RunResult(status="busy", message="Another run is in progress; nothing was done.")
-    run = store.start_run(kind, clock(), since, until)
-    engine = Engine(pp, eb, store, settings, run, holder, clock, sleep)
     try:
-        engine.reference = fetch_reference(eb, pp)
-        if order_ids is not None:
-            engine.book_by_id(order_ids)
-        elif kind == "backfill":
-            engine.book_all(backfill_orders(pp, since or settings.start_date, until))
-        else:
-            engine.book_all(sync_orders(pp, settings, store.last_finished_sync()))
-            engine.book_by_id(store.due_for_retry(clock()))
-        engine.book_waiting()
-        status, message = SyncRun.FINISHED, None
-    except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
-        status, message = SyncRun.ABORTED, engine.abort_message(exc)
-        logger.warning("run %s stopped: %s", run.id, message)
-    except BaseException:
-        engine.finish(SyncRun.ABORTED, "The run stopped on an unexpected error; see the log.")
-        raise
-    engine.finish(status, message)
+        if not store.acquire_lease(holder, clock(), LEASE_TTL):
+            return RunResult(status="busy", message="Another run is in progress; nothing was done.")
+        run = store.start_run(kind, clock(), since, until)
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        store.session.rollback()
+        logger.error("run not started: %s", exc)
+        return RunResult(status=SyncRun.ABORTED, message=database_trouble(exc))
+    engine = Engine(pp, eb, store, settings, run, holder, clock, sleep)
+    with store.objects_kept():
+        try:
+            if order_ids is not None:
+                engine.book_by_id(order_ids)
+            elif kind == "backfill":
+                engine.book_all(backfill_orders(pp, since or settings.start_date, until))
+            else:
+                engine.book_all(sync_orders(pp, settings, store.last_finished_sync()))
+                engine.book_by_id(store.due_for_retry(clock()))
+            engine.book_waiting()
+            status, message = SyncRun.FINISHED, None
+        except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            status, message = SyncRun.ABORTED, engine.abort_message(exc)
+            logger.warning("run %s stopped: %s", run.id, message)
+        except BaseException:
+            engine.finish(SyncRun.ABORTED, "The run stopped on an unexpected error; see the log.")
+            raise
+        engine.finish(status, message)
     return engine.result()
 
 
@@ -187,6 +195,7 @@ class Engine:
         self.pp, self.eb, self.store, self.settings = pp, eb, store, settings
         self.run, self.holder, self.clock, self.sleep = run, holder, clock, sleep
         self.reference: ReferenceData | None = None
+        self.relations = Relations(eb, store, settings.customer_codes, tick=self._keep_lease)
         self.seen: set[int] = set()
         self.waiting: list[int] = []
         self.failures: list[Failure] = []
@@ -211,6 +220,7 @@ class Engine:
                 raw = self.pp.get_order(order_id)
             except apierrors.NotFound:
                 rec = self.store.record(order_id)
+                self.run.skipped += 1
                 self._settle(
                     rec,
                     Outcome(
@@ -219,7 +229,6 @@ class Engine:
                     ),
                     None,
                 )
-                self.run.skipped += 1
                 continue
             self.book_raw(raw)
 
@@ -262,8 +271,10 @@ class Engine:
             return
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
-        if rec.skipped_by_hand:
-            return  # a person decided; "retry" on the dashboard undoes it
+        if self.reference is None:
+            # Fetched at the first order to book, so a run that finds everything booked reads
+            # nothing but the order list. Outside ``_book_patiently``: a failure stops the run.
+            self.reference = self._patiently(lambda: fetch_reference(self.eb, self.pp))
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self._book_patiently(rec, order)
         self.store.save_run(self.run)
@@ -275,12 +286,7 @@ class Engine:
                 return
             except apierrors.RateLimited as exc:
                 self._undo_intent(rec)
-                if self.waited + exc.retry_after > RATE_LIMIT_PATIENCE:
-                    raise RunAborted(
-                        f"{exc.api} kept asking us to slow down; the rest follows next run."
-                    ) from exc
-                self.waited += exc.retry_after
-                self._wait(exc.retry_after)
+                self._wait_out(exc)
             except apierrors.AuthError:
                 self._undo_intent(rec)
                 raise
@@ -296,6 +302,23 @@ class Engine:
             except MappingError as exc:
                 self._fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
                 return
+
+    def _patiently(self, call: Callable[[], T]) -> T:
+        """``call()``, waiting out every 429 (the request was not processed) and trying again."""
+        while True:
+            try:
+                return call()
+            except apierrors.RateLimited as exc:
+                self._wait_out(exc)
+
+    def _wait_out(self, exc: apierrors.RateLimited) -> None:
+        """Wait as long as the API asks, within the run's patience; renew the lease meanwhile."""
+        if self.waited + exc.retry_after > RATE_LIMIT_PATIENCE:
+            raise RunAborted(
+                f"{exc.api} kept asking us to slow down; the rest follows next run."
+            ) from exc
+        self.waited += exc.retry_after
+        self._wait(exc.retry_after)
 
     def _note_unavailable(self, exc: apierrors.Unavailable) -> None:
         """Stop the run when an API keeps failing: the rest is better tried next run."""
@@ -313,6 +336,7 @@ class Engine:
             self._skip(rec, order, result.reason)
             return
         if isinstance(result, Wait):
+            self.run.waiting += 1
             self.store.settle(
                 rec,
                 self.run,
@@ -321,7 +345,6 @@ class Engine:
                 self.clock() + retry_delay(1),
                 counts_as_attempt=False,
             )
-            self.run.waiting += 1
             self.waiting.append(rec.order_id)
             return
         if rec.state == OrderRecord.BOOKING or rec.write_uncertain:
@@ -336,9 +359,7 @@ class Engine:
         self._write(rec, result)
 
     def _write(self, rec: OrderRecord, booking: Booking) -> None:
-        relation_id = booking.relation_id or ensure_relation(
-            self.eb, self.store, booking.relation, self.settings.customer_codes
-        )
+        relation_id = booking.relation_id or self.relations.ensure(booking.relation)
         if booking.insertion == "invoice":
             body = to_invoice_payload(booking, relation_id=relation_id)
             create = self.eb.create_invoice
@@ -425,8 +446,9 @@ class Engine:
 
     def _booked(self, rec: OrderRecord, eboekhouden_id: int, note: str) -> None:
         self.unavailable_in_a_row = 0
-        self.store.confirm_booked(rec, self.run, eboekhouden_id, self.clock(), note)
+        # Counted before the commit that confirms it, so the count needs no commit of its own.
         self.run.booked += 1
+        self.store.confirm_booked(rec, self.run, eboekhouden_id, self.clock(), note)
         logger.info("order %s booked as %s %s", rec.order_id, rec.insertion, eboekhouden_id)
 
     def _skip(self, rec: OrderRecord, order: Order, reason: str) -> None:
@@ -438,6 +460,7 @@ class Engine:
         if changeable and self.clock() - rec.first_seen_at < RECHECK_FOR:
             recheck = self.clock() + retry_delay(rec.attempts + 1)
         repeat = rec.state == OrderRecord.SKIPPED and rec.reason == reason
+        self.run.skipped += 1
         self.store.settle(
             rec,
             None if repeat else self.run,
@@ -446,17 +469,16 @@ class Engine:
             recheck,
             counts_as_attempt=not repeat,
         )
-        self.run.skipped += 1
 
     def _fail(
         self, rec: OrderRecord, outcome: Outcome, exc: Exception | None, *, retry_at=None
     ) -> None:
         retry_at = retry_at or self.clock() + retry_delay(rec.attempts + 1)
-        self.store.settle(rec, self.run, self.clock(), outcome, retry_at)
         if outcome.state == OrderRecord.FAILED:
             self.run.failed += 1
         else:
             self.run.waiting += 1
+        self.store.settle(rec, self.run, self.clock(), outcome, retry_at)
         number = rec.invoice_number or str(rec.order_id)
         self.failures.append(Failure(rec.order_id, number, outcome.reason or ""))
         logger.info("order %s not booked: %s", rec.order_id, outcome.reason)
@@ -499,10 +521,7 @@ class Engine:
                 f"(the orders are untouched). ({exc})"
             )
         if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
-            return (
-                "The database could not be written (disk full, read-only or locked: "
-                f"{type(exc).__name__}). Nothing half-written was kept; fix it and run again."
-            )
+            return database_trouble(exc)
         return str(exc)
 
     def finish(self, status: str, message: str | None) -> None:
@@ -538,6 +557,14 @@ class Engine:
             failures=self.failures,
             message=run.message,
         )
+
+
+def database_trouble(exc: Exception) -> str:
+    """What to tell a person when pp2eb's own database refuses a write."""
+    return (
+        "The database could not be written (disk full, read-only or locked: "
+        f"{type(exc).__name__}). Nothing half-written was kept; fix it and run again."
+    )
 
 
 def _outcome(exc: apierrors.ApiError) -> Outcome:

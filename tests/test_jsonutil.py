@@ -24,3 +24,9 @@ def test_a_string_cannot_pass_for_a_number():
 def test_non_finite_refused():
     with pytest.raises(ValueError):
         dumps(Decimal("NaN"))
+
+
+def test_a_marker_of_another_call_stays_a_string():
+    # Looks exactly like a marked Decimal, but with a token this call did not make.
+    text = dumps({"s": "dec-00000000deadbeef:12.50"})
+    assert loads(text) == {"s": "dec-00000000deadbeef:12.50"}
