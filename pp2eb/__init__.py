@@ -59,6 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
+        # Failed log-ins: per user name, per client address, and how long a lock lasts.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_PER_ADDRESS=20,
+        LOGIN_LOCK_MINUTES=15,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="en",
     )
@@ -88,9 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import auth, connect, dashboard, export, htmx, wizard
+    from pp2eb.web import auth, connect, dashboard, export, htmx, security, wizard
 
     dbconfig.init_app(app)
+    security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(dashboard.bp)

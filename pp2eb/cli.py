@@ -1,12 +1,14 @@
-"""``flask`` commands: users, connections, the sandbox."""
+"""``flask`` commands: users, connections, backups, the sandbox."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import cli_booking, connections
+from pp2eb import backup, cli_booking, connections
 from pp2eb.models import Credential
 from pp2eb.web.auth import create_user_command
 
@@ -64,6 +66,21 @@ def disconnect_command(service: str) -> None:
         click.echo(f"{connections.SERVICES[service]} was not connected.")
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the database and the key files into the new folder PATH, while the app runs."""
+    try:
+        made = backup.make_backup(current_app, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for file in made.files:
+        click.echo(f"wrote {file}")
+    for note in made.notes:
+        click.echo(f"note: {note}")
+
+
 @click.group("sandbox", cls=AppGroup)
 def sandbox_group() -> None:
     """The sandbox APIs of Plug&Pay and e-Boekhouden (demo mode and tests)."""
@@ -90,6 +107,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(connect_group)
     app.cli.add_command(disconnect_command)
+    app.cli.add_command(backup_command)
     app.cli.add_command(sandbox_group)
     for command in cli_booking.COMMANDS:
         app.cli.add_command(command)

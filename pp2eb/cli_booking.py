@@ -179,8 +179,9 @@ def settings_import(file) -> None:
     """Read settings from FILE, check them against e-Boekhouden, and store them."""
     try:
         settings = Settings.from_dict(json.load(file))
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise click.ClickException(f"{file.name} is not valid JSON: {reason}") from exc
     except SettingsError as exc:
         raise click.ClickException(
             "The settings have problems:\n  " + "\n  ".join(exc.problems)

@@ -21,6 +21,13 @@ _MAX_AMOUNT = Decimal(10) ** 12
 _PERCENT_STEP = Decimal("0.0001")
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` as a message quotes it: text in quotes, and cut short, so that a 10,000-character
+    field does not become a 10,000-character reason."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe(value: object) -> str:
     """A few words for what a JSON value is, for error messages."""
     if value is None:
@@ -117,7 +124,7 @@ class Fields:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        raise MappingError(f"{self.where}.{key} is {value!r}, expected a date YYYY-MM-DD.")
+        raise MappingError(f"{self.where}.{key} is {shown(value)}, expected a date YYYY-MM-DD.")
 
     def country(self, key: str) -> str:
         """A required ISO 3166 alpha-2 country code."""
@@ -132,7 +139,7 @@ class Fields:
         if value is None:
             return None
         if value.upper() not in ISO_COUNTRIES:
-            raise MappingError(f"{self.where}.{key} is {value!r}, not a known country code.")
+            raise MappingError(f"{self.where}.{key} is {shown(value)}, not a known country code.")
         return value.upper()
 
     def _decimal(self, key: str, expected: str) -> Decimal:
@@ -141,19 +148,21 @@ class Fields:
             raise self._bad(key, expected)
         if isinstance(value, float):
             raise MappingError(
-                f"{self.where}.{key} was read as a float ({value!r}); read the JSON with "
+                f"{self.where}.{key} was read as a float ({shown(value)}); read the JSON with "
                 "Decimal numbers so no cent is lost."
             )
         if isinstance(value, str):
             if not _NUMBER.fullmatch(value):
-                raise MappingError(f"{self.where}.{key} is {value!r}, expected {expected}.")
+                raise MappingError(f"{self.where}.{key} is {shown(value)}, expected {expected}.")
             number = Decimal(value)
         elif isinstance(value, (int, Decimal)):
             number = Decimal(value)
         else:
             raise self._bad(key, expected)
         if not number.is_finite() or abs(number) >= _MAX_AMOUNT:
-            raise MappingError(f"{self.where}.{key} is {value!r}, out of range for {expected}.")
+            raise MappingError(
+                f"{self.where}.{key} is {shown(value)}, out of range for {expected}."
+            )
         return number
 
     def money(self, key: str) -> Decimal:
@@ -162,7 +171,7 @@ class Fields:
         cents = number.quantize(CENT)
         if cents != number:
             raise MappingError(
-                f"{self.where}.{key} is {number}, which has more than 2 decimals; "
+                f"{self.where}.{key} is {shown(number)}, which has more than 2 decimals; "
                 "an amount must be whole cents."
             )
         return cents if cents else Decimal("0.00")  # no "-0.00" on the money path
@@ -171,5 +180,5 @@ class Fields:
         """A required VAT percentage, 0 up to (not including) 100."""
         number = self._decimal(key, "a percentage")
         if not 0 <= number < 100 or number.quantize(_PERCENT_STEP) != number:
-            raise MappingError(f"{self.where}.{key} is {number}, not a VAT percentage.")
+            raise MappingError(f"{self.where}.{key} is {shown(number)}, not a VAT percentage.")
         return number

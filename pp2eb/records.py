@@ -42,8 +42,10 @@ def list_orders(state: str | None = None, query: str | None = None, page: int = 
             OrderRecord.customer.ilike(like),
             OrderRecord.email.ilike(like),
         ]
-        if query.strip().isdigit():
-            conditions.append(OrderRecord.order_id == int(query.strip()))
+        digits = query.strip()
+        # ASCII digits only ("²".isdigit() is true) and within SQLite's 64-bit integers.
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+            conditions.append(OrderRecord.order_id == int(digits))
         select = select.where(sa.or_(*conditions))
     return _page(
         select.order_by(OrderRecord.invoice_date.desc(), OrderRecord.order_id.desc()), page

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pp2eb.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
 from pp2eb.order import rate_key
+from pp2eb.orderjson import shown
 from pp2eb.vatcodes import vat_rate
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class Settings:
         """Read settings JSON (missing keys take ``DEFAULTS``); SettingsError names each problem."""
         if not isinstance(data, dict):
             raise SettingsError(["The settings must be a JSON object."])
-        problems = [f"Unknown setting {key!r}." for key in data if key not in DEFAULTS]
+        problems = [f"Unknown setting {shown(key)}." for key in data if key not in DEFAULTS]
         values = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS}}
         read = _Reader(values, problems)
         settings = {
@@ -132,6 +133,12 @@ class Settings:
         return data
 
 
+def _bare(key: object) -> str:
+    """A key as it goes between brackets in a problem (``vat_map[NL:21]``), cut short."""
+    text = str(key)
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
 def _product_id(key: object) -> str | None:
     """The product id as Plug&Pay writes it ("012" is product 12), or None."""
     if not isinstance(key, str) or not key.isascii() or not key.isdigit():
@@ -153,7 +160,7 @@ class _Reader:
     def choice(self, key: str) -> str:
         value = self.values[key]
         if value not in CHOICES[key]:
-            self.problems.append(f"{key}: {value!r} is not one of {', '.join(CHOICES[key])}.")
+            self.problems.append(f"{key}: {shown(value)} is not one of {', '.join(CHOICES[key])}.")
         return value
 
     def date(self, key: str) -> date | None:
@@ -166,41 +173,43 @@ class _Reader:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        self.problems.append(f"{key}: {value!r} is not a date (YYYY-MM-DD).")
+        self.problems.append(f"{key}: {shown(value)} is not a date (YYYY-MM-DD).")
         return None
 
     def text(self, key: str) -> str:
         value = self.values[key]
         if not isinstance(value, str):
-            self.problems.append(f"{key}: expected text, got {value!r}.")
+            self.problems.append(f"{key}: expected text, got {shown(value)}.")
             return ""
         return value.strip()
 
     def flag(self, key: str) -> bool:
         value = self.values[key]
         if not isinstance(value, bool):
-            self.problems.append(f"{key}: expected true or false, got {value!r}.")
+            self.problems.append(f"{key}: expected true or false, got {shown(value)}.")
         return value is True
 
     def number(self, key: str, low: int, high: int) -> int:
         value = self.values[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.problems.append(f"{key}: expected a whole number {low}-{high}, got {value!r}.")
+            self.problems.append(
+                f"{key}: expected a whole number {low}-{high}, got {shown(value)}."
+            )
             return low
         return value
 
     def ledger(self, key: str, value: object) -> str:
         if not isinstance(value, str):
-            self.problems.append(f'{key}: a ledger code is text, e.g. "8000"; got {value!r}.')
+            self.problems.append(f'{key}: a ledger code is text, e.g. "8000"; got {shown(value)}.')
             return ""
         if not value or value != value.strip() or len(value) > MAX_LEDGER_CODE:
-            self.problems.append(f"{key}: {value!r} is not a ledger code.")
+            self.problems.append(f"{key}: {shown(value)} is not a ledger code.")
         return value
 
     def _mapping(self, key: str) -> dict:
         value = self.values[key]
         if not isinstance(value, dict):
-            self.problems.append(f"{key}: expected an object, got {value!r}.")
+            self.problems.append(f"{key}: expected an object, got {shown(value)}.")
             return {}
         return value
 
@@ -211,11 +220,11 @@ class _Reader:
         for item, code in self._mapping(key).items():
             name = canonical(item)
             if name is None:
-                self.problems.append(f"{key}: {item!r} is not {expected}.")
+                self.problems.append(f"{key}: {shown(item)} is not {expected}.")
                 continue
             if name in result:
-                self.problems.append(f"{key}: {item!r} is listed twice.")
-            result[name] = self.ledger(f"{key}[{item}]", code)
+                self.problems.append(f"{key}: {shown(item)} is listed twice.")
+            result[name] = self.ledger(f"{key}[{_bare(item)}]", code)
         return result
 
     def vat_map(self) -> dict[str, str]:
@@ -225,15 +234,17 @@ class _Reader:
             canonical = _vat_map_key(key)
             if canonical is None:
                 self.problems.append(
-                    f'vat_map: {key!r} is not COUNTRY:RATE (e.g. "NL:21"), '
+                    f'vat_map: {shown(key)} is not COUNTRY:RATE (e.g. "NL:21"), '
                     f"{REVERSE_CHARGE} or {OUTSIDE_EU}."
                 )
                 continue
             if canonical in seen:
-                self.problems.append(f"vat_map: {key!r} is listed twice.")
+                self.problems.append(f"vat_map: {shown(key)} is listed twice.")
             seen.add(canonical)
             if not isinstance(code, str) or not code:
-                self.problems.append(f"vat_map[{key}]: expected a VAT code, got {code!r}.")
+                self.problems.append(
+                    f"vat_map[{_bare(key)}]: expected a VAT code, got {shown(code)}."
+                )
                 continue
             result[canonical] = code
         return result
@@ -276,7 +287,7 @@ def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
             )
     for key, code in settings.vat_map.items():
         if code not in reference.vat_codes:
-            problems.append(f"vat_map[{key}]: {code!r} is not an e-Boekhouden sales VAT code.")
+            problems.append(f"vat_map[{key}]: {shown(code)} is not an e-Boekhouden sales VAT code.")
             continue
         rate = Decimal(0) if key in (REVERSE_CHARGE, OUTSIDE_EU) else Decimal(key.split(":")[1])
         if vat_rate(code) != rate:
@@ -286,6 +297,6 @@ def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
     if settings.insertion == "invoice" and settings.invoice_template not in reference.templates:
         problems.append(
             f"invoice_template: there is no invoice template named "
-            f"{settings.invoice_template!r} in e-Boekhouden."
+            f"{shown(settings.invoice_template)} in e-Boekhouden."
         )
     return problems

@@ -1,0 +1,189 @@
+"""Upgrading a database made by an earlier release keeps every row, and ends at the models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from werkzeug.security import generate_password_hash
+
+import pp2eb
+from pp2eb import create_app
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord
+from tests.conftest import AuthActions
+
+SCRIPTS = ScriptDirectory(str(Path(pp2eb.__file__).parent / "migrations"))
+HEAD = SCRIPTS.get_current_head()
+EARLIER = [rev.revision for rev in SCRIPTS.walk_revisions() if rev.revision != HEAD]
+WHEN = datetime(2026, 3, 1, 12, 30, 15)
+ROWS = 3
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """An app on an empty database file (no migration applied yet)."""
+    monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite'}",
+        }
+    )
+    with app.app_context():
+        yield app
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every row of every table, by table, in id order, as plain values."""
+    meta = sa.MetaData()
+    meta.reflect(db.engine)
+    out = {}
+    with db.engine.connect() as conn:
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            order = list(table.primary_key.columns) or list(table.columns)
+            out[table.name] = [
+                dict(r._mapping) for r in conn.execute(table.select().order_by(*order))
+            ]
+    return out
+
+
+def before_columns(rows: list[dict]) -> list[str]:
+    """The columns a table had before the upgrade (new columns are left out of comparisons)."""
+    return list(rows[0]) if rows else []
+
+
+def _value(column: sa.Column, n: int):
+    """A value for row ``n`` that fits ``column`` and differs per row (for unique columns)."""
+    kind = column.type
+    if column.foreign_keys or column.primary_key and isinstance(kind, sa.Integer):
+        return n
+    if isinstance(kind, sa.Boolean):
+        return n % 2 == 0
+    if isinstance(kind, sa.Integer):
+        return 1000 + n
+    if isinstance(kind, sa.DateTime):
+        return WHEN.replace(minute=n)
+    if isinstance(kind, sa.LargeBinary):
+        return bytes(range(256)) * 2 + bytes([n])
+    text = f"{column.name} {n} — ünïcødé 🧾 שלום"
+    if isinstance(kind, sa.String) and kind.length:
+        return text[: kind.length - 2] + f"{n:02d}"[-2:]
+    return text * 50  # Text: long
+
+
+def fill_every_table() -> None:
+    """``ROWS`` rows in each table the database has now, parents before children."""
+    meta = sa.MetaData()
+    meta.reflect(db.engine)
+    with db.engine.begin() as conn:
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            conn.execute(
+                table.insert(),
+                [{c.name: _value(c, n) for c in table.columns} for n in range(1, ROWS + 1)],
+            )
+
+
+@pytest.mark.parametrize("revision", EARLIER)
+def test_every_row_of_an_earlier_release_survives_the_upgrade(fresh, revision):
+    upgrade(revision=revision)
+    fill_every_table()
+    before = snapshot()
+    assert before and all(len(rows) == ROWS for rows in before.values())
+    upgrade()
+    after = snapshot()
+    for table, rows in before.items():
+        kept = [{key: row[key] for key in before_columns(rows)} for row in after[table]]
+        assert kept == rows, f"{table} changed in the upgrade from {revision}"
+
+
+def test_the_release_before_with_real_data_upgrades_and_works(fresh):
+    """A 0002 database (orders, runs, attempts, a login) upgraded: rows, defaults, pages."""
+    upgrade(revision="0002")
+    statements = [
+        (
+            "INSERT INTO user (id, username, password_hash, created_at) VALUES (1, 'anna', :h, :t)",
+            {"h": generate_password_hash("old release password")},
+        ),
+        (
+            "INSERT INTO sync_run (id, kind, status, started_at, seen, booked, skipped, failed,"
+            " waiting, already_booked) VALUES (1, 'sync', 'finished', :t, 3, 1, 1, 1, 0, 0)",
+            {},
+        ),
+    ]
+    orders = [
+        (101, "booked", "Café Ødegård & Zn", "121.00", None),
+        (102, "failed", "<b>Jansen</b>", "60.50", "VAT rate NL 13% is not mapped."),
+        (103, "skipped", "فاطمة", "0.00", "Test-mode order; only live orders are booked."),
+    ]
+    for i, (order_id, state, customer, amount, reason) in enumerate(orders, start=1):
+        statements.append(
+            (
+                "INSERT INTO order_record (id, order_id, state, invoice_number, invoice_date,"
+                " customer, amount_with_tax, reason, attempts, write_uncertain, first_seen_at,"
+                " updated_at) VALUES (:id, :oid, :state, :num, '2026-02-03', :customer, :amount,"
+                " :reason, 1, 0, :t, :t)",
+                {
+                    "id": i,
+                    "oid": order_id,
+                    "state": state,
+                    "num": f"2026-{order_id:05d}",
+                    "customer": customer,
+                    "amount": amount,
+                    "reason": reason,
+                },
+            )  # fmt: skip
+        )
+        statements.append(
+            (
+                "INSERT INTO attempt (order_record_id, run_id, at, outcome, message)"
+                " VALUES (:id, 1, :t, :state, :reason)",
+                {"id": i, "state": state, "reason": reason},
+            )
+        )
+    with db.engine.begin() as conn:
+        for sql, params in statements:
+            conn.execute(sa.text(sql), {"t": WHEN, **params})
+    before = snapshot()
+
+    upgrade()
+    after = snapshot()
+    for table, rows in before.items():
+        assert [{key: row[key] for key in before_columns(rows)} for row in after[table]] == rows
+    assert [r["skipped_by_hand"] for r in after["order_record"]] == [False, False, False]
+    assert after["app_state"] == []
+    # The models read the old rows, and the old login still works.
+    assert db.session.get(OrderRecord, 2).reason == "VAT rate NL 13% is not mapped."
+    client = fresh.test_client()
+    assert AuthActions(client).login("anna", "old release password").status_code == 302
+    page = client.get("/orders").get_data(as_text=True)
+    assert "Café Ødegård &amp; Zn" in page and "&lt;b&gt;Jansen&lt;/b&gt;" in page
+
+
+def test_head_matches_the_models(fresh):
+    upgrade()
+    with db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert differences == []
+
+
+def test_downgrade_to_the_release_before_and_up_again_keeps_rows(fresh):
+    upgrade(revision="0002")
+    fill_every_table()
+    before = snapshot()
+    upgrade()
+    downgrade(revision="0002")
+    assert snapshot() == before
+    upgrade()
+    assert set(snapshot()) >= set(before)
