@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pp2eb.models import OrderRecord
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
 
 ROOT = Path(__file__).resolve().parent.parent
+KILLS = 20
 
 
 @pytest.fixture
@@ -53,18 +55,24 @@ def states(app) -> dict[str, int]:
 def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
+    # Enough orders that 20 kills all land mid-run: about 0.7 s to start, then ~30 ms an order.
+    start = (date.today() - timedelta(days=60)).isoformat()
+    sandbox.control("plugandpay", "POST", "generate",
+                    json={"n": 800, "seed": seed, "start": start})  # fmt: skip
     kills = 0
-    for _ in range(5):
+    for _ in range(KILLS + 10):
         proc = flask(ready, "backfill", "--since", SETTINGS["start_date"])
-        time.sleep(rng.uniform(0.8, 2.2))
+        time.sleep(rng.uniform(0.8, 2.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate(timeout=30)
+        if kills == KILLS:
+            break
+    assert kills == KILLS, f"seed {seed}: only {kills} kills landed mid-run"
     final = flask(ready, "backfill", "--since", SETTINGS["start_date"])
     output, _ = final.communicate(timeout=120)
     assert final.returncode in (0, 1), output
-    assert kills >= 3, f"seed {seed}: the backfill finished before it could be killed"
     counts = states(ready)
     assert counts.get(OrderRecord.BOOKING, 0) == 0, (seed, counts)
     assert_exactly_once(sandbox, counts[OrderRecord.BOOKED])
