@@ -147,7 +147,7 @@ def notes(results: dict[str, Any]) -> list[str]:
             "CPU per order: pp2eb's own share is the database (two commits per order, which "
             "exactly-once needs: the intent before the write and the confirmation after), "
             "parsing and mapping the order, and turning the order and the booking into JSON "
-            "(`jsonutil.dumps` compiles a new regular expression on every call). The process "
+            "(stored with the record, for the order page). The process "
             "sleeps on every API call, and the same work costs about twice the CPU right after "
             "a wake-up (cold caches; see bench/README.md), which is part of every figure here; "
             "the longer the sandboxes take per call (more at a larger N), the colder. Done back "
