@@ -51,6 +51,8 @@ def main(app: Flask) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The scheduler ticks every minute; its own "running job" lines would fill the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     cfg = app.config
     host, port = cfg.get("HOST", "127.0.0.1"), int(cfg.get("PORT", 5000))
     if cfg["DEMO"]:
