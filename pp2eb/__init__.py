@@ -92,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import auth, connect, dashboard, export, htmx, security, wizard
+    from pp2eb.web import auth, connect, dashboard, export, htmx, reports, security, wizard
 
     dbconfig.init_app(app)
     security.init_app(app)
@@ -100,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(connect.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(htmx.bp)
     cli.init_app(app)

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from pp2eb import appstate, background, connections, lookups, records, scheduler
+from pp2eb import appstate, background, connections, lookups, oss_watch, records, scheduler
 from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
@@ -49,6 +49,7 @@ def index():
         starting=False,
         after=None,
         form=ConfirmForm(),
+        oss_watch=oss_watch.current(),
     )
 
 

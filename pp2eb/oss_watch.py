@@ -1,0 +1,125 @@
+"""The OSS threshold watch: this year's cross-border EU consumer sales against €10,000.
+
+Below the threshold a Dutch shop may charge NL VAT to consumers elsewhere in the EU; above it,
+destination VAT is due through the OSS return (domain notes §3.1). The threshold counts every EU
+country together, net of VAT, and credit invoices lower it. pp2eb counts the live final invoices
+it holds records of, booked or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from pp2eb import jsonutil, shopsettings
+from pp2eb.booking import MappingError
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord
+from pp2eb.order import Order, parse_order
+from pp2eb.vat import EU_CONSUMER, buyer
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD = Decimal("10000.00")
+NEAR = Decimal("0.75")  # warn from 75% of the threshold
+OK, APPROACHING, PASSED = "ok", "approaching", "passed"
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class OssWatch:
+    """Where the year's cross-border EU consumer sales stand against the threshold."""
+
+    year: int
+    total: Decimal
+    previous_year_total: Decimal
+    per_country: dict[str, Decimal] = field(default_factory=dict)
+    home_country_vat: bool = False
+    threshold: Decimal = THRESHOLD
+
+    @property
+    def level(self) -> str:
+        """OK, APPROACHING (from 75%) or PASSED (this year or last)."""
+        # inferred: the EU rule (VAT Directive art. 59c) also applies the threshold when it was
+        # passed in the previous calendar year; the domain notes only speak of "per year".
+        if self.total > self.threshold or self.previous_year_total > self.threshold:
+            return PASSED
+        if self.total >= self.threshold * NEAR:
+            return APPROACHING
+        return OK
+
+    @property
+    def percent(self) -> int:
+        """This year's total as a whole percentage of the threshold (at least 0)."""
+        return max(0, int(self.total * 100 / self.threshold))
+
+    @property
+    def needs_oss(self) -> bool:
+        """True when the threshold is passed while the settings still charge NL VAT."""
+        return self.level == PASSED and self.home_country_vat
+
+
+def cross_border_net(order: Order) -> tuple[str, Decimal] | None:
+    """The country and net amount when ``order`` counts towards the threshold, else None."""
+    if order.mode != "live" or order.invoice_status != "final":
+        return None
+    try:
+        country, kind = buyer(order)
+    except MappingError:
+        return None
+    if kind != EU_CONSUMER:
+        return None
+    # A credit invoice carries negated amounts, so it lowers the total by itself.
+    return country, order.amount
+
+
+def watch(orders: Iterable[Order], year: int, oss_setting: str) -> OssWatch:
+    """Add up the orders invoiced in ``year`` (and the year before) that count."""
+    total = previous = ZERO
+    per_country: dict[str, Decimal] = {}
+    for order in orders:
+        counted = cross_border_net(order)
+        if counted is None or order.invoice_date is None:
+            continue
+        country, net = counted
+        if order.invoice_date.year == year:
+            total += net
+            per_country[country] = per_country.get(country, ZERO) + net
+        elif order.invoice_date.year == year - 1:
+            previous += net
+    return OssWatch(
+        year=year,
+        total=total,
+        previous_year_total=previous,
+        per_country=dict(sorted(per_country.items(), key=lambda item: -item[1])),
+        home_country_vat=oss_setting == "home_country",
+    )
+
+
+def recorded_orders(first: date, last: date) -> Iterable[Order]:
+    """The orders pp2eb holds records of, invoiced from ``first`` to ``last`` (inclusive)."""
+    rows = db.session.execute(
+        sa.select(OrderRecord.order_json).where(
+            OrderRecord.invoice_date >= first.isoformat(),
+            OrderRecord.invoice_date <= last.isoformat(),
+            OrderRecord.order_json.is_not(None),
+        )
+    ).scalars()
+    for text in rows:
+        try:
+            yield parse_order(jsonutil.loads(text))
+        except (MappingError, ValueError):
+            # An order pp2eb cannot read is already listed as failed on the dashboard.
+            continue
+
+
+def current(today: date | None = None) -> OssWatch:
+    """The watch for this calendar year, from the records and the OSS setting."""
+    today = today or date.today()
+    orders = recorded_orders(date(today.year - 1, 1, 1), date(today.year, 12, 31))
+    return watch(orders, today.year, str(shopsettings.load_draft().get("oss", "")))

@@ -1,0 +1,141 @@
+"""Reports for the bookkeeper: the month's reconciliation as a page and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from pp2eb import apierrors, jobs, reconcile
+from pp2eb.extensions import db
+from pp2eb.models import OrderRecord
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+CHART_WIDTH = 360  # the longest bar, in SVG units
+
+
+def selected_month(text: str | None, today: date | None = None) -> date:
+    """The first day of ``YYYY-MM``; this month when absent or not a month."""
+    today = today or date.today()
+    match = _MONTH.fullmatch((text or "").strip())
+    if match and 1 <= int(match.group(2)) <= 12 and 2000 <= int(match.group(1)) <= 2999:
+        return date(int(match.group(1)), int(match.group(2)), 1)
+    return today.replace(day=1)
+
+
+def known_numbers() -> dict[str, int]:
+    """Every invoice number pp2eb has booked (or meant to book) an order with."""
+    rows = db.session.execute(
+        sa.select(OrderRecord.reference, OrderRecord.invoice_number, OrderRecord.order_id)
+    ).all()
+    known: dict[str, int] = {}
+    for reference, number, order_id in rows:
+        for value in (number, reference):
+            if value:
+                known[value] = order_id
+    return known
+
+
+def build(month: date) -> reconcile.Report:
+    """The month's report, read live from both accounts."""
+    pp, eb = jobs.build_clients()
+    settings = jobs.load_settings()
+    with eb:
+        return reconcile.run(pp, eb, settings, month, known_numbers())
+
+
+def chart(report: reconcile.Report) -> list[dict]:
+    """Two bars per VAT code (Plug&Pay, e-Boekhouden), scaled to the largest amount."""
+    largest = max((abs(v) for t in report.per_code for v in (t.plugandpay, t.eboekhouden)),
+                  default=Decimal(0))  # fmt: skip
+    bars = []
+    for i, total in enumerate(report.per_code):
+        widths = [
+            int(abs(v) * CHART_WIDTH / largest) if largest else 0
+            for v in (total.plugandpay, total.eboekhouden)
+        ]
+        bars.append({"total": total, "y": i * 44, "pp": widths[0], "eb": widths[1]})
+    return bars
+
+
+def _months(selected: date, count: int = 15) -> list[date]:
+    today = date.today().replace(day=1)
+    months, year, month = [], today.year, today.month
+    for _i in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    if selected not in months:
+        months.append(selected)
+    return months
+
+
+@bp.get("/reconciliation")
+def reconciliation():
+    """The month's reconciliation with a chart and every differing order."""
+    month = selected_month(request.args.get("month"))
+    report = None
+    try:
+        report = build(month)
+    except jobs.NotReady as exc:
+        flash(str(exc), "error")
+    except apierrors.ApiError as exc:
+        flash(_("The report could not be made: %(error)s", error=str(exc)), "error")
+    return render_template("reports/reconciliation.html", month=month, months=_months(month),
+                           report=report, bars=chart(report) if report else [])  # fmt: skip
+
+
+def decimal_comma(value: Decimal | None) -> str:
+    """``1234.5`` as ``1234,50``: what Dutch Excel reads as a number."""
+    return "" if value is None else f"{value:.2f}".replace(".", ",")
+
+
+def to_csv(report: reconcile.Report) -> str:
+    """The report as ``;``-separated CSV with decimal commas (Dutch Excel opens it as is)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    money = decimal_comma
+    writer.writerow([
+        _("Section"), _("Code or number"), _("Order"), "Plug&Pay", "e-Boekhouden", _("Difference"),
+        _("VAT Plug&Pay"), _("VAT e-Boekhouden"), _("of which VAT rounding"),
+    ])  # fmt: skip
+    sections = ((_("VAT code"), report.per_code), (_("OSS country"), report.per_country))
+    for section, totals in sections:
+        for t in totals:
+            figures = (t.plugandpay, t.eboekhouden, t.difference, t.plugandpay_vat,
+                       t.eboekhouden_vat, t.rounding)  # fmt: skip
+            writer.writerow([section, t.key, "", *map(money, figures)])
+    kinds = {
+        reconcile.MISSING: _("missing"),
+        reconcile.EXTRA: _("extra"),
+        reconcile.DIFFERENT: _("different"),
+    }
+    for d in report.orders:
+        figures = (d.plugandpay, d.eboekhouden, d.difference)
+        writer.writerow([kinds[d.kind], d.invoice_number, d.order_id or "",
+                         *map(money, figures), "", "", ""])  # fmt: skip
+    pp, eb = report.plugandpay_total, report.eboekhouden_total
+    writer.writerow([_("Total"), "", "", money(pp), money(eb), money(eb - pp), "", "", ""])
+    return out.getvalue()
+
+
+@bp.get("/reconciliation.csv")
+def reconciliation_csv():
+    """The month's reconciliation as CSV for the accountant."""
+    month = selected_month(request.args.get("month"))
+    try:
+        report = build(month)
+    except (jobs.NotReady, apierrors.ApiError):
+        # Back to the page, which says what went wrong (a download cannot show it).
+        return redirect(url_for("reports.reconciliation", month=f"{month:%Y-%m}"))
+    name = f"pp2eb-reconciliation-{month:%Y-%m}.csv"
+    # The BOM makes Excel read the file as UTF-8 (names with accents).
+    return Response("\ufeff" + to_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
