@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from datetime import date
 from pathlib import Path
 
-import waitress
-
+from bench.serving import serve
 from bench.worker import make_app, set_up
 
 
@@ -32,14 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     app = make_app(instance, args.sandbox)
     set_up(app, args.since)
-    server = waitress.create_server(app, host="127.0.0.1", port=args.port, threads=4)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    sys.stdout.write(f"ready {server.effective_port}\n")
-    sys.stdout.flush()
-    try:
-        server.run()
-    finally:
-        server.close()
+    serve(app, "127.0.0.1", args.port)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import sys
 
-import waitress
-
+from bench.serving import serve
 from pp2eb.sandbox import create_sandbox
 
 
@@ -26,16 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    server = waitress.create_server(
-        create_sandbox(orders=[]), host=args.host, port=args.port, threads=4
-    )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    sys.stdout.write(f"ready {server.effective_port}\n")
-    sys.stdout.flush()
-    try:
-        server.run()
-    finally:
-        server.close()
+    serve(create_sandbox(orders=[]), args.host, args.port)
 
 
 if __name__ == "__main__":
