@@ -23,7 +23,7 @@ def _connect(service: str, secret: str, base_url: str | None) -> None:
         connection = connections.connect(service, secret, base_url)
     except connections.ConnectError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Connected {connections.SERVICES[service]}: {connection.account_name}")
+    click.echo(f"Connected {connections.SERVICES[service]}: {connection.description}")
     click.echo(f"API address: {connection.base_url}")
 
 

@@ -5,6 +5,7 @@ No request handling here: the connect pages and the ``flask connect`` commands b
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -36,6 +37,28 @@ class Connection:
     service: str
     base_url: str
     account_name: str
+
+    @property
+    def description(self) -> str:
+        """What it connected to, in words."""
+        return describe_account(self.account_name)
+
+
+def describe_account(account_name: str) -> str:
+    """A stored account name in words: the tenant's name, or the administration's figures."""
+    try:
+        figures = json.loads(account_name)
+    except ValueError:
+        return account_name
+    if not isinstance(figures, dict) or {"ledgers", "templates"} - set(figures):
+        return account_name
+    return _(
+        "administration with %(ledgers)s and %(templates)s",
+        ledgers=ngettext("%(num)d ledger", "%(num)d ledgers", figures["ledgers"]),
+        templates=ngettext(
+            "%(num)d invoice template", "%(num)d invoice templates", figures["templates"]
+        ),
+    )
 
 
 def default_base_url(service: str) -> str:
@@ -96,13 +119,8 @@ def check(service: str, secret: str, base_url: str) -> Connection:
                 client.start_session()
                 ledgers = sum(1 for _ in client.iter_ledgers())
                 templates = len(client.list_invoice_templates())
-            account = _(
-                "administration with %(ledgers)s and %(templates)s",
-                ledgers=ngettext("%(num)d ledger", "%(num)d ledgers", ledgers),
-                templates=ngettext(
-                    "%(num)d invoice template", "%(num)d invoice templates", templates
-                ),
-            )
+            # Stored as figures, put into words in the reader's language when shown.
+            account = json.dumps({"ledgers": ledgers, "templates": templates})
     except (apierrors.ApiError, requests.RequestException, ValueError) as exc:
         message = _explain(service, exc)
         logger.warning("connection check of %s failed: %s", service, message)

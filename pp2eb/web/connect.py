@@ -31,7 +31,7 @@ def page(service: str):
         except connections.ConnectError as exc:
             flash(str(exc), "error")
         else:
-            flash(_("Connected to %(account)s.", account=connection.account_name), "success")
+            flash(_("Connected to %(account)s.", account=connection.description), "success")
             return redirect(url_for("connect.page", service=service))
     return render_template(
         "connect/page.html",
@@ -54,3 +54,9 @@ def disconnect(service: str):
     if ConfirmForm().validate_on_submit() and connections.disconnect(service):
         flash(_("Disconnected. The stored key has been deleted."), "success")
     return redirect(url_for("connect.page", service=service))
+
+
+@bp.app_template_filter("account")
+def account(account_name: str) -> str:
+    """A connection's stored account name in words, in the reader's language."""
+    return connections.describe_account(account_name)
