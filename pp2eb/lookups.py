@@ -21,9 +21,9 @@ import requests
 from flask import current_app
 
 from pp2eb import apierrors, connections, eboekhouden, plugandpay
-from pp2eb.booking import Ledger, Template
+from pp2eb.mapping.booking import Ledger, Template
+from pp2eb.mapping.order import TaxRate
 from pp2eb.models import Credential
-from pp2eb.order import TaxRate
 
 logger = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from pp2eb import jsonutil, shopsettings
-from pp2eb.booking import MappingError
 from pp2eb.extensions import db
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.vat import EU_CONSUMER, buyer
 from pp2eb.models import OrderRecord
-from pp2eb.order import Order, parse_order
-from pp2eb.vat import EU_CONSUMER, buyer
 
 logger = logging.getLogger(__name__)
 

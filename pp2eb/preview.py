@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pp2eb import apierrors
-from pp2eb.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
-from pp2eb.customers import customer_code
-from pp2eb.mapping import MappingError, map_order
+from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
+from pp2eb.mapping.customers import customer_code
+from pp2eb.mapping.mapper import MappingError, map_order
+from pp2eb.mapping.order import parse_order
 from pp2eb.models import OrderRecord
-from pp2eb.order import parse_order
 from pp2eb.relations import customer_key
 from pp2eb.settings import Settings
 from pp2eb.store import Store

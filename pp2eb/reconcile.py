@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pp2eb.booking import MappingError
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
-from pp2eb.mapping import invoice_number
-from pp2eb.order import Order, parse_order
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.mapper import invoice_number
+from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.totals import rate_totals
+from pp2eb.mapping.vat import treatments
+from pp2eb.mapping.vatcodes import DISTANCE_SALES, SALE_VAT_CODES
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.settings import Settings
-from pp2eb.totals import rate_totals
-from pp2eb.vat import treatments
-from pp2eb.vatcodes import DISTANCE_SALES, SALE_VAT_CODES
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import unicodedata
 from collections.abc import Callable
 
 from pp2eb import apierrors
-from pp2eb.customers import RelationDraft, customer_code, relation_payload
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
+from pp2eb.mapping.customers import RelationDraft, customer_code, relation_payload
 from pp2eb.store import Store
 
 logger = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from pp2eb.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
-from pp2eb.order import rate_key
-from pp2eb.orderjson import shown
-from pp2eb.vatcodes import vat_rate
+from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
+from pp2eb.mapping.order import rate_key
+from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.vatcodes import vat_rate
 
 if TYPE_CHECKING:
-    from pp2eb.booking import ReferenceData
+    from pp2eb.mapping.booking import ReferenceData
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "orders": ("final_invoices", "paid"),

@@ -1,7 +1,7 @@
 """The booking engine: each Plug&Pay order booked in e-Boekhouden exactly once.
 
 One run reads orders as a stream of pages and treats each order as its own unit of work:
-parse, map (``pp2eb.mapping``, pure), find or create the relation, record the intent, write,
+parse, map (``pp2eb.mapping.mapper``, pure), find or create the relation, record the intent, write,
 confirm. A failure is recorded on that order, in words, with a time to try again, and the run
 goes on. Collaborators come in as arguments; nothing here reads Flask's ``current_app``.
 
@@ -29,13 +29,21 @@ from typing import TypeVar
 import sqlalchemy.exc
 
 from pp2eb import apierrors
-from pp2eb.booking import Booking, Ledger, OriginalBooking, ReferenceData, Skip, Template, Wait
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.explain import explain_api_error
-from pp2eb.mapping import MappingError, before_start_date, map_order
+from pp2eb.mapping.booking import (
+    Booking,
+    Ledger,
+    OriginalBooking,
+    ReferenceData,
+    Skip,
+    Template,
+    Wait,
+)
+from pp2eb.mapping.mapper import MappingError, before_start_date, map_order
+from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.payloads import to_invoice_payload, to_mutation_payload
 from pp2eb.models import OrderRecord, SyncRun, utcnow
-from pp2eb.order import Order, parse_order
-from pp2eb.payloads import to_invoice_payload, to_mutation_payload
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
 from pp2eb.settings import Settings

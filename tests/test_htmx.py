@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from pp2eb import connections, lookups, shopsettings
-from pp2eb.booking import Template
+from pp2eb.mapping.booking import Template
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 
 HX = {"HX-Request": "true"}

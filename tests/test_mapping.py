@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 
 from pp2eb import jsonutil
-from pp2eb.mapping import (
+from pp2eb.mapping.mapper import (
     Booking,
     Ledger,
     MappingError,
@@ -33,7 +33,7 @@ from pp2eb.mapping import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from pp2eb.order import parse_order
+from pp2eb.mapping.order import parse_order
 from pp2eb.settings import DEFAULTS, Settings
 from tests.test_order import build, changed, item
 

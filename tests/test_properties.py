@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from pp2eb import jsonutil, shopsettings
-from pp2eb.booking import Booking, MappingError
 from pp2eb.extensions import db
-from pp2eb.mapping import map_order, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.booking import Booking, MappingError
+from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.order import parse_order
 from pp2eb.models import OrderRecord
-from pp2eb.order import parse_order
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS
 from pp2eb.settings import DEFAULTS, Settings, SettingsError

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from pp2eb import jsonutil
-from pp2eb.booking import Ledger, ReferenceData, Template
+from pp2eb.mapping.booking import Ledger, ReferenceData, Template
 from pp2eb.settings import DEFAULTS, Settings, SettingsError, check_against
 
 EXAMPLE = {

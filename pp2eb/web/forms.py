@@ -36,10 +36,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from pp2eb.countries import EU_COUNTRIES, HOME_COUNTRY
-from pp2eb.order import TaxRate
+from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
+from pp2eb.mapping.order import TaxRate
+from pp2eb.mapping.vatcodes import SALE_VAT_CODES, vat_rate
 from pp2eb.settings import OUTSIDE_EU, REVERSE_CHARGE
-from pp2eb.vatcodes import SALE_VAT_CODES, vat_rate
 
 
 class LoginForm(FlaskForm):

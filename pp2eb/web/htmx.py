@@ -24,8 +24,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from pp2eb import connections, lookups, shopsettings
+from pp2eb.mapping.order import TaxRate
 from pp2eb.models import Credential
-from pp2eb.order import TaxRate
 from pp2eb.settings import DEFAULTS
 from pp2eb.web.forms import (
     VAT_CODE_LABELS,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pp2eb.booking import ROUNDING, BookingRow, MappingError
-from pp2eb.order import Order
-from pp2eb.rows import Ledgers
-from pp2eb.totals import ZERO
-from pp2eb.vatcodes import CENT, NO_VAT, eboekhouden_vat, gross_for_vat, vat_rate
+from pp2eb.mapping.booking import ROUNDING, BookingRow, MappingError
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.rows import Ledgers
+from pp2eb.mapping.totals import ZERO
+from pp2eb.mapping.vatcodes import CENT, NO_VAT, eboekhouden_vat, gross_for_vat, vat_rate
 
 
 def _code_totals(rows: list[BookingRow]) -> dict[str, Decimal]:

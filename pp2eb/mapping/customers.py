@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from pp2eb.order import Order
+from pp2eb.mapping.order import Order
 
 # CreateRelation maxLength values from the OpenAPI subset.
 MAX_CODE = 15

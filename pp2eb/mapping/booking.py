@@ -14,10 +14,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pp2eb.vatcodes import SALE_VAT_CODES
+from pp2eb.mapping.vatcodes import SALE_VAT_CODES
 
 if TYPE_CHECKING:
-    from pp2eb.customers import RelationDraft
+    from pp2eb.mapping.customers import RelationDraft
 
 
 class MappingError(Exception):

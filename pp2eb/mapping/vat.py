@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pp2eb.booking import MappingError
-from pp2eb.countries import EU_COUNTRIES, HOME_COUNTRY
-from pp2eb.order import Order, TaxRate
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
+from pp2eb.mapping.order import Order, TaxRate
+from pp2eb.mapping.vatcodes import DISTANCE_SALES, vat_rate
 from pp2eb.settings import OUTSIDE_EU, REVERSE_CHARGE, Settings
-from pp2eb.vatcodes import DISTANCE_SALES, vat_rate
 
 # The special vat_map keys double as the buyer kinds they are looked up for.
 DOMESTIC, REVERSE, EXPORT, EU_CONSUMER = "domestic", REVERSE_CHARGE, OUTSIDE_EU, "eu_consumer"

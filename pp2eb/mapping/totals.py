@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from pp2eb.booking import MappingError
-from pp2eb.order import Order, TaxRate
-from pp2eb.vatcodes import CENT
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.order import Order, TaxRate
+from pp2eb.mapping.vatcodes import CENT
 
 ZERO = Decimal("0.00")
 _HALF_CENT = Decimal("0.005")

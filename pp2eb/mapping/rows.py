@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pp2eb.booking import (
+from pp2eb.mapping.booking import (
     DISCOUNT,
     LINE,
     OSS_VAT,
@@ -20,12 +20,12 @@ from pp2eb.booking import (
     MappingError,
     ReferenceData,
 )
-from pp2eb.order import Line, Order
-from pp2eb.payloads import cut
+from pp2eb.mapping.order import Line, Order
+from pp2eb.mapping.payloads import cut
+from pp2eb.mapping.totals import ZERO, RateTotals
+from pp2eb.mapping.vat import Treatment
+from pp2eb.mapping.vatcodes import NO_VAT
 from pp2eb.settings import Settings
-from pp2eb.totals import ZERO, RateTotals
-from pp2eb.vat import Treatment
-from pp2eb.vatcodes import NO_VAT
 
 _CATEGORY = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY["BAL"] = "a balance sheet ledger (BAL)"

@@ -10,9 +10,9 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.booking import MappingError
-from pp2eb.countries import ISO_COUNTRIES
-from pp2eb.vatcodes import CENT
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.countries import ISO_COUNTRIES
+from pp2eb.mapping.vatcodes import CENT
 
 _NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

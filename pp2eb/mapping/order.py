@@ -3,7 +3,7 @@
 ``parse_order`` reads the order the way ``docs/plugandpay-order.md`` says and rejects anything
 it cannot use with a ``MappingError`` naming the field: a missing field, a null where an object
 belongs, an amount that is not a number of cents, an unknown country. It checks shape and
-signs only; whether the figures add up is the mapper's check (``pp2eb.totals``).
+signs only; whether the figures add up is the mapper's check (``pp2eb.mapping.totals``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.booking import MappingError
-from pp2eb.orderjson import Fields
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.orderjson import Fields
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class TaxTotal:
     """The VAT charged at one rate on the whole order (``taxes[]``).
 
     inferred: ``amount`` is the VAT (lines, shipping and order discounts together), not the
-    base; ``pp2eb.totals`` turns the other reading into an error.
+    base; ``pp2eb.mapping.totals`` turns the other reading into an error.
     """
 
     amount: Decimal

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pp2eb.booking import Booking, BookingRow
+    from pp2eb.mapping.booking import Booking, BookingRow
 
 SALES_INVOICE_SENT = 2  # mutation type "Invoice sent" (SOAP: FactuurVerstuurd)
 MAX_DESCRIPTION = 200  # rows and items have no documented limit; this keeps them readable

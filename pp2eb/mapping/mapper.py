@@ -12,7 +12,7 @@ How the booking is built:
   when e-Boekhouden has it as a VW ledger, else the revenue ledger); shipping on the shipping
   ledger; the order-level discounts as one negative row per VAT code on the revenue ledger. A
   discount's VAT per rate is read from Plug&Pay's ``taxes``, and its share per rate follows
-  from that VAT (see ``pp2eb.totals``), so it matches however Plug&Pay split it.
+  from that VAT (see ``pp2eb.mapping.totals``), so it matches however Plug&Pay split it.
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
   country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.booking import (
+from pp2eb.mapping.booking import (
     Booking,
     BookingRow,
     Ledger,
@@ -44,14 +44,14 @@ from pp2eb.booking import (
     Template,
     Wait,
 )
-from pp2eb.customers import relation_draft
-from pp2eb.order import Order
-from pp2eb.payloads import cut, to_invoice_payload, to_mutation_payload
-from pp2eb.rounding import balance_vat, verify
-from pp2eb.rows import Ledgers, booking_rows, group_rows
+from pp2eb.mapping.customers import relation_draft
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.payloads import cut, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.rounding import balance_vat, verify
+from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
+from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
+from pp2eb.mapping.vat import Treatment, treatments
 from pp2eb.settings import Settings
-from pp2eb.totals import ZERO, RateTotals, check_totals, rate_totals
-from pp2eb.vat import Treatment, treatments
 
 __all__ = [
     "Booking",
