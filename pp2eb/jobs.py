@@ -29,16 +29,12 @@ class NotReady(Exception):
 
 def build_clients() -> tuple[PlugAndPayClient, EBoekhoudenClient]:
     """Clients for both connected accounts; NotReady names what is missing."""
-    missing = [
-        name
-        for service, name in connections.SERVICES.items()
-        if connections.get_credential(service) is None
-    ]
+    stored = {service: connections.get_credential(service) for service in connections.SERVICES}
+    missing = [name for service, name in connections.SERVICES.items() if stored[service] is None]
     if missing:
         raise NotReady("Connect " + " and ".join(missing) + " first.")
     timeout = current_app.config["HTTP_TIMEOUT"]
-    pp_cred = connections.get_credential(Credential.PLUGANDPAY)
-    eb_cred = connections.get_credential(Credential.EBOEKHOUDEN)
+    pp_cred, eb_cred = stored[Credential.PLUGANDPAY], stored[Credential.EBOEKHOUDEN]
     pp = PlugAndPayClient(connections.read_secret(pp_cred), pp_cred.base_url, timeout=timeout)
     # Few attempts per call: the engine waits out a 429 itself, renewing its lease meanwhile.
     eb = EBoekhoudenClient(

@@ -57,6 +57,12 @@ def list_runs(page: int = 1) -> Page:
     return _page(sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()), page)
 
 
+def recent_runs(limit: int) -> list[SyncRun]:
+    """The newest ``limit`` runs."""
+    select = sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+    return list(db.session.execute(select.limit(limit)).scalars())
+
+
 def _page(select, page: int) -> Page:
     total = db.session.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar()
     pages = max(1, -(-total // PAGE_SIZE))

@@ -205,11 +205,6 @@ class Store:
         with self.session.no_autoflush:
             return self.session.execute(_FIND, {"wanted": order_id}).scalar_one_or_none()
 
-    def refresh(self, rec: OrderRecord) -> OrderRecord:
-        """Re-read a record (another process may have booked it meanwhile)."""
-        self.session.refresh(rec)
-        return rec
-
     def describe(self, rec: OrderRecord, *, raw: dict, summary: dict) -> None:
         """Keep what the dashboard shows of the order: number, date, customer, total.
 

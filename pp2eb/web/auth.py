@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import click
@@ -41,18 +40,6 @@ def load_logged_in_user():
             return "", 401, {"HX-Redirect": url_for("auth.login")}
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
-
-
-def login_required(view):
-    """Refuse ``view`` to anonymous users (belt and braces next to the app-wide check)."""
-
-    @functools.wraps(view)
-    def wrapped_view(**kwargs):
-        if g.user is None:
-            return redirect(url_for("auth.login"))
-        return view(**kwargs)
-
-    return wrapped_view
 
 
 def create_user(username: str, password: str) -> User:

@@ -43,7 +43,7 @@ def index():
         setup_url=setup,
         paused=appstate.get(appstate.SCHEDULE_PAUSED, False),
         next_run=scheduler.next_run_at(),
-        runs=records.list_runs().items[:8],
+        runs=records.recent_runs(8),
         counts=records.counts(),
         run=records.latest_run(),
         starting=False,
@@ -123,16 +123,17 @@ def order(order_id: int):
     if rec is None:
         abort(404)
     booking = records.booking_data(rec)
+    total = records.booking_total(booking) if booking else None
     return render_template(
         "dashboard/order.html",
         rec=rec,
         order=records.order_data(rec),
         booking=booking,
         rows=records.booking_rows(booking) if booking else [],
-        total=records.booking_total(booking) if booking else None,
+        total=total,
         matches=booking is not None
         and rec.amount_with_tax is not None
-        and records.booking_total(booking) == Decimal(rec.amount_with_tax),
+        and total == Decimal(rec.amount_with_tax),
         attempts=records.attempts(rec),
         skip_form=SkipForm(),
         retry_form=ConfirmForm(),
