@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from pp2eb import apierrors, eboekhouden, plugandpay
+from pp2eb import apierrors, crypto, eboekhouden, plugandpay
 from pp2eb.extensions import db
 from pp2eb.models import Credential, utcnow
 
@@ -28,6 +28,22 @@ SERVICES = {
 
 class ConnectError(Exception):
     """The key could not be checked or was refused; the message says why, for a person."""
+
+
+class SecretLost(ConnectError):
+    """A stored key cannot be decrypted with this install's encryption key; connect again."""
+
+    def __init__(self, service: str) -> None:
+        name = SERVICES.get(service, service)
+        super().__init__(
+            _(
+                "The stored key of %(name)s cannot be read with this install's encryption key "
+                "(was instance/encryption.key or PP2EB_ENCRYPTION_KEY changed?). "
+                "Connect %(name)s again; nothing else is lost.",
+                name=name,
+            )
+        )
+        self.service = service
 
 
 @dataclass(frozen=True)
@@ -163,5 +179,18 @@ def get_credential(service: str) -> Credential | None:
 
 
 def read_secret(credential: Credential) -> str:
-    """The decrypted secret of a stored connection."""
-    return current_app.extensions["pp2eb_vault"].decrypt(credential.secret_encrypted)
+    """The decrypted secret of a stored connection; SecretLost when it cannot be read."""
+    try:
+        return current_app.extensions["pp2eb_vault"].decrypt(credential.secret_encrypted)
+    except crypto.SecretUnreadable as exc:
+        logger.warning("the stored %s key cannot be decrypted", credential.service)
+        raise SecretLost(credential.service) from exc
+
+
+def readable(credential: Credential) -> bool:
+    """Whether the stored secret can still be decrypted (the encryption key did not change)."""
+    try:
+        read_secret(credential)
+    except SecretLost:
+        return False
+    return True

@@ -35,11 +35,13 @@ def build_clients() -> tuple[PlugAndPayClient, EBoekhoudenClient]:
         raise NotReady("Connect " + " and ".join(missing) + " first.")
     timeout = current_app.config["HTTP_TIMEOUT"]
     pp_cred, eb_cred = stored[Credential.PLUGANDPAY], stored[Credential.EBOEKHOUDEN]
-    pp = PlugAndPayClient(connections.read_secret(pp_cred), pp_cred.base_url, timeout=timeout)
+    try:
+        pp_key, eb_token = connections.read_secret(pp_cred), connections.read_secret(eb_cred)
+    except connections.SecretLost as exc:
+        raise NotReady(str(exc)) from exc
+    pp = PlugAndPayClient(pp_key, pp_cred.base_url, timeout=timeout)
     # Few attempts per call: the engine waits out a 429 itself, renewing its lease meanwhile.
-    eb = EBoekhoudenClient(
-        connections.read_secret(eb_cred), eb_cred.base_url, timeout=timeout, max_attempts=2
-    )
+    eb = EBoekhoudenClient(eb_token, eb_cred.base_url, timeout=timeout, max_attempts=2)
     return pp, eb
 
 

@@ -35,8 +35,8 @@ MAX_WAIT = 2.0
 T = TypeVar("T")
 
 # Why a list could not be loaded; the web layer turns each into words and advice.
-NOT_CONNECTED, REFUSED, RATE_LIMITED, UNAVAILABLE, ERROR = (
-    "not_connected", "refused", "rate_limited", "unavailable", "error"
+NOT_CONNECTED, UNREADABLE, REFUSED, RATE_LIMITED, UNAVAILABLE, ERROR = (
+    "not_connected", "unreadable", "refused", "rate_limited", "unavailable", "error"
 )  # fmt: skip
 
 
@@ -118,7 +118,10 @@ def _call(service: str, credential: Credential, read: Callable[[Any], T]) -> T:
         "max_attempts": MAX_ATTEMPTS,
         "sleep": lambda seconds: time.sleep(min(seconds, MAX_WAIT)),
     }
-    secret = connections.read_secret(credential)
+    try:
+        secret = connections.read_secret(credential)
+    except connections.SecretLost as exc:
+        raise LookupFailed(service, UNREADABLE) from exc
     try:
         if service == Credential.EBOEKHOUDEN:
             with eboekhouden.EBoekhoudenClient(secret, credential.base_url, **options) as client:

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from pp2eb.extensions import db
-from pp2eb.models import Credential
+from pp2eb.models import Credential, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from tests.conftest import csrf_token
 
@@ -213,3 +213,51 @@ def test_cli_unreachable_exits_1(runner):
     )
     assert result.exit_code == 1
     assert "could not be reached" in result.output
+
+
+# --- a stored key the current encryption key cannot read ----------------------------------
+
+
+def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
+    from cryptography.fernet import Fernet
+
+    from pp2eb import crypto, jobs
+    from tests.engine_helpers import configure
+
+    configure(app)
+    app.extensions["pp2eb_vault"] = crypto.Vault(Fernet.generate_key())  # the key file replaced
+
+    with app.app_context(), pytest.raises(jobs.NotReady, match="Connect Plug&Pay again"):
+        jobs.build_clients()
+    result = runner.invoke(args=["sync"])
+    assert result.exit_code == 1
+    assert "cannot be read with this install's encryption key" in result.output
+    assert "Traceback" not in result.output
+
+    fragment = logged_in.get("/htmx/ledgers/debtor_ledger", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    text = fragment.get_data(as_text=True)
+    assert "Connect e-Boekhouden.nl again" in text
+    assert "/connect/eboekhouden" in text
+
+    with app.app_context():
+        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=utcnow()))
+        db.session.commit()
+    page = logged_in.get("/").get_data(as_text=True)
+    assert page.count("Connect again") == 2
+
+
+def test_connecting_again_after_a_lost_key_works(app, logged_in):
+    from cryptography.fernet import Fernet
+
+    from pp2eb import connections, crypto
+
+    submit(logged_in, "plugandpay", PLUGANDPAY_KEY)
+    app.extensions["pp2eb_vault"] = crypto.Vault(Fernet.generate_key())
+    with app.app_context():
+        assert not connections.readable(stored(app, "plugandpay"))
+    submit(logged_in, "plugandpay", PLUGANDPAY_KEY)
+    with app.app_context():
+        credential = stored(app, "plugandpay")
+        assert connections.readable(credential)
+        assert connections.read_secret(credential) == PLUGANDPAY_KEY

@@ -36,10 +36,12 @@ def index():
     setup = _setup_url()
     if setup is not None and records.latest_run() is None:
         return redirect(setup)
+    credentials = {s: connections.get_credential(s) for s in connections.SERVICES}
     return render_template(
         "dashboard/index.html",
         services=connections.SERVICES,
-        credentials={s: connections.get_credential(s) for s in connections.SERVICES},
+        credentials=credentials,
+        unreadable={s for s, c in credentials.items() if c and not connections.readable(c)},
         setup_url=setup,
         paused=appstate.get(appstate.SCHEDULE_PAUSED, False),
         next_run=scheduler.next_run_at(),

@@ -72,6 +72,10 @@ class Loaded:
 # Why a list failed → what to say; a refused key and a refused token need different advice.
 _EXPLANATIONS: dict[str, Any] = {
     lookups.NOT_CONNECTED: _l("%(name)s is not connected yet. Connect it first, then try again."),
+    lookups.UNREADABLE: _l(
+        "The stored key of %(name)s cannot be read with this install's encryption key. "
+        "Connect %(name)s again."
+    ),
     lookups.REFUSED + Credential.PLUGANDPAY: _l(
         "%(name)s refused the stored API key. Connect %(name)s again with a new key."
     ),
@@ -95,7 +99,7 @@ def explain(exc: lookups.LookupFailed) -> Problem:
     """What failed and what to do about it, in words for the shop owner."""
     template = _EXPLANATIONS.get(exc.reason + exc.service) or _EXPLANATIONS[exc.reason]
     message = str(template) % {"name": connections.SERVICES[exc.service], "detail": exc.detail}
-    reconnect = exc.reason in (lookups.NOT_CONNECTED, lookups.REFUSED)
+    reconnect = exc.reason in (lookups.NOT_CONNECTED, lookups.UNREADABLE, lookups.REFUSED)
     return Problem(message, exc.service, reconnect)
 
 
