@@ -1,7 +1,10 @@
 """A dry run: what would be booked, order by order, with totals; nothing is written anywhere.
 
 Used by ``flask backfill --dry-run`` and the "export existing invoices" preview. Reads both
-APIs (orders, reference data, relations by e-mail) and the local records, writes nothing.
+APIs (orders, reference data, relations) and the local records and writes nothing to either API.
+To tell an existing customer from a new one it looks at e-Boekhouden's relations the way a run
+does (``relations.Relations``: one listing, then each relation not seen before once), and keeps
+what it learned as customer links, so the export that follows need not read them again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pp2eb.mapping.customers import customer_code
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.order import parse_order
 from pp2eb.models import OrderRecord
-from pp2eb.relations import customer_key
+from pp2eb.relations import Relations
 from pp2eb.settings import Settings
 from pp2eb.store import Store
 
@@ -77,11 +80,12 @@ def preview_orders(
 ) -> Iterator[Preview]:
     """What booking each order would get now; reads only."""
     originals: dict[int, OriginalBooking] = {}
+    relations = Relations(eb, store, settings.customer_codes)
     for raw in orders:
-        yield _preview(raw, eb, store, settings, ref, originals)
+        yield _preview(raw, relations, store, settings, ref, originals)
 
 
-def _preview(raw, eb, store, settings, ref, originals) -> Preview:
+def _preview(raw, relations, store, settings, ref, originals) -> Preview:
     order_id = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(order_id, int):
         return Preview(0, None, None, None, error="Plug&Pay returned an order without an id.")
@@ -116,26 +120,22 @@ def _preview(raw, eb, store, settings, ref, originals) -> Preview:
         return Preview(**base, skip=result.reason)
     if isinstance(result, Wait):
         return Preview(**base, wait=result.reason)
-    relation = _relation_text(result, eb, store, settings)
+    relation = _relation_text(result, relations, settings)
     # A credit invoice later in the same preview may refer to this one.
     originals[order.id] = OriginalBooking(result.relation_id or 0, result.invoice_number)
     return Preview(**base, booking=result, relation=relation)
 
 
-def _relation_text(booking: Booking, eb, store: Store, settings: Settings) -> str:
+def _relation_text(booking: Booking, relations: Relations, settings: Settings) -> str:
     draft = booking.relation
     if booking.relation_id:
         return f"relation {booking.relation_id} (of the original invoice)"
-    link = store.customer_link(customer_key(draft))
+    try:
+        link = relations.find(draft)
+    except apierrors.ApiError:
+        return f"relation of {draft.name}: e-Boekhouden's relations could not be read now"
     if link is not None:
-        return f"relation {link.relation_id} ({link.relation_code or 'no code'}), linked before"
-    if draft.email:
-        try:
-            found = next(eb.iter_relations(email=draft.email, limit=1), None)
-        except apierrors.ApiError:
-            found = None
-        if found is not None:
-            return f"relation {found['id']} ({found.get('code')}), found by e-mail"
+        return f"relation {link.relation_id} ({link.relation_code or 'no code'}), already known"
     code = "made by e-Boekhouden"
     if settings.customer_codes == "name":
         code = f"code {customer_code(draft)} (or the next free one)"

@@ -23,6 +23,8 @@ import time
 import unicodedata
 from collections.abc import Callable
 
+import sqlalchemy as sa
+
 from pp2eb import apierrors
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.mapping.customers import RelationDraft, customer_code, relation_payload
@@ -64,14 +66,20 @@ class Relations:
         self.tick = tick  # called while a long first look goes on (the engine renews its lease)
         self.indexed_at: float | None = None
 
-    def ensure(self, draft: RelationDraft) -> int:
-        """The relation id of this customer: found, or created now."""
+    def find(self, draft: RelationDraft) -> sa.Row | None:
+        """The stored link of this customer, after a look at e-Boekhouden's relations if needed."""
         key = customer_key(draft)
         link = self.store.customer_link(key)
         if link is None and draft.email and self._index():
             link = self.store.customer_link(key)
+        return link
+
+    def ensure(self, draft: RelationDraft) -> int:
+        """The relation id of this customer: found, or created now."""
+        link = self.find(draft)
         if link is not None:
             return link.relation_id
+        key = customer_key(draft)
         try:
             return _create_and_link(self.eb, self.store, draft, key, self.customer_codes)
         except apierrors.Unavailable:

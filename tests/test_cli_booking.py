@@ -113,3 +113,26 @@ def test_settings_import_names_every_problem(ready, runner, sandbox, tmp_path):
     assert "revenue_ledger: ledger 9999 does not exist" in result.output
     path.write_text("{not json")
     assert "is not valid JSON" in runner.invoke(args=["settings", "import", str(path)]).output
+
+
+def test_dry_run_knows_customers_already_in_eboekhouden_without_a_read_each(
+    ready, runner, sandbox
+):
+    pp, eb = clients(sandbox)
+    orders = list(pp.iter_orders(since_invoice_date=SETTINGS["start_date"]))
+    emails = {o["billing"]["contact"]["email"] for o in orders if o["billing"]["contact"]["email"]}
+    known = sorted(emails)[0]
+    with eb:
+        made = eb.create_relation({"type": "P", "name": "Already here", "emailAddress": known})
+    sandbox.control("eboekhouden", "DELETE", "/stats")
+
+    result = runner.invoke(args=["backfill", "--since", SETTINGS["start_date"], "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert f"relation {made['id']} (" in result.output and "already known" in result.output
+    stats = sandbox.control("eboekhouden", "GET", "/stats").json()
+    by_email = sum(n for call, n in stats.items() if call.startswith("GET /v1/relation"))
+    # One listing of the relations and one detail read of the one pp2eb had not seen: not one
+    # read per new customer.
+    assert by_email <= 3, stats
+    assert len(emails) > 10
