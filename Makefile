@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 # Demo mode unless told otherwise: PP2EB_DEMO=0 make run uses the real APIs.
 PP2EB_DEMO ?= 1
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && \
@@ -39,6 +39,10 @@ test: $(VENV)/.installed-dev
 	  echo "NOTE: the browser test (tests/e2e) does not run: $(CHROMIUM) is missing."; \
 	  echo "      Install Debian's chromium (sudo apt-get install chromium) to run it too."; \
 	  $(BIN)/python -m pytest --ignore=tests/e2e; fi
+
+# Renew the README's screenshots (docs/screenshots/) with the browser test.
+screenshots: $(VENV)/.installed-dev
+	PP2EB_SCREENSHOTS=docs $(BIN)/python -m pytest tests/e2e -q
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
