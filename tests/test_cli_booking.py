@@ -115,9 +115,7 @@ def test_settings_import_names_every_problem(ready, runner, sandbox, tmp_path):
     assert "is not valid JSON" in runner.invoke(args=["settings", "import", str(path)]).output
 
 
-def test_dry_run_knows_customers_already_in_eboekhouden_without_a_read_each(
-    ready, runner, sandbox
-):
+def test_dry_run_finds_known_customers_without_a_read_each(ready, runner, sandbox):
     pp, eb = clients(sandbox)
     orders = list(pp.iter_orders(since_invoice_date=SETTINGS["start_date"]))
     emails = {o["billing"]["contact"]["email"] for o in orders if o["billing"]["contact"]["email"]}
