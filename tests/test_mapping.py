@@ -975,3 +975,11 @@ def test_damaged_figures_are_refused_or_booked_exactly(damage):
     plugandpay = {tax["rate"]["percentage"]: Decimal(tax["amount"]) for tax in raw["taxes"]}
     assert booking.vat_expected[H] == plugandpay["21.0"]
     assert booking.vat_expected[L] == plugandpay["9.0"]
+
+
+def test_a_long_label_is_cut_short_in_the_reason():
+    raw = changed(changed(NL21, "items.0.label", "Cursus " * 2000), "items.0.tax.amount", "20.00")
+    with pytest.raises(MappingError) as info:
+        map_raw(raw, REF)
+    assert "items[0] (Cursus Cursus" in info.value.reason and "…)" in info.value.reason
+    assert len(info.value.reason) < 400

@@ -219,17 +219,18 @@ def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
     # inferred: the original is the related order marked credited; a single link will do too.
     if not related and len(order.related_orders) == 1:
         related = list(order.related_orders)
+    number = cut(order.invoice_number or str(order.id), 60)
     if len(related) != 1:
         raise MappingError(
-            f"Credit invoice {order.invoice_number or order.id} does not name the one order it "
-            "credits (related_orders).",
+            f"Credit invoice {number} does not name the one order it credits (related_orders).",
             fix="Check the credit invoice in Plug&Pay.",
         )
     original = ref.originals.get(related[0].id)
     if original is None:
+        original_number = cut(related[0].invoice_number or "unknown", 60)
         return Wait(
-            f"Credit invoice {order.invoice_number or order.id} waits for its original, order "
-            f"{related[0].id} (invoice {related[0].invoice_number or 'unknown'}), to be booked."
+            f"Credit invoice {number} waits for its original, order {related[0].id} "
+            f"(invoice {original_number}), to be booked."
         )
     return original
 

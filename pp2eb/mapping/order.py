@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.orderjson import Fields
+from pp2eb.mapping.payloads import cut
 
 logger = logging.getLogger(__name__)
 
@@ -305,10 +306,11 @@ def _check_signs(order: Order) -> None:
         amounts += [("shipping.amount", order.shipping.amount)]
         amounts += [("shipping.amount_with_tax", order.shipping.amount_with_tax)]
         amounts += [("shipping.tax.amount", order.shipping.tax_amount)]
+    number = cut(str(order.invoice_number or order.id), 60)
     for where, value in amounts:
         if order.is_credit and value > 0:
             raise MappingError(
-                f"Credit invoice {order.invoice_number or order.id} has a positive amount "
+                f"Credit invoice {number} has a positive amount "
                 f"({where} = {value}); a credit invoice's amounts are all negative.",
                 fix="Check the credit invoice in Plug&Pay.",
             )

@@ -14,6 +14,8 @@ from decimal import ROUND_FLOOR, Decimal
 
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order, TaxRate
+from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.payloads import cut
 from pp2eb.mapping.vatcodes import CENT
 
 ZERO = Decimal("0.00")
@@ -38,7 +40,7 @@ def check_totals(order: Order) -> None:
     for i, line in enumerate(order.lines):
         if line.gross - line.net != line.tax_amount:
             raise _mismatch(
-                f"items[{i}] ({line.label}) incl. VAT − excl. VAT",
+                f"items[{i}] ({cut(line.label, 60)}) incl. VAT − excl. VAT",
                 line.gross - line.net,
                 line.tax_amount,
                 "its VAT",
@@ -189,7 +191,7 @@ def _check_rate(rate: TaxRate, net: Decimal, vat: Decimal, units: int, label: st
     """The VAT on a line fits its rate (to the cent per unit, for per-unit rounding)."""
     expected = net * rate.percentage / 100
     if (not rate.percentage and vat) or abs(vat - expected) > CENT * units:
-        what = f"line {label!r}" if label else "shipping"
+        what = f"line {shown(label)}" if label else "shipping"
         raise MappingError(
             f"The VAT on {what} is {vat}, which does not fit {net} excl. VAT at {rate.key} "
             f"(about {expected.quantize(CENT)}).",
