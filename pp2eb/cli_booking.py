@@ -13,9 +13,10 @@ from pp2eb import jobs, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
+from pp2eb.runstate import RunResult
 from pp2eb.settings import Settings, SettingsError, check_against
 from pp2eb.store import Store
-from pp2eb.sync import RunResult, backfill_orders, fetch_reference
+from pp2eb.sync import backfill_orders, fetch_reference
 
 
 def _ready():

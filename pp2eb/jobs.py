@@ -16,9 +16,10 @@ from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.extensions import db
 from pp2eb.models import Credential
 from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.runstate import RunResult
 from pp2eb.settings import SettingsError
 from pp2eb.store import Store
-from pp2eb.sync import RunResult, run_once
+from pp2eb.sync import run_once
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,244 @@
+"""One order booked in e-Boekhouden exactly once: map, find the relation, intent, write, confirm.
+
+The intent is committed before the remote write and confirmed after it. A record still in
+``booking`` (a crash, a timeout, a 500 after the write) is looked up in e-Boekhouden by its
+invoice number before anything is written again, and an answer that says the booking exists
+(``DUPLICATE_CODES``) leads to the same look-up: the order is marked booked, not failed. A
+failure ends on the order's record, in words, with a time to try again; the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from pp2eb import apierrors
+from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.explain import explain_api_error
+from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
+from pp2eb.mapping.mapper import MappingError, map_order
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.payloads import to_invoice_payload, to_mutation_payload
+from pp2eb.models import OrderRecord
+from pp2eb.relations import Relations
+from pp2eb.runstate import RETRY_FIRST, Failure, RunState, retry_delay
+from pp2eb.settings import Settings
+from pp2eb.store import Outcome, Store
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_CODES = frozenset({"MUT_019", "MUT_020", "FACT_101", "MUTA_008", "FACT_VERWERK_004"})
+# A concept invoice or an unpaid order may still change: look at it again for this long.
+RECHECK_FOR = timedelta(days=60)
+
+
+class OrderBooker:
+    """Books the orders of one run, one at a time; ``book`` is the way in."""
+
+    def __init__(
+        self,
+        eb: EBoekhoudenClient,
+        store: Store,
+        settings: Settings,
+        state: RunState,
+        relations: Relations,
+    ) -> None:
+        self.eb, self.store, self.settings, self.state = eb, store, settings, state
+        self.run, self.clock, self.relations = state.run, state.clock, relations
+        self.reference: ReferenceData | None = None  # set by the engine before the first order
+        self.waiting: list[int] = []  # credit invoices that wait for their original
+        self.fresh_intent: OrderRecord | None = None
+
+    def book(self, rec: OrderRecord, order: Order) -> None:
+        """Book ``order``, waiting out rate limits; every other failure ends on its record."""
+        while True:
+            try:
+                self._book(rec, order)
+                return
+            except apierrors.RateLimited as exc:
+                self._undo_intent(rec)
+                self.state.wait_out(exc)
+            except apierrors.AuthError:
+                self._undo_intent(rec)
+                raise
+            except apierrors.Unavailable as exc:
+                self._undo_intent(rec)
+                self.fail(rec, _outcome(exc), exc)
+                self.state.note_unavailable(exc)
+                return
+            except apierrors.ApiError as exc:
+                self._undo_intent(rec)
+                self.fail(rec, _outcome(exc), exc)
+                return
+            except MappingError as exc:
+                self.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
+                return
+
+    def fail(
+        self, rec: OrderRecord, outcome: Outcome, exc: Exception | None, *, retry_at=None
+    ) -> None:
+        """Record a failure (or an unconfirmed write) on the order, with a time to try again."""
+        retry_at = retry_at or self.clock() + retry_delay(rec.attempts + 1)
+        if outcome.state == OrderRecord.FAILED:
+            self.run.failed += 1
+        else:
+            self.run.waiting += 1
+        self.store.settle(rec, self.run, self.clock(), outcome, retry_at)
+        number = rec.invoice_number or str(rec.order_id)
+        self.state.failures.append(Failure(rec.order_id, number, outcome.reason or ""))
+        logger.info("order %s not booked: %s", rec.order_id, outcome.reason)
+
+    def _book(self, rec: OrderRecord, order: Order) -> None:
+        self.fresh_intent = None
+        result = map_order(order, self.settings, self._reference_for(order))
+        if isinstance(result, Skip):
+            self._skip(rec, order, result.reason)
+            return
+        if isinstance(result, Wait):
+            self.run.waiting += 1
+            self.store.settle(
+                rec,
+                self.run,
+                self.clock(),
+                Outcome(OrderRecord.WAITING, result.reason),
+                self.clock() + retry_delay(1),
+                counts_as_attempt=False,
+            )
+            self.waiting.append(rec.order_id)
+            return
+        if rec.state == OrderRecord.BOOKING or rec.write_uncertain:
+            found = self._lookup(rec.insertion or result.insertion, rec.reference)
+            if found is not None:
+                self._booked(
+                    rec,
+                    found,
+                    "Found in e-Boekhouden after an unconfirmed write; not booked again.",
+                )
+                return
+        self._write(rec, result)
+
+    def _write(self, rec: OrderRecord, booking: Booking) -> None:
+        relation_id = booking.relation_id or self.relations.ensure(booking.relation)
+        if booking.insertion == "invoice":
+            body = to_invoice_payload(booking, relation_id=relation_id)
+            create = self.eb.create_invoice
+        else:
+            body = to_mutation_payload(booking, relation_id=relation_id)
+            create = self.eb.create_mutation
+        self.store.record_intent(
+            rec,
+            insertion=booking.insertion,
+            reference=booking.invoice_number,
+            payment_reference=booking.payment_reference,
+            body=body,
+            relation_id=relation_id,
+        )
+        self.fresh_intent = rec
+        try:
+            created = create(body)
+        except apierrors.Rejected as exc:
+            if exc.code not in DUPLICATE_CODES:
+                raise
+            found = self._lookup(booking.insertion, booking.invoice_number)
+            if found is None:
+                raise
+            self._booked(rec, found, f"Already in e-Boekhouden ({exc.code}); not booked again.")
+            return
+        except apierrors.Unavailable as exc:
+            if not exc.write_uncertain:
+                raise
+            found = self._safe_lookup(booking.insertion, booking.invoice_number)
+            if found is not None:
+                self._booked(rec, found, "e-Boekhouden did not answer, but the booking is there.")
+                return
+            self.fail(
+                rec,
+                Outcome(
+                    OrderRecord.BOOKING,
+                    f"{exc.api} did not confirm the booking ({exc}). pp2eb looks it up in "
+                    "e-Boekhouden before it tries again, so it is never booked twice.",
+                    None,
+                    exc.code,
+                ),
+                exc,
+                retry_at=self.clock() + RETRY_FIRST,
+            )
+            self.state.note_unavailable(exc)
+            return
+        self._booked(rec, created["id"], "Booked.")
+
+    def _reference_for(self, order: Order) -> ReferenceData:
+        ref = self.reference
+        if order.is_credit:
+            for related in order.related_orders:
+                original = self.store.booked_original(related.id)
+                if original is not None and original.relation_id is not None:
+                    ref = ref.with_original(
+                        related.id,
+                        OriginalBooking(
+                            relation_id=original.relation_id,
+                            invoice_number=original.reference or original.invoice_number or "",
+                        ),
+                    )
+        return ref
+
+    def _lookup(self, insertion: str, number: str | None) -> int | None:
+        """The id of the booking with invoice number ``number`` in e-Boekhouden, if any."""
+        if not number:
+            return None
+        if insertion == "invoice":
+            items = self.eb.iter_invoices(invoiceNumber=number, limit=10)
+        else:
+            items = self.eb.iter_mutations(invoiceNumber=number, limit=10)
+        for item in items:
+            if str(item.get("invoiceNumber")) == number:
+                return item["id"]
+        return None
+
+    def _safe_lookup(self, insertion: str, number: str | None) -> int | None:
+        try:
+            return self._lookup(insertion, number)
+        except apierrors.ApiError:
+            return None
+
+    def _booked(self, rec: OrderRecord, eboekhouden_id: int, note: str) -> None:
+        self.state.reached()
+        # Counted before the commit that confirms it, so the count needs no commit of its own.
+        self.run.booked += 1
+        self.store.confirm_booked(rec, self.run, eboekhouden_id, self.clock(), note)
+        logger.info("order %s booked as %s %s", rec.order_id, rec.insertion, eboekhouden_id)
+
+    def _skip(self, rec: OrderRecord, order: Order, reason: str) -> None:
+        # A concept may become final and an unpaid order paid: look again later.
+        changeable = order.mode == "live" and (
+            order.invoice_status != "final" or self.settings.orders == "paid"
+        )
+        recheck = None
+        if changeable and self.clock() - rec.first_seen_at < RECHECK_FOR:
+            recheck = self.clock() + retry_delay(rec.attempts + 1)
+        repeat = rec.state == OrderRecord.SKIPPED and rec.reason == reason
+        self.run.skipped += 1
+        self.store.settle(
+            rec,
+            None if repeat else self.run,
+            self.clock(),
+            Outcome(OrderRecord.SKIPPED, reason),
+            recheck,
+            counts_as_attempt=not repeat,
+        )
+
+    def _undo_intent(self, rec: OrderRecord) -> None:
+        """This attempt's write was certainly not made (401, 429, refused): drop its intent.
+
+        Only an intent recorded in this attempt: an older unconfirmed one stays until a
+        look-up in e-Boekhouden settles it.
+        """
+        if self.fresh_intent is rec:
+            rec.state, rec.write_uncertain = OrderRecord.NEW, False
+            self.store.session.commit()
+        self.fresh_intent = None
+
+
+def _outcome(exc: apierrors.ApiError) -> Outcome:
+    reason, fix = explain_api_error(exc)
+    return Outcome(OrderRecord.FAILED, reason, fix, exc.code)
