@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import sqlalchemy.exc
 
-from pp2eb import apierrors
+from pp2eb import apierrors, eboekhouden, plugandpay
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.explain import explain_api_error
 from pp2eb.mapping.booking import (
@@ -43,7 +43,7 @@ from pp2eb.mapping.booking import (
 from pp2eb.mapping.mapper import MappingError, before_start_date, map_order
 from pp2eb.mapping.order import Order, parse_order
 from pp2eb.mapping.payloads import to_invoice_payload, to_mutation_payload
-from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.models import Credential, OrderRecord, SyncRun, utcnow
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
 from pp2eb.settings import Settings
@@ -91,6 +91,8 @@ class RunResult:
     already_booked: int = 0
     failures: list[Failure] = field(default_factory=list)
     message: str | None = None
+    #: The service ("plugandpay" or "eboekhouden") whose stored key stopped the run, if any.
+    refused: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -188,6 +190,7 @@ def run_once(
             status, message = SyncRun.FINISHED, None
         except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
             status, message = SyncRun.ABORTED, engine.abort_message(exc)
+            engine.refused = refused_service(exc)
             logger.warning("run %s stopped: %s", run.id, message)
         except BaseException:
             engine.finish(SyncRun.ABORTED, "The run stopped on an unexpected error; see the log.")
@@ -211,6 +214,7 @@ class Engine:
         self.unavailable_in_a_row = 0
         self.renewed_at = clock()
         self.fresh_intent: OrderRecord | None = None
+        self.refused: str | None = None
 
     # --- what to book ---
 
@@ -564,7 +568,17 @@ class Engine:
             already_booked=run.already_booked,
             failures=self.failures,
             message=run.message,
+            refused=self.refused,
         )
+
+
+def refused_service(exc: Exception) -> str | None:
+    """The service whose stored key or token ``exc`` says was refused, else None."""
+    if isinstance(exc, plugandpay.AuthError):
+        return Credential.PLUGANDPAY
+    if isinstance(exc, eboekhouden.AuthError):
+        return Credential.EBOEKHOUDEN
+    return None
 
 
 def database_trouble(exc: Exception) -> str:
