@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEMO=False,
         SANDBOX_HOST="127.0.0.1",
         SANDBOX_PORT=5001,
+        SANDBOX_SMTP_PORT=5025,  # demo mode's SMTP sink, on SANDBOX_HOST
         PLUGANDPAY_BASE_URL=None,
         EBOEKHOUDEN_BASE_URL=None,
         HTTP_TIMEOUT=30.0,

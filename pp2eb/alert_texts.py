@@ -56,9 +56,11 @@ def _closing(link: str | None, words: str) -> str:
     return _("%(words)s: open pp2eb in your browser.", words=words)
 
 
-def failures_mail(problems: Sequence[OrderProblem], when: datetime, link: str | None) -> Mail:
+def failures_mail(
+    problems: Sequence[OrderProblem], when: datetime, link: str | None, *, more: int = 0
+) -> Mail:
     """The orders a run could not book, with the reason and what to do for each."""
-    count = len(problems)
+    count = len(problems) + more
     subject = ngettext(
         "pp2eb: %(num)d order could not be booked",
         "pp2eb: %(num)d orders could not be booked",
@@ -87,6 +89,8 @@ def failures_mail(problems: Sequence[OrderProblem], when: datetime, link: str | 
             lines.append("  " + _("What to do: %(fix)s", fix=problem.fix))
         if problem.link:
             lines.append(f"  {problem.link}")
+    if more:
+        lines.append(_("- and %(num)d more on the dashboard.", num=more))
     lines += [
         "",
         _(
