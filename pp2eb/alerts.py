@@ -152,17 +152,18 @@ class Mailer:
             )
         if isinstance(exc, smtplib.SMTPResponseException):
             return _("The mail server refused the mail (%(reply)s).", reply=_reply(exc))
+        # smtplib turns a read that timed out into "disconnected"; the timeout is its context.
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            return _(
+                "The mail server at %(where)s did not answer within %(seconds)s seconds.",
+                where=where,
+                seconds=f"{self.timeout:g}",
+            )
         if isinstance(exc, smtplib.SMTPServerDisconnected):
             return _(
                 "The mail server at %(where)s closed the connection. Check the port and "
                 "the security setting.",
                 where=where,
-            )
-        if isinstance(exc, TimeoutError | socket.timeout):
-            return _(
-                "The mail server at %(where)s did not answer within %(seconds)d seconds.",
-                where=where,
-                seconds=self.timeout,
             )
         if isinstance(exc, ssl.SSLError):
             return _(

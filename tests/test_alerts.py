@@ -1,0 +1,408 @@
+"""Alert e-mails against the sandboxes and an SMTP sink on loopback: when they go out (at most
+once per problem per day, the summary once a day after its hour), what they say, what happens
+when the mail server is down, and the settings page with its encrypted password."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from werkzeug.test import Client
+
+from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
+from pp2eb.alert_texts import check_mail
+from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings, local_day
+from pp2eb.extensions import db
+from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, create_sandbox
+from pp2eb.sandbox.mail import Mailbox, MailSink
+from pp2eb.sync import RunResult
+from tests.conftest import csrf_token
+from tests.engine_helpers import DEMO_REFUSED, configure
+
+SETTINGS = {
+    "smtp_host": "127.0.0.1",
+    "smtp_security": NONE,
+    "smtp_username": "",
+    "from_address": "pp2eb@shop.example",
+    "to_addresses": "anna@shop.example",
+    "alerts_enabled": True,
+    "summary_enabled": False,
+    "summary_hour": 8,
+    "language": "en",
+}
+FORM = {**SETTINGS, "alerts_enabled": "y", "summary_enabled": "", "summary_hour": "8"}
+PASSWORD = "smtp-Geh31m-wachtw00rd"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+RESTART_CONFIG = ("TESTING", "DEMO", "SECRET_KEY", "ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
+
+
+@pytest.fixture
+def sink():
+    """An SMTP server on a free loopback port that keeps what it receives."""
+    server = MailSink().start()
+    yield server
+    server.stop()
+
+
+def use(app, port: int, password: str | None = None, **values) -> None:
+    """Store alert settings that send to ``port`` on loopback."""
+    with app.app_context():
+        alert_settings.save({**SETTINGS, "smtp_port": port, **values}, password)
+
+
+def mails(sink) -> list[dict]:
+    return sink.mailbox.messages()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def failed_records() -> list[OrderRecord]:
+    return list(db.session.execute(db.select(OrderRecord).filter_by(state="failed")).scalars())
+
+
+def retry_failed() -> RunResult:
+    """Make the failed orders due and run a sync: they fail again."""
+    for rec in failed_records():
+        records.make_due(rec)
+    return jobs.run("sync")
+
+
+def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    """The naive UTC moment of ``hour:minute`` Dutch time, ``days`` after today."""
+    day = local_day(utcnow()) + timedelta(days=days)
+    moment = datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def page(client) -> str:
+    return client.get("/alerts").get_data(as_text=True)
+
+
+def send_test(client) -> str:
+    """Press "Send test e-mail"; the page it leads to."""
+    token = csrf_token(client, "/alerts")
+    resp = client.post("/alerts/test", data={"csrf_token": token}, follow_redirects=True)
+    return resp.get_data(as_text=True)
+
+
+# --- after a run ----------------------------------------------------------------------------
+
+
+def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypatch):
+    configure(app)
+    use(app, sink.port)
+    with app.app_context():
+        first = jobs.run("sync")
+        assert first.status == SyncRun.FINISHED and first.failed == DEMO_REFUSED
+        failed = failed_records()
+        [mail] = mails(sink)
+        assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders could not be booked"
+        assert mail["to"] == ["anna@shop.example"] and mail["from"] == "pp2eb@shop.example"
+        for rec in failed:
+            line = f"- Invoice {rec.invoice_number} (order {rec.order_id}): {rec.reason}"
+            assert line in mail["body"]
+            assert rec.fix and f"What to do: {rec.fix}" in mail["body"]
+        assert "http" not in mail["body"]  # no PUBLIC_URL, so no link
+        assert "The failed orders: open pp2eb in your browser." in mail["body"]
+
+        # The same orders fail again the same day: no second mail.
+        assert retry_failed().failed == DEMO_REFUSED
+        assert len(mails(sink)) == 1
+
+        # The next day they still fail: one mail again.
+        tomorrow = utcnow() + timedelta(days=1)
+        monkeypatch.setattr(alerting, "utcnow", lambda: tomorrow)
+        assert retry_failed().failed == DEMO_REFUSED
+        assert retry_failed().failed == DEMO_REFUSED
+        assert [m["subject"] for m in mails(sink)] == [mail["subject"]] * 2
+        sent = db.session.execute(db.select(AlertSent).order_by(AlertSent.day)).scalars().all()
+        assert [(s.problem, s.day) for s in sent] == [
+            ("failures", local_day(utcnow()).isoformat()),
+            ("failures", local_day(tomorrow).isoformat()),
+        ]
+        assert all(s.sent_at is not None for s in sent)
+
+
+def test_the_mail_speaks_the_chosen_language_and_links_to_the_public_address(app, sandbox, sink):
+    app.config["PUBLIC_URL"] = "https://boekhouding.shop.example/pp2eb/"
+    configure(app)
+    use(app, sink.port, language="nl")
+    with app.app_context():
+        jobs.run("sync")
+        failed = failed_records()
+    [mail] = mails(sink)
+    assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders konden niet worden geboekt"
+    assert "Wat te doen:" in mail["body"] and "Je krijgt hooguit één" in mail["body"]
+    base = "https://boekhouding.shop.example/pp2eb"
+    assert f"De mislukte orders: {base}/orders?state=failed" in mail["body"]
+    for rec in failed:
+        assert f"Factuur {rec.invoice_number} (order {rec.order_id})" in mail["body"]
+        assert f"{base}/orders/{rec.order_id}" in mail["body"]
+
+
+def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox, sink):
+    app.config["PUBLIC_URL"] = "https://pp2eb.shop.example"
+    configure(app)
+    use(app, sink.port)
+    sandbox.control("eboekhouden", "POST", "config", json={"revoke_api_token": EBOEKHOUDEN_TOKEN})
+    with app.app_context():
+        for _ in range(2):
+            result = jobs.run("sync")
+            assert result.status == SyncRun.ABORTED and result.refused == "eboekhouden"
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
+    assert (
+        "Reconnect e-Boekhouden.nl: https://pp2eb.shop.example/connect/eboekhouden"
+        in (mail["body"])
+    )
+    assert EBOEKHOUDEN_TOKEN not in mail["body"]
+
+
+def test_a_wrong_plugandpay_key_mails_once(app, sandbox, sink):
+    configure(app)
+    use(app, sink.port)
+    with app.app_context():
+        credential = connections.get_credential("plugandpay")
+        credential.secret_encrypted = app.extensions["pp2eb_vault"].encrypt("pp-wrong-key")
+        db.session.commit()
+        for _ in range(2):
+            assert jobs.run("sync").refused == "plugandpay"
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: Plug&Pay refused the stored key"
+    assert "Reconnect Plug&Pay: open pp2eb in your browser." in mail["body"]
+    assert "pp-wrong-key" not in mail["body"]
+
+
+def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
+    use(app, sink.port)
+    message = "Plug&Pay could not be reached 3 times in a row; the run stopped."
+    with app.app_context():
+        for n in range(4):
+            run = SyncRun(kind="sync", status=SyncRun.ABORTED, message=message)
+            db.session.add(run)
+            db.session.commit()
+            sent = alerting.after_run(RunResult(status=run.status, run_id=run.id, message=message))
+            assert sent == (["aborted"] if n == 2 else []), n
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: the last 3 runs stopped early"
+    assert message in mail["body"]
+
+
+def test_a_mail_server_that_is_down_neither_stops_the_run_nor_counts_as_sent(
+    app, client, auth, sandbox, sink, caplog
+):
+    configure(app)
+    use(app, closed_port())
+    with app.app_context():
+        result = jobs.run("sync")
+        assert result.status == SyncRun.FINISHED and result.failed == DEMO_REFUSED
+        assert result.booked > 40
+        assert db.session.execute(db.select(AlertSent)).first() is None
+        assert "refused the connection" in alert_settings.load().last_error
+    assert any("alert failures not sent" in r.getMessage() for r in caplog.records)
+    auth.login()
+    html = page(client)
+    assert "The last alert could not be sent" in html and "refused the connection" in html
+
+    # The server is back: the next failing run sends, and the page says so.
+    use(app, sink.port)
+    with app.app_context():
+        retry_failed()
+    assert len(mails(sink)) == 1
+    html = page(client)
+    assert "Last alert sent:" in html and "could not be sent" not in html
+
+
+# --- the daily summary ----------------------------------------------------------------------
+
+
+def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sink):
+    configure(app)
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=0)
+    with app.app_context():
+        result = jobs.run("sync")
+        assert mails(sink) == []  # alerts are off; only the summary is wanted
+        assert alerting.daily_summary() is True
+        open_waiting = records.counts()["waiting"]
+    [mail] = mails(sink)
+    assert mail["subject"] == f"pp2eb: summary of {local_day(utcnow()).isoformat()}"
+    for line in (
+        "Runs: 1",
+        "Runs that stopped early: 0",
+        f"Orders booked: {result.booked}",
+        f"Orders failed: {DEMO_REFUSED}",
+        f"Open now: {DEMO_REFUSED} failed and {open_waiting} waiting.",
+    ):
+        assert f"\n{line}" in mail["body"] or f" {line}" in mail["body"], line
+    assert "OSS threshold: " in mail["body"] and "of €10,000." in mail["body"]
+
+
+def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, sink, monkeypatch):
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=8)
+    clock = [at(7, 59)]
+    monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
+    assert scheduler.tick(app) == "not due"  # no sync set up: only the summary is looked at
+    assert mails(sink) == []
+    clock[0] = at(8, 1)
+    scheduler.tick(app)
+    assert len(mails(sink)) == 1
+    for moment in (at(8, 2), at(23, 59)):
+        clock[0] = moment
+        scheduler.tick(app)
+    # A restart: a new app on the same database does not send it again.
+    restarted = create_app({key: app.config[key] for key in RESTART_CONFIG})
+    clock[0] = at(12)
+    scheduler.tick(restarted)
+    assert len(mails(sink)) == 1
+    clock[0] = at(7, 30, days=1)
+    scheduler.tick(restarted)
+    assert len(mails(sink)) == 1
+    clock[0] = at(8, 0, days=1)
+    scheduler.tick(restarted)
+    subjects = [m["subject"] for m in mails(sink)]
+    days = [local_day(utcnow()), local_day(utcnow()) + timedelta(days=1)]
+    assert subjects == [f"pp2eb: summary of {day.isoformat()}" for day in days]
+
+
+# --- the settings page ----------------------------------------------------------------------
+
+
+def test_the_smtp_password_is_stored_encrypted_and_never_shown(app, client, auth, caplog):
+    caplog.set_level(logging.DEBUG)
+    guarded = MailSink(mailbox=Mailbox(credentials=("alerts@shop.example", PASSWORD))).start()
+    try:
+        auth.login()
+        form = {**FORM, "smtp_port": guarded.port, "smtp_username": "alerts@shop.example"}
+        form["to_addresses"] = "anna@shop.example; bert@shop.example"
+        saved = client.post(
+            "/alerts",
+            data={**form, "smtp_password": PASSWORD, "csrf_token": csrf_token(client, "/alerts")},
+            follow_redirects=True,
+        )
+        assert "The alert settings are saved." in saved.get_data(as_text=True)
+        with app.app_context():
+            config = alert_settings.load()
+            assert config.smtp.password == PASSWORD and PASSWORD not in repr(config)
+            assert config.to == ("anna@shop.example", "bert@shop.example")
+        # The test e-mail logs in with the decrypted password.
+        sent = send_test(client)
+        assert "A test e-mail was sent to anna@shop.example, bert@shop.example." in sent
+        [mail] = guarded.mailbox.messages()
+        assert mail["subject"] == "pp2eb: test e-mail"
+        assert mail["to"] == ["anna@shop.example", "bert@shop.example"]
+
+        # Saving with the password left empty keeps the stored one.
+        client.post("/alerts", data={**form, "csrf_token": csrf_token(client, "/alerts")})
+        with app.app_context():
+            assert alert_settings.load().smtp.password == PASSWORD
+        # A wrong password: the server's refusal in words, the password nowhere.
+        wrong = "not-the-password-123"
+        client.post(
+            "/alerts",
+            data={**form, "smtp_password": wrong, "csrf_token": csrf_token(client, "/alerts")},
+        )
+        refused = send_test(client)
+        assert (
+            "The test e-mail could not be sent: The mail server refused the user name or "
+            "password (535 5.7.8 Authentication credentials invalid)." in refused
+        )
+        pages = [saved.get_data(as_text=True), sent, refused, page(client)]
+        # Deleting it.
+        client.post(
+            "/alerts",
+            data={**form, "forget_password": "y", "csrf_token": csrf_token(client, "/alerts")},
+        )
+        with app.app_context():
+            assert not alert_settings.load().has_password
+    finally:
+        guarded.stop()
+    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    stored = [database, Path(f"{database}-wal")]
+    assert stored[1].exists()
+    places = [p.read_bytes().decode("latin-1") for p in stored] + pages
+    places.append("\n".join(r.getMessage() for r in caplog.records))
+    for text in places:
+        assert PASSWORD not in text and wrong not in text
+
+
+def test_the_test_email_button_says_what_went_wrong(app, client, auth):
+    auth.login()
+    unset = send_test(client)
+    assert "Save a mail server, a from address and an address to send to first." in unset
+    port = closed_port()
+    use(app, port)
+    down = send_test(client)
+    assert f"The mail server at 127.0.0.1:{port} refused the connection" in down
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("to_addresses", "anna@shop.example, anna.shop.example", "Not an e-mail address: anna"),
+        ("to_addresses", "", "Enter at least one address to send to."),
+        ("from_address", "pp2eb at the shop", "This is not an e-mail address."),
+        ("smtp_host", "", "Enter the mail server to send the e-mails with."),
+        ("smtp_port", "0", "A port is a number from 1 to 65535."),
+        ("smtp_port", "70000", "A port is a number from 1 to 65535."),
+        ("smtp_port", "", "Enter a port number."),
+    ],
+)
+def test_the_form_refuses_what_cannot_work(app, client, auth, field, value, error):
+    auth.login()
+    data = {**FORM, "smtp_port": "587", field: value, "csrf_token": csrf_token(client, "/alerts")}
+    resp = client.post("/alerts", data=data)
+    assert resp.status_code == 200
+    assert error in resp.get_data(as_text=True)
+    with app.app_context():
+        assert not alert_settings.load().saved
+
+
+def test_the_pages_need_a_login_and_every_post_its_csrf_token(app, client, auth):
+    assert client.get("/alerts").headers["Location"].startswith("/auth/login")
+    auth.login()
+    for url in ("/alerts", "/alerts/test"):
+        assert client.post(url, data={**FORM, "smtp_port": "25"}).status_code == 400
+    with app.app_context():
+        assert not alert_settings.load().saved
+
+
+# --- demo mode and the mailer ---------------------------------------------------------------
+
+
+def test_demo_mode_sends_to_the_sandbox_mailbox_without_settings(app, client, auth, sandbox, sink):
+    app.config.update(DEMO=True, SANDBOX_SMTP_PORT=sink.port)
+    configure(app)
+    with app.app_context():
+        jobs.run("sync")
+    [mail] = mails(sink)
+    assert mail["to"] == [alert_settings.DEMO_RECIPIENT]
+    sandbox_web = Client(create_sandbox(mailbox=sink.mailbox))
+    listed = sandbox_web.get("/mail/_sandbox/messages").get_json()
+    assert [m["subject"] for m in listed] == [mail["subject"]]
+    assert mail["subject"] in sandbox_web.get("/mail/_sandbox/").get_data(as_text=True)
+    assert sandbox_web.delete("/mail/_sandbox/messages").get_json() == []
+    auth.login()
+    assert 'href="http://127.0.0.1:5001/mail/_sandbox/"' in page(client)
+
+
+def test_the_mailer_puts_server_trouble_into_words(sink):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        quiet = SmtpSettings("127.0.0.1", silent.getsockname()[1], NONE, from_address="a@b.nl")
+        with pytest.raises(MailError, match=r"did not answer within 0\.5 seconds"):
+            Mailer(quiet, timeout=0.5).send(check_mail(utcnow()), ["c@d.nl"])
+    starttls = SmtpSettings("127.0.0.1", sink.port, STARTTLS, from_address="a@b.nl")
+    with pytest.raises(MailError, match="does not offer what the settings ask for"):
+        Mailer(starttls).send(check_mail(utcnow()), ["c@d.nl"])
+    assert mails(sink) == []
