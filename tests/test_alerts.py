@@ -1,69 +1,28 @@
 """Alert e-mails against the sandboxes and an SMTP sink on loopback: when they go out (at most
-once per problem per day, the summary once a day after its hour), what they say, what happens
-when the mail server is down, and the settings page with its encrypted password."""
+once per problem per day, the summary once a day after its hour), what they say, and what
+happens when the mail server is down."""
 
 from __future__ import annotations
 
-import logging
 import socket
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from werkzeug.test import Client
 
 from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
 from pp2eb.alert_texts import check_mail
 from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings, local_day
 from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
-from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, create_sandbox
-from pp2eb.sandbox.mail import Mailbox, MailSink
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.sync import RunResult
-from tests.conftest import csrf_token
+from tests.alert_helpers import closed_port, mails, page, sink_server, use
 from tests.engine_helpers import DEMO_REFUSED, configure
 
-SETTINGS = {
-    "smtp_host": "127.0.0.1",
-    "smtp_security": NONE,
-    "smtp_username": "",
-    "from_address": "pp2eb@shop.example",
-    "to_addresses": "anna@shop.example",
-    "alerts_enabled": True,
-    "summary_enabled": False,
-    "summary_hour": 8,
-    "language": "en",
-}
-FORM = {**SETTINGS, "alerts_enabled": "y", "summary_enabled": "", "summary_hour": "8"}
-PASSWORD = "smtp-Geh31m-wachtw00rd"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RESTART_CONFIG = ("TESTING", "DEMO", "SECRET_KEY", "ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
-
-
-@pytest.fixture
-def sink():
-    """An SMTP server on a free loopback port that keeps what it receives."""
-    server = MailSink().start()
-    yield server
-    server.stop()
-
-
-def use(app, port: int, password: str | None = None, **values) -> None:
-    """Store alert settings that send to ``port`` on loopback."""
-    with app.app_context():
-        alert_settings.save({**SETTINGS, "smtp_port": port, **values}, password)
-
-
-def mails(sink) -> list[dict]:
-    return sink.mailbox.messages()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+sink = pytest.fixture(sink_server)
 
 
 def failed_records() -> list[OrderRecord]:
@@ -82,17 +41,6 @@ def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
     day = local_day(utcnow()) + timedelta(days=days)
     moment = datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
     return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def page(client) -> str:
-    return client.get("/alerts").get_data(as_text=True)
-
-
-def send_test(client) -> str:
-    """Press "Send test e-mail"; the page it leads to."""
-    token = csrf_token(client, "/alerts")
-    resp = client.post("/alerts/test", data={"csrf_token": token}, follow_redirects=True)
-    return resp.get_data(as_text=True)
 
 
 # --- after a run ----------------------------------------------------------------------------
@@ -272,127 +220,6 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     subjects = [m["subject"] for m in mails(sink)]
     days = [local_day(utcnow()), local_day(utcnow()) + timedelta(days=1)]
     assert subjects == [f"pp2eb: summary of {day.isoformat()}" for day in days]
-
-
-# --- the settings page ----------------------------------------------------------------------
-
-
-def test_the_smtp_password_is_stored_encrypted_and_never_shown(app, client, auth, caplog):
-    caplog.set_level(logging.DEBUG)
-    guarded = MailSink(mailbox=Mailbox(credentials=("alerts@shop.example", PASSWORD))).start()
-    try:
-        auth.login()
-        form = {**FORM, "smtp_port": guarded.port, "smtp_username": "alerts@shop.example"}
-        form["to_addresses"] = "anna@shop.example; bert@shop.example"
-        saved = client.post(
-            "/alerts",
-            data={**form, "smtp_password": PASSWORD, "csrf_token": csrf_token(client, "/alerts")},
-            follow_redirects=True,
-        )
-        assert "The alert settings are saved." in saved.get_data(as_text=True)
-        with app.app_context():
-            config = alert_settings.load()
-            assert config.smtp.password == PASSWORD and PASSWORD not in repr(config)
-            assert config.to == ("anna@shop.example", "bert@shop.example")
-        # The test e-mail logs in with the decrypted password.
-        sent = send_test(client)
-        assert "A test e-mail was sent to anna@shop.example, bert@shop.example." in sent
-        [mail] = guarded.mailbox.messages()
-        assert mail["subject"] == "pp2eb: test e-mail"
-        assert mail["to"] == ["anna@shop.example", "bert@shop.example"]
-
-        # Saving with the password left empty keeps the stored one.
-        client.post("/alerts", data={**form, "csrf_token": csrf_token(client, "/alerts")})
-        with app.app_context():
-            assert alert_settings.load().smtp.password == PASSWORD
-        # A wrong password: the server's refusal in words, the password nowhere.
-        wrong = "not-the-password-123"
-        client.post(
-            "/alerts",
-            data={**form, "smtp_password": wrong, "csrf_token": csrf_token(client, "/alerts")},
-        )
-        refused = send_test(client)
-        assert (
-            "The test e-mail could not be sent: The mail server refused the user name or "
-            "password (535 5.7.8 Authentication credentials invalid)." in refused
-        )
-        pages = [saved.get_data(as_text=True), sent, refused, page(client)]
-        # Deleting it.
-        client.post(
-            "/alerts",
-            data={**form, "forget_password": "y", "csrf_token": csrf_token(client, "/alerts")},
-        )
-        with app.app_context():
-            assert not alert_settings.load().has_password
-    finally:
-        guarded.stop()
-    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    stored = [database, Path(f"{database}-wal")]
-    assert stored[1].exists()
-    places = [p.read_bytes().decode("latin-1") for p in stored] + pages
-    places.append("\n".join(r.getMessage() for r in caplog.records))
-    for text in places:
-        assert PASSWORD not in text and wrong not in text
-
-
-def test_the_test_email_button_says_what_went_wrong(app, client, auth):
-    auth.login()
-    unset = send_test(client)
-    assert "Save a mail server, a from address and an address to send to first." in unset
-    port = closed_port()
-    use(app, port)
-    down = send_test(client)
-    assert f"The mail server at 127.0.0.1:{port} refused the connection" in down
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "error"),
-    [
-        ("to_addresses", "anna@shop.example, anna.shop.example", "Not an e-mail address: anna"),
-        ("to_addresses", "", "Enter at least one address to send to."),
-        ("from_address", "pp2eb at the shop", "This is not an e-mail address."),
-        ("smtp_host", "", "Enter the mail server to send the e-mails with."),
-        ("smtp_port", "0", "A port is a number from 1 to 65535."),
-        ("smtp_port", "70000", "A port is a number from 1 to 65535."),
-        ("smtp_port", "", "Enter a port number."),
-    ],
-)
-def test_the_form_refuses_what_cannot_work(app, client, auth, field, value, error):
-    auth.login()
-    data = {**FORM, "smtp_port": "587", field: value, "csrf_token": csrf_token(client, "/alerts")}
-    resp = client.post("/alerts", data=data)
-    assert resp.status_code == 200
-    assert error in resp.get_data(as_text=True)
-    with app.app_context():
-        assert not alert_settings.load().saved
-
-
-def test_the_pages_need_a_login_and_every_post_its_csrf_token(app, client, auth):
-    assert client.get("/alerts").headers["Location"].startswith("/auth/login")
-    auth.login()
-    for url in ("/alerts", "/alerts/test"):
-        assert client.post(url, data={**FORM, "smtp_port": "25"}).status_code == 400
-    with app.app_context():
-        assert not alert_settings.load().saved
-
-
-# --- demo mode and the mailer ---------------------------------------------------------------
-
-
-def test_demo_mode_sends_to_the_sandbox_mailbox_without_settings(app, client, auth, sandbox, sink):
-    app.config.update(DEMO=True, SANDBOX_SMTP_PORT=sink.port)
-    configure(app)
-    with app.app_context():
-        jobs.run("sync")
-    [mail] = mails(sink)
-    assert mail["to"] == [alert_settings.DEMO_RECIPIENT]
-    sandbox_web = Client(create_sandbox(mailbox=sink.mailbox))
-    listed = sandbox_web.get("/mail/_sandbox/messages").get_json()
-    assert [m["subject"] for m in listed] == [mail["subject"]]
-    assert mail["subject"] in sandbox_web.get("/mail/_sandbox/").get_data(as_text=True)
-    assert sandbox_web.delete("/mail/_sandbox/messages").get_json() == []
-    auth.login()
-    assert 'href="http://127.0.0.1:5001/mail/_sandbox/"' in page(client)
 
 
 def test_the_mailer_puts_server_trouble_into_words(sink):
