@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEMO=False,
         SANDBOX_HOST="127.0.0.1",
         SANDBOX_PORT=5001,
+        SANDBOX_SMTP_PORT=5025,  # demo mode's SMTP sink, on SANDBOX_HOST
         PLUGANDPAY_BASE_URL=None,
         EBOEKHOUDEN_BASE_URL=None,
         HTTP_TIMEOUT=30.0,
@@ -92,10 +93,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import auth, connect, dashboard, export, htmx, reports, security, wizard
+    from pp2eb.web import alerts, auth, connect, dashboard, export, htmx, reports, security, wizard
 
     dbconfig.init_app(app)
     security.init_app(app)
+    app.register_blueprint(alerts.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(dashboard.bp)

@@ -1,7 +1,8 @@
 """The one way to start a run, shared by ``flask sync``, "Sync now" and the scheduler.
 
 Builds the two clients from the stored credentials and the settings from the database, then
-hands them to the engine. Needs an app context; the engine itself does not.
+hands them to the engine, and after the run mails what went wrong (``pp2eb.alerting``, which
+never raises). Needs an app context; the engine itself does not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 
 from flask import current_app
 
-from pp2eb import connections, shopsettings
+from pp2eb import alerting, connections, shopsettings
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.extensions import db
 from pp2eb.models import Credential
@@ -61,11 +62,11 @@ def run(
     until: date | None = None,
     order_ids: list[int] | None = None,
 ) -> RunResult:
-    """Run the engine once with the stored credentials and settings."""
+    """Run the engine once with the stored credentials and settings, then send its alerts."""
     pp, eb = build_clients()
     settings = load_settings()
     with eb:
-        return run_once(
+        result = run_once(
             pp,
             eb,
             Store(db.session),
@@ -75,3 +76,5 @@ def run(
             until=until,
             order_ids=order_ids,
         )
+    alerting.after_run(result)
+    return result

@@ -150,3 +150,39 @@ class AppState(db.Model):
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertSettings(db.Model):
+    """Where alert e-mails go and when (one row); the SMTP password only encrypted."""
+
+    NONE, STARTTLS, SSL = "none", "starttls", "ssl"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    smtp_host: Mapped[str] = mapped_column(sa.String(255), default="")
+    smtp_port: Mapped[int] = mapped_column(default=587)
+    smtp_security: Mapped[str] = mapped_column(sa.String(10), default=STARTTLS)
+    smtp_username: Mapped[str] = mapped_column(sa.String(255), default="")
+    smtp_password_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    from_address: Mapped[str] = mapped_column(sa.String(255), default="")
+    # One or more addresses, separated by commas.
+    to_addresses: Mapped[str] = mapped_column(sa.Text, default="")
+    alerts_enabled: Mapped[bool] = mapped_column(default=False)
+    summary_enabled: Mapped[bool] = mapped_column(default=False)
+    summary_hour: Mapped[int] = mapped_column(default=8)  # local time, Europe/Amsterdam
+    language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    last_sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_error_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AlertSent(db.Model):
+    """One alert claimed for a problem on a (local) day; ``sent_at`` once the server took it."""
+
+    __table_args__ = (sa.UniqueConstraint("problem", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem: Mapped[str] = mapped_column(sa.String(60))
+    day: Mapped[str] = mapped_column(sa.String(10))  # ISO date in Europe/Amsterdam
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

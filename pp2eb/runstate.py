@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import sqlalchemy.exc
 
-from pp2eb import apierrors
-from pp2eb.models import SyncRun
+from pp2eb import apierrors, eboekhouden, plugandpay
+from pp2eb.models import Credential, SyncRun
 from pp2eb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class RunResult:
     already_booked: int = 0
     failures: list[Failure] = field(default_factory=list)
     message: str | None = None
+    #: The service ("plugandpay" or "eboekhouden") whose stored key stopped the run, if any.
+    refused: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,15 @@ def retry_delay(attempts: int) -> timedelta:
     """Wait before the next try after ``attempts`` tries: 5 min, 10, 20 ... at most 6 h."""
     # The exponent is capped first: 2 ** 40 times five minutes overflows a timedelta.
     return min(RETRY_FIRST * 2 ** min(max(attempts - 1, 0), 10), RETRY_CAP)
+
+
+def refused_service(exc: Exception) -> str | None:
+    """The service whose stored key or token ``exc`` says was refused, else None."""
+    if isinstance(exc, plugandpay.AuthError):
+        return Credential.PLUGANDPAY
+    if isinstance(exc, eboekhouden.AuthError):
+        return Credential.EBOEKHOUDEN
+    return None
 
 
 def database_trouble(exc: Exception) -> str:
@@ -95,6 +106,7 @@ class RunState:
         self.waited = 0.0
         self.unavailable_in_a_row = 0
         self.renewed_at = clock()
+        self.refused: str | None = None  # set when a refused key stopped the run
 
     def patiently(self, call: Callable[[], T]) -> T:
         """``call()``, waiting out every 429 (the request was not processed) and trying again."""
@@ -188,4 +200,5 @@ class RunState:
             already_booked=run.already_booked,
             failures=self.failures,
             message=run.message,
+            refused=self.refused,
         )

@@ -3,7 +3,8 @@
 Started in exactly one place (``python app.py``), never at import and never under TESTING. A tick
 that finds another run going does nothing (the engine's lease), so a second process, the
 scheduler and ``flask sync`` never book an order twice. Pausing and the interval live in the
-database, so the dashboard changes them without touching the job.
+database, so the dashboard changes them without touching the job. The same tick sends the daily
+alert summary (``pp2eb.alerting``) once a day after its hour.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from pp2eb import appstate, jobs
+from pp2eb import alerting, appstate, jobs
 from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
 
@@ -43,8 +44,9 @@ def next_run_at(now: datetime | None = None) -> datetime | None:
 
 
 def tick(app: Flask) -> str:
-    """Sync when it is time; returns what it did, for the log and the tests."""
+    """Send the daily summary when due, and sync when it is time; returns what it synced."""
     with app.app_context():
+        alerting.daily_summary()
         due = next_run_at()
         if due is None or due > utcnow():
             return "not due"

@@ -1,4 +1,5 @@
-"""Serving the app: waitress, plus the sandbox APIs and the demo user in demo mode."""
+"""Serving the app: waitress, plus the sandbox APIs, their SMTP sink and the demo user in demo
+mode."""
 
 from __future__ import annotations
 
@@ -17,18 +18,32 @@ logger = logging.getLogger(__name__)
 DEMO_USER = ("demo", "demo")
 
 
-def start_sandbox(host: str, port: int) -> threading.Thread:
-    """Serve both sandbox APIs on ``host:port`` in a daemon thread."""
+def start_mail_sink(host: str, port: int):
+    """The demo's SMTP sink on ``host:port``, or None (logged) when the port is taken."""
+    from pp2eb.sandbox.mail import MailSink
+
+    try:
+        return MailSink(host, port).start()
+    except OSError as exc:
+        logger.warning("the demo mail sink cannot listen on port %s: %s", port, exc)
+        return None
+
+
+def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threading.Thread:
+    """Serve both sandbox APIs on ``host:port`` (and the SMTP sink) in daemon threads."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     from pp2eb.sandbox import create_sandbox
+
+    sink = start_mail_sink(host, smtp_port) if smtp_port else None
 
     class Handler(WSGIRequestHandler):
         def log_request(self, code="-", size="-") -> None:
             # The sandbox's access log at DEBUG: in demo mode it would drown the app's own log.
             logger.debug("sandbox %s %s", self.requestline, code)
 
-    server = make_server(host, port, create_sandbox(), threaded=True, request_handler=Handler)
+    wsgi = create_sandbox(mailbox=sink.mailbox if sink else None)
+    server = make_server(host, port, wsgi, threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
     thread.start()
     return thread
@@ -57,7 +72,7 @@ def main(app: Flask) -> None:
     host, port = cfg.get("HOST", "127.0.0.1"), int(cfg.get("PORT", 5000))
     if cfg["DEMO"]:
         try:
-            start_sandbox(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"])
+            start_sandbox(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"], cfg["SANDBOX_SMTP_PORT"])
         except OSError as exc:
             sys.exit(f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc}")
         ensure_demo_user(app)

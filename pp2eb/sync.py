@@ -36,7 +36,15 @@ from pp2eb.mapping.order import Order, parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
-from pp2eb.runstate import LEASE_TTL, Failure, RunAborted, RunResult, RunState, database_trouble
+from pp2eb.runstate import (
+    LEASE_TTL,
+    Failure,
+    RunAborted,
+    RunResult,
+    RunState,
+    database_trouble,
+    refused_service,
+)
 from pp2eb.settings import Settings
 from pp2eb.store import Outcome, Store, lease_holder
 
@@ -127,6 +135,7 @@ def run_once(
             status, message = SyncRun.FINISHED, None
         except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
             status, message = SyncRun.ABORTED, engine.state.abort_message(exc)
+            engine.state.refused = refused_service(exc)
             logger.warning("run %s stopped: %s", run.id, message)
         except BaseException:
             engine.state.finish(

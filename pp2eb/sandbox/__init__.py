@@ -3,6 +3,7 @@
 ``create_sandbox()`` mounts Plug&Pay under ``/plugandpay`` and e-Boekhouden under
 ``/eboekhouden`` in one WSGI app, so ``flask sandbox serve --port 5001`` serves
 ``http://127.0.0.1:5001/plugandpay/v2/...`` and ``http://127.0.0.1:5001/eboekhouden/v1/...``.
+``/mail/_sandbox/`` lists what the SMTP sink of demo mode (``pp2eb.sandbox.mail``) received.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ PLUGANDPAY_KEY = "pp-sandbox-key"
 EBOEKHOUDEN_TOKEN = "eb-sandbox-token"
 
 
-def create_sandbox(**plugandpay_options):
-    """Return one WSGI app serving both sandboxes under their prefixes."""
-    from pp2eb.sandbox import eboekhouden, plugandpay
+def create_sandbox(*, mailbox=None, **plugandpay_options):
+    """Return one WSGI app serving both sandboxes (and ``mailbox``'s mails) under prefixes."""
+    from pp2eb.sandbox import eboekhouden, mail, plugandpay
 
     return DispatcherMiddleware(
         NotFound(),
         {
             "/plugandpay": plugandpay.create_app(**plugandpay_options),
             "/eboekhouden": eboekhouden.create_app(),
+            "/mail": mail.create_app(mailbox or mail.Mailbox()),
         },
     )
 
@@ -31,3 +33,8 @@ def base_urls(host: str = "127.0.0.1", port: int = 5001) -> dict[str, str]:
     """The client base URLs of a sandbox served at ``host:port``."""
     root = f"http://{host}:{port}"
     return {"plugandpay": f"{root}/plugandpay/v2", "eboekhouden": f"{root}/eboekhouden/v1"}
+
+
+def mailbox_url(host: str = "127.0.0.1", port: int = 5001) -> str:
+    """The page that lists the mails the demo's SMTP sink received."""
+    return f"http://{host}:{port}/mail/_sandbox/"

@@ -1,0 +1,220 @@
+"""When alert e-mails go out: after every run, and once a day for the summary.
+
+The problems, each mailed at most once per calendar day (Europe/Amsterdam):
+
+* ``failures``: the run has orders it could not book. The first failing run of the day mails
+  its failed orders with reason and fix; failures later that day, even with a new reason, wait
+  for the next day's first failing run (the dashboard, and the summary if on, show them
+  meanwhile). An order that keeps failing is so mailed once a day, as a reminder.
+* ``credential:plugandpay`` / ``credential:eboekhouden``: a run stopped because the stored key
+  or token was refused; the mail links to the page to reconnect.
+* ``aborted``: ``ABORTED_IN_A_ROW`` runs in a row stopped for another reason (an API down for
+  a long time); one stop is left to the next run.
+* ``summary``: the daily summary, on the first scheduler tick after the chosen hour.
+
+An alert is claimed with an ``AlertSent`` row (unique per problem and day) before it is sent
+and marked sent after, so a restart or a second process does not send it again. A failed send
+gives the claim back and is noted on the settings (shown on the alert settings page); the next
+occasion tries again. Nothing here raises into a run or a tick: errors are logged, no secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from pp2eb import alert_settings, oss_watch, records
+from pp2eb.alert_settings import AlertConfig, link
+from pp2eb.alert_texts import (
+    OrderProblem,
+    Summary,
+    aborted_mail,
+    check_mail,
+    credential_mail,
+    failures_mail,
+    summary_mail,
+)
+from pp2eb.alerts import Mail, Mailer, MailError, local, local_day
+from pp2eb.connections import SERVICES
+from pp2eb.extensions import db
+from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.runstate import RunResult
+
+logger = logging.getLogger(__name__)
+
+FAILURES, ABORTED, SUMMARY = "failures", "aborted", "summary"
+ABORTED_IN_A_ROW = 3
+MAX_LISTED = 50  # failed orders listed in one mail; the rest are counted
+CLAIM_TTL = timedelta(minutes=10)  # a claim older than this, never marked sent, was a crash
+SUMMARY_RETRY = timedelta(minutes=10)  # after a failed send, the tick waits this long
+
+
+def credential_problem(service: str) -> str:
+    """The problem key of a refused stored key of ``service``."""
+    return f"credential:{service}"
+
+
+def after_run(result: RunResult, now: datetime | None = None) -> list[str]:
+    """Send the alerts ``result`` calls for; returns the problems mailed. Never raises."""
+    try:
+        config = alert_settings.load()
+        if not (config.alerts_enabled and config.ready):
+            return []
+        now = now or utcnow()
+        return [key for key, build in _problems(result, now) if _send_once(config, key, now, build)]
+    except Exception:
+        db.session.rollback()
+        logger.exception("the alerts after run %s failed", result.run_id)
+        return []
+
+
+def daily_summary(now: datetime | None = None) -> bool:
+    """Send today's summary when it is on, past its hour and not sent yet. Never raises."""
+    try:
+        config = alert_settings.load()
+        now = now or utcnow()
+        if not (config.summary_enabled and config.ready):
+            return False
+        if local(now).hour < config.summary_hour:
+            return False
+        if config.last_error_at is not None and now - config.last_error_at < SUMMARY_RETRY:
+            return False
+        return _send_once(
+            config,
+            SUMMARY,
+            now,
+            lambda: summary_mail(summary(now), config.language, link("dashboard.index")),
+        )
+    except Exception:
+        db.session.rollback()
+        logger.exception("the daily summary failed")
+        return False
+
+
+def send_check(now: datetime | None = None) -> AlertConfig:
+    """Send the test e-mail with the saved settings; MailError says why it failed."""
+    config = alert_settings.load()
+    with force_locale(config.language):
+        mail = check_mail(now or utcnow())
+    Mailer(config.smtp).send(mail, config.to)
+    logger.info("test e-mail sent to %d address(es)", len(config.to))
+    return config
+
+
+def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
+    """The problems ``result`` shows, each with how to write its mail."""
+    found = []
+    service = result.refused
+    if service in SERVICES:
+        name, reconnect = SERVICES[service], link("connect.page", service=service)
+        found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
+    elif result.status == SyncRun.ABORTED and _aborted_in_a_row():
+        message, runs = result.message or "", link("dashboard.runs")
+        found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
+    problems, more = _failed_orders(result) if result.failed else ([], 0)
+    if problems:
+        orders = link("dashboard.orders", state="failed")
+        found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
+    return found
+
+
+def _aborted_in_a_row() -> bool:
+    runs = records.recent_runs(ABORTED_IN_A_ROW)
+    return len(runs) == ABORTED_IN_A_ROW and all(r.status == SyncRun.ABORTED for r in runs)
+
+
+def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
+    """The run's failed orders with their recorded reason and fix, and how many are left out."""
+    problems = []
+    for failure in result.failures:
+        rec = records.find(failure.order_id) if failure.order_id else None
+        if rec is not None and rec.state != OrderRecord.FAILED:
+            continue  # waiting for a look-up, not a failure a person must act on
+        problems.append(
+            OrderProblem(
+                order_id=failure.order_id,
+                number=(rec.invoice_number if rec else None) or failure.number,
+                reason=(rec.reason if rec else None) or failure.reason,
+                fix=rec.fix if rec else None,
+                link=link("dashboard.order", order_id=failure.order_id) if rec else None,
+            )
+        )
+    return problems[:MAX_LISTED], max(0, len(problems) - MAX_LISTED)
+
+
+def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
+    """Claim ``problem`` for today, send the mail ``build()`` makes, and record how it went."""
+    claim = _claim(problem, local_day(now).isoformat(), now)
+    if claim is None:
+        return False
+    with force_locale(config.language):
+        try:
+            Mailer(config.smtp).send(build(), config.to)
+        except MailError as exc:
+            db.session.delete(claim)
+            _note(now, error=str(exc))
+            logger.warning("alert %s not sent: %s", problem, exc)
+            return False
+    claim.sent_at = now
+    _note(now)
+    logger.info("alert %s sent to %d address(es)", problem, len(config.to))
+    return True
+
+
+def _claim(problem: str, day: str, now: datetime) -> AlertSent | None:
+    row = db.session.execute(
+        sa.select(AlertSent).filter_by(problem=problem, day=day)
+    ).scalar_one_or_none()
+    if row is not None:
+        if row.sent_at is not None or now - row.claimed_at < CLAIM_TTL:
+            return None
+        row.claimed_at = now  # left by a process that stopped while sending
+    else:
+        row = AlertSent(problem=problem, day=day, claimed_at=now)
+        db.session.add(row)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # another process claimed it a moment ago
+        return None
+    return row
+
+
+def _note(now: datetime, error: str | None = None) -> None:
+    row = alert_settings.row_for_update()
+    if error is None:
+        row.last_sent_at, row.last_error, row.last_error_at = now, None, None
+    else:
+        row.last_error, row.last_error_at = error, now
+    db.session.commit()
+
+
+def summary(now: datetime) -> Summary:
+    """The figures of the last 24 hours before ``now`` and what is open now."""
+    runs = db.session.execute(
+        sa.select(SyncRun).where(SyncRun.started_at >= now - timedelta(hours=24))
+    ).scalars()
+    runs = list(runs)
+    counts = records.counts()
+    latest = records.latest_run()
+    watch = oss_watch.current(local_day(now))
+    counted = watch.total or watch.previous_year_total
+    return Summary(
+        day=local_day(now),
+        runs=len(runs),
+        aborted=sum(r.status == SyncRun.ABORTED for r in runs),
+        booked=sum(r.booked for r in runs),
+        skipped=sum(r.skipped for r in runs),
+        failed=sum(r.failed for r in runs),
+        waiting=sum(r.waiting for r in runs),
+        open_failed=counts["failed"],
+        open_waiting=counts["waiting"],
+        last_abort=latest.message if latest and latest.status == SyncRun.ABORTED else None,
+        oss_percent=watch.percent if counted else None,
+        oss_total=watch.total if counted else None,
+        oss_level=watch.level if counted else None,
+    )

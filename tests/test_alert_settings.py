@@ -1,0 +1,138 @@
+"""The alert settings page: the SMTP password encrypted at rest and never shown, the test
+e-mail button, validation, login and CSRF; and demo mode's sandbox mailbox."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+from pp2eb import alert_settings, jobs
+from pp2eb.sandbox import create_sandbox
+from pp2eb.sandbox.mail import Mailbox, MailSink
+from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
+from tests.conftest import csrf_token
+from tests.engine_helpers import configure
+
+PASSWORD = "smtp-Geh31m-wachtw00rd"
+sink = pytest.fixture(sink_server)
+
+
+def test_the_smtp_password_is_stored_encrypted_and_never_shown(app, client, auth, caplog):
+    caplog.set_level(logging.DEBUG)
+    guarded = MailSink(mailbox=Mailbox(credentials=("alerts@shop.example", PASSWORD))).start()
+    try:
+        auth.login()
+        form = {**FORM, "smtp_port": guarded.port, "smtp_username": "alerts@shop.example"}
+        form["to_addresses"] = "anna@shop.example; bert@shop.example"
+        saved = client.post(
+            "/alerts",
+            data={**form, "smtp_password": PASSWORD, "csrf_token": csrf_token(client, "/alerts")},
+            follow_redirects=True,
+        )
+        assert "The alert settings are saved." in saved.get_data(as_text=True)
+        with app.app_context():
+            config = alert_settings.load()
+            assert config.smtp.password == PASSWORD and PASSWORD not in repr(config)
+            assert config.to == ("anna@shop.example", "bert@shop.example")
+        # The test e-mail logs in with the decrypted password.
+        sent = send_test(client)
+        assert "A test e-mail was sent to anna@shop.example, bert@shop.example." in sent
+        [mail] = guarded.mailbox.messages()
+        assert mail["subject"] == "pp2eb: test e-mail"
+        assert mail["to"] == ["anna@shop.example", "bert@shop.example"]
+
+        # Saving with the password left empty keeps the stored one.
+        client.post("/alerts", data={**form, "csrf_token": csrf_token(client, "/alerts")})
+        with app.app_context():
+            assert alert_settings.load().smtp.password == PASSWORD
+        # A wrong password: the server's refusal in words, the password nowhere.
+        wrong = "not-the-password-123"
+        client.post(
+            "/alerts",
+            data={**form, "smtp_password": wrong, "csrf_token": csrf_token(client, "/alerts")},
+        )
+        refused = send_test(client)
+        assert (
+            "The test e-mail could not be sent: The mail server refused the user name or "
+            "password (535 5.7.8 Authentication credentials invalid)." in refused
+        )
+        pages = [saved.get_data(as_text=True), sent, refused, page(client)]
+        # Deleting it.
+        client.post(
+            "/alerts",
+            data={**form, "forget_password": "y", "csrf_token": csrf_token(client, "/alerts")},
+        )
+        with app.app_context():
+            assert not alert_settings.load().has_password
+    finally:
+        guarded.stop()
+    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    stored = [database, Path(f"{database}-wal")]
+    assert stored[1].exists()
+    places = [p.read_bytes().decode("latin-1") for p in stored] + pages
+    places.append("\n".join(r.getMessage() for r in caplog.records))
+    for text in places:
+        assert PASSWORD not in text and wrong not in text
+
+
+def test_the_test_email_button_says_what_went_wrong(app, client, auth):
+    auth.login()
+    unset = send_test(client)
+    assert "Save a mail server, a from address and an address to send to first." in unset
+    port = closed_port()
+    use(app, port)
+    down = send_test(client)
+    assert f"The mail server at 127.0.0.1:{port} refused the connection" in down
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("to_addresses", "anna@shop.example, anna.shop.example", "Not an e-mail address: anna"),
+        ("to_addresses", "", "Enter at least one address to send to."),
+        ("from_address", "pp2eb at the shop", "This is not an e-mail address."),
+        ("smtp_host", "", "Enter the mail server to send the e-mails with."),
+        ("smtp_port", "0", "A port is a number from 1 to 65535."),
+        ("smtp_port", "70000", "A port is a number from 1 to 65535."),
+        ("smtp_port", "", "Enter a port number."),
+    ],
+)
+def test_the_form_refuses_what_cannot_work(app, client, auth, field, value, error):
+    auth.login()
+    data = {**FORM, "smtp_port": "587", field: value, "csrf_token": csrf_token(client, "/alerts")}
+    resp = client.post("/alerts", data=data)
+    assert resp.status_code == 200
+    assert error in resp.get_data(as_text=True)
+    with app.app_context():
+        assert not alert_settings.load().saved
+
+
+def test_the_pages_need_a_login_and_every_post_its_csrf_token(app, client, auth):
+    assert client.get("/alerts").headers["Location"].startswith("/auth/login")
+    auth.login()
+    for url in ("/alerts", "/alerts/test"):
+        assert client.post(url, data={**FORM, "smtp_port": "25"}).status_code == 400
+    with app.app_context():
+        assert not alert_settings.load().saved
+
+
+# --- demo mode and the mailer ---------------------------------------------------------------
+
+
+def test_demo_mode_sends_to_the_sandbox_mailbox_without_settings(app, client, auth, sandbox, sink):
+    app.config.update(DEMO=True, SANDBOX_SMTP_PORT=sink.port)
+    configure(app)
+    with app.app_context():
+        jobs.run("sync")
+    [mail] = mails(sink)
+    assert mail["to"] == [alert_settings.DEMO_RECIPIENT]
+    sandbox_web = Client(create_sandbox(mailbox=sink.mailbox))
+    listed = sandbox_web.get("/mail/_sandbox/messages").get_json()
+    assert [m["subject"] for m in listed] == [mail["subject"]]
+    assert mail["subject"] in sandbox_web.get("/mail/_sandbox/").get_data(as_text=True)
+    assert sandbox_web.delete("/mail/_sandbox/messages").get_json() == []
+    auth.login()
+    assert 'href="http://127.0.0.1:5001/mail/_sandbox/"' in page(client)

@@ -1,0 +1,235 @@
+"""Alert e-mails against the sandboxes and an SMTP sink on loopback: when they go out (at most
+once per problem per day, the summary once a day after its hour), what they say, and what
+happens when the mail server is down."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
+from pp2eb.alert_texts import check_mail
+from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings, local_day
+from pp2eb.extensions import db
+from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.runstate import RunResult
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
+from tests.alert_helpers import closed_port, mails, page, sink_server, use
+from tests.engine_helpers import DEMO_REFUSED, configure
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+RESTART_CONFIG = ("TESTING", "DEMO", "SECRET_KEY", "ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
+sink = pytest.fixture(sink_server)
+
+
+def failed_records() -> list[OrderRecord]:
+    return list(db.session.execute(db.select(OrderRecord).filter_by(state="failed")).scalars())
+
+
+def retry_failed() -> RunResult:
+    """Make the failed orders due and run a sync: they fail again."""
+    for rec in failed_records():
+        records.make_due(rec)
+    return jobs.run("sync")
+
+
+def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    """The naive UTC moment of ``hour:minute`` Dutch time, ``days`` after today."""
+    day = local_day(utcnow()) + timedelta(days=days)
+    moment = datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- after a run ----------------------------------------------------------------------------
+
+
+def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypatch):
+    configure(app)
+    use(app, sink.port)
+    with app.app_context():
+        first = jobs.run("sync")
+        assert first.status == SyncRun.FINISHED and first.failed == DEMO_REFUSED
+        failed = failed_records()
+        [mail] = mails(sink)
+        assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders could not be booked"
+        assert mail["to"] == ["anna@shop.example"] and mail["from"] == "pp2eb@shop.example"
+        for rec in failed:
+            line = f"- Invoice {rec.invoice_number} (order {rec.order_id}): {rec.reason}"
+            assert line in mail["body"]
+            assert rec.fix and f"What to do: {rec.fix}" in mail["body"]
+        assert "http" not in mail["body"]  # no PUBLIC_URL, so no link
+        assert "The failed orders: open pp2eb in your browser." in mail["body"]
+
+        # The same orders fail again the same day: no second mail.
+        assert retry_failed().failed == DEMO_REFUSED
+        assert len(mails(sink)) == 1
+
+        # The next day they still fail: one mail again.
+        tomorrow = utcnow() + timedelta(days=1)
+        monkeypatch.setattr(alerting, "utcnow", lambda: tomorrow)
+        assert retry_failed().failed == DEMO_REFUSED
+        assert retry_failed().failed == DEMO_REFUSED
+        assert [m["subject"] for m in mails(sink)] == [mail["subject"]] * 2
+        sent = db.session.execute(db.select(AlertSent).order_by(AlertSent.day)).scalars().all()
+        assert [(s.problem, s.day) for s in sent] == [
+            ("failures", local_day(utcnow()).isoformat()),
+            ("failures", local_day(tomorrow).isoformat()),
+        ]
+        assert all(s.sent_at is not None for s in sent)
+
+
+def test_the_mail_speaks_the_chosen_language_and_links_to_the_public_address(app, sandbox, sink):
+    app.config["PUBLIC_URL"] = "https://boekhouding.shop.example/pp2eb/"
+    configure(app)
+    use(app, sink.port, language="nl")
+    with app.app_context():
+        jobs.run("sync")
+        failed = failed_records()
+    [mail] = mails(sink)
+    assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders konden niet worden geboekt"
+    assert "Wat te doen:" in mail["body"] and "Je krijgt hooguit één" in mail["body"]
+    base = "https://boekhouding.shop.example/pp2eb"
+    assert f"De mislukte orders: {base}/orders?state=failed" in mail["body"]
+    for rec in failed:
+        assert f"Factuur {rec.invoice_number} (order {rec.order_id})" in mail["body"]
+        assert f"{base}/orders/{rec.order_id}" in mail["body"]
+
+
+def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox, sink):
+    app.config["PUBLIC_URL"] = "https://pp2eb.shop.example"
+    configure(app)
+    use(app, sink.port)
+    sandbox.control("eboekhouden", "POST", "config", json={"revoke_api_token": EBOEKHOUDEN_TOKEN})
+    with app.app_context():
+        for _ in range(2):
+            result = jobs.run("sync")
+            assert result.status == SyncRun.ABORTED and result.refused == "eboekhouden"
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
+    assert (
+        "Reconnect e-Boekhouden.nl: https://pp2eb.shop.example/connect/eboekhouden"
+        in (mail["body"])
+    )
+    assert EBOEKHOUDEN_TOKEN not in mail["body"]
+
+
+def test_a_wrong_plugandpay_key_mails_once(app, sandbox, sink):
+    configure(app)
+    use(app, sink.port)
+    with app.app_context():
+        credential = connections.get_credential("plugandpay")
+        credential.secret_encrypted = app.extensions["pp2eb_vault"].encrypt("pp-wrong-key")
+        db.session.commit()
+        for _ in range(2):
+            assert jobs.run("sync").refused == "plugandpay"
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: Plug&Pay refused the stored key"
+    assert "Reconnect Plug&Pay: open pp2eb in your browser." in mail["body"]
+    assert "pp-wrong-key" not in mail["body"]
+
+
+def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
+    use(app, sink.port)
+    message = "Plug&Pay could not be reached 3 times in a row; the run stopped."
+    with app.app_context():
+        for n in range(4):
+            run = SyncRun(kind="sync", status=SyncRun.ABORTED, message=message)
+            db.session.add(run)
+            db.session.commit()
+            sent = alerting.after_run(RunResult(status=run.status, run_id=run.id, message=message))
+            assert sent == (["aborted"] if n == 2 else []), n
+    [mail] = mails(sink)
+    assert mail["subject"] == "pp2eb: the last 3 runs stopped early"
+    assert message in mail["body"]
+
+
+def test_a_mail_server_that_is_down_neither_stops_the_run_nor_counts_as_sent(
+    app, client, auth, sandbox, sink, caplog
+):
+    configure(app)
+    use(app, closed_port())
+    with app.app_context():
+        result = jobs.run("sync")
+        assert result.status == SyncRun.FINISHED and result.failed == DEMO_REFUSED
+        assert result.booked > 40
+        assert db.session.execute(db.select(AlertSent)).first() is None
+        assert "refused the connection" in alert_settings.load().last_error
+    assert any("alert failures not sent" in r.getMessage() for r in caplog.records)
+    auth.login()
+    html = page(client)
+    assert "The last alert could not be sent" in html and "refused the connection" in html
+
+    # The server is back: the next failing run sends, and the page says so.
+    use(app, sink.port)
+    with app.app_context():
+        retry_failed()
+    assert len(mails(sink)) == 1
+    html = page(client)
+    assert "Last alert sent:" in html and "could not be sent" not in html
+
+
+# --- the daily summary ----------------------------------------------------------------------
+
+
+def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sink):
+    configure(app)
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=0)
+    with app.app_context():
+        result = jobs.run("sync")
+        assert mails(sink) == []  # alerts are off; only the summary is wanted
+        assert alerting.daily_summary() is True
+        open_waiting = records.counts()["waiting"]
+    [mail] = mails(sink)
+    assert mail["subject"] == f"pp2eb: summary of {local_day(utcnow()).isoformat()}"
+    for line in (
+        "Runs: 1",
+        "Runs that stopped early: 0",
+        f"Orders booked: {result.booked}",
+        f"Orders failed: {DEMO_REFUSED}",
+        f"Open now: {DEMO_REFUSED} failed and {open_waiting} waiting.",
+    ):
+        assert f"\n{line}" in mail["body"] or f" {line}" in mail["body"], line
+    assert "OSS threshold: " in mail["body"] and "of €10,000." in mail["body"]
+
+
+def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, sink, monkeypatch):
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=8)
+    clock = [at(7, 59)]
+    monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
+    assert scheduler.tick(app) == "not due"  # no sync set up: only the summary is looked at
+    assert mails(sink) == []
+    clock[0] = at(8, 1)
+    scheduler.tick(app)
+    assert len(mails(sink)) == 1
+    for moment in (at(8, 2), at(23, 59)):
+        clock[0] = moment
+        scheduler.tick(app)
+    # A restart: a new app on the same database does not send it again.
+    restarted = create_app({key: app.config[key] for key in RESTART_CONFIG})
+    clock[0] = at(12)
+    scheduler.tick(restarted)
+    assert len(mails(sink)) == 1
+    clock[0] = at(7, 30, days=1)
+    scheduler.tick(restarted)
+    assert len(mails(sink)) == 1
+    clock[0] = at(8, 0, days=1)
+    scheduler.tick(restarted)
+    subjects = [m["subject"] for m in mails(sink)]
+    days = [local_day(utcnow()), local_day(utcnow()) + timedelta(days=1)]
+    assert subjects == [f"pp2eb: summary of {day.isoformat()}" for day in days]
+
+
+def test_the_mailer_puts_server_trouble_into_words(sink):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        quiet = SmtpSettings("127.0.0.1", silent.getsockname()[1], NONE, from_address="a@b.nl")
+        with pytest.raises(MailError, match=r"did not answer within 0\.5 seconds"):
+            Mailer(quiet, timeout=0.5).send(check_mail(utcnow()), ["c@d.nl"])
+    starttls = SmtpSettings("127.0.0.1", sink.port, STARTTLS, from_address="a@b.nl")
+    with pytest.raises(MailError, match="does not offer what the settings ask for"):
+        Mailer(starttls).send(check_mail(utcnow()), ["c@d.nl"])
+    assert mails(sink) == []
