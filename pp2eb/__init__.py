@@ -64,6 +64,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         LOGIN_LOCK_MINUTES=15,
         WTF_CSRF_TIME_LIMIT=None,
+        # Where Plug&Pay reaches this app for webhooks; None: the address the browser uses.
+        PUBLIC_URL=None,
+        WEBHOOK_MAX_PER_MINUTE=120,
+        WEBHOOK_MAX_QUEUE=5000,
         BABEL_DEFAULT_LOCALE="en",
     )
     app.config.from_pyfile("config.py", silent=True)
@@ -92,7 +96,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import auth, connect, dashboard, export, htmx, reports, security, wizard
+    from pp2eb.web import (
+        auth,
+        connect,
+        dashboard,
+        export,
+        hooks,
+        htmx,
+        reports,
+        security,
+        wizard,
+    )
 
     dbconfig.init_app(app)
     security.init_app(app)
@@ -103,5 +117,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(htmx.bp)
+    app.register_blueprint(hooks.bp)
     cli.init_app(app)
     return app
