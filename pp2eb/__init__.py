@@ -103,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         export,
         hooks,
         htmx,
+        realtime,
         reports,
         security,
         wizard,
@@ -118,5 +119,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(htmx.bp)
     app.register_blueprint(hooks.bp)
+    app.register_blueprint(realtime.bp)
     cli.init_app(app)
     return app
