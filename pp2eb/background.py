@@ -37,5 +37,8 @@ def _run(app: Flask, kind: str, kwargs: dict) -> None:
             logger.info("%s run not started: %s", kind, exc)
         except Exception:
             logger.exception("%s run failed", kind)
-        # Webhooks that came while this run held the lease wait in the queue: book them now.
-        webhook_runs.kick_if_waiting(app)
+        try:
+            # Webhooks that came while this run held the lease wait in the queue: book them now.
+            webhook_runs.kick_if_waiting(app)
+        except Exception:
+            logger.exception("the webhook queue was not looked at; the next tick does")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from pp2eb import appstate, scheduler
+from pp2eb import appstate, background, scheduler
 from pp2eb.extensions import db
 from pp2eb.models import AppState, OrderRecord, SyncRun, WebhookQueue, utcnow
 from pp2eb.store import lease_holder
@@ -255,6 +255,22 @@ def test_while_another_run_holds_the_lease_the_queue_waits_for_the_tick(
     scheduler.tick(app)
     assert queue(app) == [] and record(app, PAID_ORDER).state == OrderRecord.BOOKED
     assert run_kinds(app) == ["sync", "webhook"]
+
+
+def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client, sandbox, secret):
+    configure(app)
+    other = lease_holder().replace(":", "-x-", 1)
+    with app.app_context():
+        assert store().acquire_lease(other, utcnow(), timedelta(minutes=5))
+    assert hook(client, secret, event(order_id=987)).status_code == 202  # unknown to the sync
+    drained(app)
+    assert queue(app) == [987]
+    with app.app_context():
+        store().release_lease(other)
+        background.start("sync").join(timeout=60)
+    drained(app)
+    assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []
+    assert record(app, 987).state == OrderRecord.SKIPPED
 
 
 def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbox, secret):
