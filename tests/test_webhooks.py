@@ -291,3 +291,15 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
         assert runs.drainer(app).drain() == SyncRun.ABORTED
     assert queue(app) == [2]  # given up after three stopped runs: the scheduled sync books it
     assert run_kinds(app).count("webhook") == 3
+
+
+def test_a_secret_the_encryption_key_cannot_read_is_replaced(app, secret):
+    from cryptography.fernet import Fernet
+
+    from pp2eb.crypto import Vault
+
+    app.extensions["pp2eb_vault"] = Vault(Fernet.generate_key())  # the key file was lost
+    with app.app_context():
+        assert inbox.stored_secret() is None and not inbox.secret_matches(secret)
+        renewed = inbox.secret()
+        assert renewed != secret and inbox.secret_matches(renewed)

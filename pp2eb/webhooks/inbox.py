@@ -100,6 +100,8 @@ def secret() -> str:
     known = stored_secret()
     if known is not None:
         return known
+    if db.session.get(AppState, SECRET) is not None:
+        return rotate_secret()  # unreadable with this encryption key: the old URL is dead anyway
     vault = current_app.extensions["pp2eb_vault"]
     made = secrets.token_urlsafe(32)
     db.session.add(AppState(key=SECRET, value=json.dumps(vault.encrypt(made).decode())))
