@@ -65,6 +65,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         LOGIN_LOCK_MINUTES=15,
         WTF_CSRF_TIME_LIMIT=None,
+        # Where Plug&Pay reaches this app for webhooks; None: the address the browser uses.
+        PUBLIC_URL=None,
+        WEBHOOK_MAX_PER_MINUTE=120,
+        WEBHOOK_MAX_QUEUE=5000,
         BABEL_DEFAULT_LOCALE="en",
     )
     app.config.from_pyfile("config.py", silent=True)
@@ -93,7 +97,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig
-    from pp2eb.web import alerts, auth, connect, dashboard, export, htmx, reports, security, wizard
+    from pp2eb.web import (
+        alerts,
+        auth,
+        connect,
+        dashboard,
+        export,
+        hooks,
+        htmx,
+        realtime,
+        reports,
+        security,
+        wizard,
+    )
 
     dbconfig.init_app(app)
     security.init_app(app)
@@ -105,5 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(htmx.bp)
+    app.register_blueprint(hooks.bp)
+    app.register_blueprint(realtime.bp)
     cli.init_app(app)
     return app

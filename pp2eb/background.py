@@ -12,6 +12,7 @@ import threading
 from flask import Flask, current_app
 
 from pp2eb import jobs
+from pp2eb.webhooks import runs as webhook_runs
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,8 @@ def _run(app: Flask, kind: str, kwargs: dict) -> None:
             logger.info("%s run not started: %s", kind, exc)
         except Exception:
             logger.exception("%s run failed", kind)
+        try:
+            # Webhooks that came while this run held the lease wait in the queue: book them now.
+            webhook_runs.kick_if_waiting(app)
+        except Exception:
+            logger.exception("the webhook queue was not looked at; the next tick does")

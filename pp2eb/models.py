@@ -186,3 +186,14 @@ class AlertSent(db.Model):
     day: Mapped[str] = mapped_column(sa.String(10))  # ISO date in Europe/Amsterdam
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class WebhookQueue(db.Model):
+    """An order a Plug&Pay webhook announced, waiting for a run to book it: one row per order."""
+
+    order_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    trigger_type: Mapped[str] = mapped_column(sa.String(40))
+    # The latest webhook for the order: a row is removed only by a run that started after it.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Runs that stopped before their end while the order was queued (see pp2eb/webhooks.py).
+    attempts: Mapped[int] = mapped_column(default=0)

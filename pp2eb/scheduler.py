@@ -1,4 +1,5 @@
-"""The schedule: one APScheduler job that ticks every minute and syncs when the interval is up.
+"""The schedule: one APScheduler job that ticks every minute and syncs when the interval is up,
+and books the orders Plug&Pay's webhooks queued (``pp2eb/webhooks``) every minute.
 
 Started in exactly one place (``python app.py``), never at import and never under TESTING. A tick
 that finds another run going does nothing (the engine's lease), so a second process, the
@@ -18,6 +19,7 @@ from flask import Flask
 from pp2eb import alerting, appstate, jobs
 from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
+from pp2eb.webhooks import runs as webhook_runs
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,16 @@ def next_run_at(now: datetime | None = None) -> datetime | None:
 
 
 def tick(app: Flask) -> str:
-    """Send the daily summary when due, and sync when it is time; returns what it synced."""
+    """Send the daily summary when due, sync when it is time, then book what webhooks queued;
+    returns what the sync did."""
+    try:
+        return _sync_when_due(app)
+    finally:
+        # Every minute, due or not: webhooks that found the lease taken wait in the queue.
+        webhook_runs.drainer(app).drain()
+
+
+def _sync_when_due(app: Flask) -> str:
     with app.app_context():
         alerting.daily_summary()
         due = next_run_at()

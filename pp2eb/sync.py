@@ -208,8 +208,8 @@ class Engine:
             self.store.describe(rec, raw=raw, summary=_raw_summary(raw))
             self.booker.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
             return
-        if self.run.kind == "sync" and before_start_date(order, self.settings):
-            return  # the scheduled sync leaves orders before the start date alone
+        if self.run.kind in ("sync", "webhook") and before_start_date(order, self.settings):
+            return  # the scheduled sync (and a webhook) leaves orders before the start date alone
         rec = self.store.record(order_id)
         if rec.state == OrderRecord.BOOKED:
             self.run.already_booked += 1

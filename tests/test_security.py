@@ -36,7 +36,10 @@ SAMPLES = {
     "slug": [step.slug for step in STEPS],
     "name": list(LEDGER_FIELDS),
     "action": ["pause", "resume"],
+    "secret": ["not-the-secret"],
 }
+# Public: the login page, static files, and the webhook Plug&Pay calls (its URL has a secret).
+PUBLIC = {"auth.login", "static", "hooks.plugandpay"}
 
 
 def urls(app, method: str, order_ids=(1,)) -> list[str]:
@@ -72,7 +75,10 @@ def body_token(client) -> str:
 # --- every route needs a login ------------------------------------------------------------
 
 
-def test_every_route_but_login_and_static_needs_a_login(app, client):
+def test_every_route_but_login_static_and_the_webhook_needs_a_login(app, client):
+    from pp2eb.web.auth import PUBLIC_ENDPOINTS
+
+    assert PUBLIC_ENDPOINTS == PUBLIC
     token = csrf_token(client, "/auth/login")  # valid, so only the login check can refuse
     adapter = app.url_map.bind("localhost")
     methods = {m for rule in app.url_map.iter_rules() for m in rule.methods} - {"HEAD", "OPTIONS"}
@@ -81,7 +87,7 @@ def test_every_route_but_login_and_static_needs_a_login(app, client):
         for url in urls(app, method):
             endpoint = adapter.match(url, method=method)[0]
             reached.add(endpoint)
-            if endpoint == "auth.login":
+            if endpoint in PUBLIC:
                 continue
             plain = client.open(url, method=method, data={"csrf_token": token})
             assert plain.status_code == 302, (method, url, plain.status_code)
@@ -94,6 +100,28 @@ def test_every_route_but_login_and_static_needs_a_login(app, client):
     assert reached == {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
     assert client.get("/static/htmx.min.js").status_code == 200
     assert client.get("/auth/login").status_code == 200
+    # The webhook without a login: a wrong secret is a plain 404.
+    assert client.post("/hooks/plugandpay/not-the-secret", json={}).status_code == 404
+
+
+def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbox):
+    from pp2eb.webhooks import inbox
+
+    configure(app)
+    with app.app_context():
+        appstate.put(appstate.SCHEDULE_PAUSED, True)  # keeps the order queued, to look at
+        secret = inbox.secret()
+    client = app.test_client()
+    payload = {"event": {"trigger_type": "order_paid", "triggerable_type": "order",
+                         "triggerable_id": 3}}  # fmt: skip
+    wrong = client.post(f"/hooks/plugandpay/{secret[:-2]}", json=payload)
+    assert wrong.status_code == 404
+    right = client.post(f"/hooks/plugandpay/{secret}", json=payload)
+    assert right.status_code == 202 and right.get_json() == {"queued": 3}
+    with app.app_context():
+        assert inbox.queued(10) == [3]
+    # Every other POST still needs its token.
+    assert client.post("/auth/login", data={"username": "owner"}).status_code == 400
 
 
 # --- every POST needs its CSRF token ------------------------------------------------------
@@ -102,7 +130,9 @@ def test_every_route_but_login_and_static_needs_a_login(app, client):
 def test_every_post_is_refused_without_a_csrf_token(app, client, sandbox):
     configure(app)
     logged_in(client)
-    posts = urls(app, "POST")
+    adapter = app.url_map.bind("localhost")
+    # The webhook is called by Plug&Pay, not a browser: its secret URL stands in for the token.
+    posts = [u for u in urls(app, "POST") if adapter.match(u, method="POST")[0] not in PUBLIC]
     assert len(posts) >= 8
     for url in posts:
         for headers in ({}, {"HX-Request": "true"}, {"HX-Request": "true", "X-CSRFToken": "x"}):

@@ -1,4 +1,5 @@
-"""Login and logout. Every page but the login page and static files needs a logged-in user."""
+"""Login and logout. Every page but the login page and static files needs a logged-in user;
+the Plug&Pay webhook is public too, guarded by the secret in its URL (``hooks.py``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "hooks.plugandpay"}
 # Checked when the user name is unknown, so that a wrong name takes as long as a wrong password
 # and the answer's timing does not tell which names exist.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")

@@ -173,7 +173,12 @@ def skip(order_id: int):
 @bp.app_template_filter("run_kind")
 def run_kind(kind: str) -> str:
     """A run's kind in words."""
-    names = {"sync": _("Sync"), "backfill": _("Export"), "orders": _("Retry")}
+    names = {
+        "sync": _("Sync"),
+        "backfill": _("Export"),
+        "orders": _("Retry"),
+        "webhook": _("Webhook"),
+    }
     return names.get(kind, kind)
 
 

@@ -4,7 +4,8 @@ It answers like the real API as far as ``/work/shared/reference/plugandpay-api.m
 same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302 when
 the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
 Test controls live under ``/_sandbox/`` (see ``controls.py``, plus ``/_sandbox/orders`` and
-``/_sandbox/generate`` here).
+``/_sandbox/generate`` here). Rules (``/v2/rules``) are in ``rules.py``; the webhooks they make
+the sandbox send, and their controls, in ``webhooks.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pp2eb.sandbox.plugandpay.demo_data import (
     generate_demo_orders,
     generate_orders,
 )
+from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
 from pp2eb.sandbox.plugandpay.store import (
     BASE_KEYS,
     DEFAULT_PAGE_SIZE,
@@ -41,6 +43,7 @@ from pp2eb.sandbox.plugandpay.store import (
     project,
     select_orders,
 )
+from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks, put_and_notify
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +83,17 @@ def create_app(
     app = Flask(__name__)
     seed_orders = orders if orders is not None else generate_demo_orders(seed, today, count)
     store = OrderStore(seed_orders)
+    rules = RuleStore()
+    sender = WebhookSender(rules, TENANT["id"])
     app.extensions["plugandpay_store"] = store
-    controls = install_controls(app, reset=store.reset, error_response=error_response)
+    app.extensions["plugandpay_webhooks"] = sender
+
+    def reset() -> None:
+        store.reset()
+        rules.reset()
+        sender.reset()
+
+    controls = install_controls(app, reset=reset, error_response=error_response)
     if rate_limit is not None:
         controls.limit, controls.window = rate_limit[0], float(rate_limit[1])
     accepted = frozenset(keys)
@@ -118,7 +130,9 @@ def create_app(
         return error_response(400, str(exc))
 
     _add_api_routes(app, store)
-    _add_sandbox_routes(app, store)
+    install_rules(app, rules, page=_page, json=_json, error=error_response)
+    _add_sandbox_routes(app, store, sender)
+    install_webhooks(app, store, sender, json=_json, error=error_response)
     return app
 
 
@@ -223,7 +237,7 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
         return _json({"data": TENANT})
 
 
-def _add_sandbox_routes(app: Flask, store: OrderStore) -> None:
+def _add_sandbox_routes(app: Flask, store: OrderStore, sender: WebhookSender) -> None:
     @app.post("/_sandbox/orders")
     def add_orders() -> Response:
         """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids."""
@@ -244,7 +258,7 @@ def _add_sandbox_routes(app: Flask, store: OrderStore) -> None:
                 errors[f"{index}"] = [f"Missing field(s): {', '.join(missing)}."]
         if errors:
             raise ValidationError(errors)
-        ids = store.put(orders)
+        ids = put_and_notify(store, sender, orders)[0]
         logger.info("sandbox: stored %d order(s)", len(ids))
         return _json({"ids": ids})
 
@@ -265,6 +279,6 @@ def _add_sandbox_routes(app: Flask, store: OrderStore) -> None:
             args.fail("start", "The {} field must be a date before or equal to end.")
         args.check()
         first_id = store.reserve(n)
-        ids = store.put(generate_orders(n, seed, start, end, first_id))
+        ids = put_and_notify(store, sender, generate_orders(n, seed, start, end, first_id))[0]
         logger.info("sandbox: generated %d order(s) from id %d", n, first_id)
         return _json({"count": len(ids), "first_id": ids[0], "last_id": ids[-1]})

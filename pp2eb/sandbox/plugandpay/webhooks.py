@@ -1,0 +1,243 @@
+"""The Plug&Pay sandbox sends webhooks: when an order becomes paid, every ``order_paid`` webhook
+rule (see ``rules.py``) gets a POST with the Webhooks V2 payload, which carries only ids:
+
+    {"event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 12},
+     "rule_id": 1, "sent_at": "2026-11-25T10:00:00.000000Z", "tenant_id": 1}
+
+inferred: the shape is that of the help centre's field list and of third-party receivers (the
+reference, section 6); Plug&Pay documents no signature, so none is sent. Deliveries go out from a
+few background threads with a short timeout, so the sandbox request that made the order paid is
+never held up. Controls (not part of the real API):
+
+* ``POST /_sandbox/orders/<id>/pay``: the order becomes paid (a concept invoice final) and its
+  webhooks go out; answers ``{"id", "paid_at", "webhooks"}`` (how many were sent).
+* ``POST /_sandbox/webhooks/send`` body ``{"order_id": 12, "times": 1, "trigger_type":
+  "order_paid", "url": null}``: send an order's webhook again, ``times`` times (a flood, a retry
+  storm), to every matching rule or to ``url``.
+* ``GET /_sandbox/webhooks``: ``{"pending": n, "deliveries": [{url, rule_id, order_id, status,
+  error, sent_at}]}``, newest last; ``DELETE`` forgets the deliveries.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from flask import Flask, Response, request
+
+from pp2eb import jsonutil
+from pp2eb.sandbox.plugandpay.rules import TRIGGER_TYPES, RuleStore, hook_url
+from pp2eb.sandbox.plugandpay.store import Args, OrderStore, ValidationError
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = 5.0  # seconds; a receiver that does not answer in time counts as a failed delivery
+WORKERS = 4
+KEPT_DELIVERIES = 1000
+MAX_TIMES = 1000
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def is_paid(order: dict[str, Any] | None) -> bool:
+    """True when the order's payment status is ``paid``."""
+    return order is not None and (order.get("payment") or {}).get("status") == "paid"
+
+
+def paid_copy(order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The order as it is once paid at ``now``."""
+    paid = copy.deepcopy(order)
+    paid["payment"] = {**(order.get("payment") or {}), "status": "paid", "paid_at": _timestamp(now)}
+    paid["updated_at"] = _timestamp(now)
+    if paid.get("invoice_status") == "concept":
+        # inferred: Plug&Pay makes the final invoice of a concept when it is paid.
+        prefix = "T" if paid.get("mode") == "test" else ""
+        paid["invoice_status"] = "final"
+        paid["invoice_date"] = now.date().isoformat()
+        paid["invoice_number"] = (
+            paid.get("invoice_number") or f"{prefix}{now.year}-{paid['id']:05d}"
+        )
+    return paid
+
+
+class WebhookSender:
+    """Sends webhooks from a few daemon threads and remembers each delivery; thread-safe."""
+
+    def __init__(self, rules: RuleStore, tenant_id: int, *, timeout: float = TIMEOUT) -> None:
+        self.rules, self.tenant_id, self.timeout = rules, tenant_id, timeout
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._workers: list[threading.Thread] = []
+        self._generation = 0
+        self._pending = 0
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=KEPT_DELIVERIES)
+
+    def reset(self) -> None:
+        """Forget the deliveries; webhooks still waiting to go out are dropped."""
+        with self._lock:
+            self._generation += 1
+            self.deliveries.clear()
+
+    def forget(self) -> None:
+        """Forget the deliveries made so far."""
+        with self._lock:
+            self.deliveries.clear()
+
+    def send(
+        self,
+        order_id: int,
+        *,
+        trigger_type: str = "order_paid",
+        times: int = 1,
+        url: str | None = None,
+    ) -> int:
+        """Queue an order's webhook ``times`` times to each matching rule (or ``url``)."""
+        if url is not None:
+            targets = [(None, url)]
+        else:
+            targets = [(rule["id"], hook_url(rule)) for rule in self.rules.webhooks(trigger_type)]
+        if not targets:
+            return 0
+        with self._lock:
+            if not self._workers:
+                for number in range(WORKERS):
+                    worker = threading.Thread(
+                        target=self._work, name=f"sandbox-webhook-{number}", daemon=True
+                    )
+                    worker.start()
+                    self._workers.append(worker)
+            generation = self._generation
+            self._pending += times * len(targets)
+        for _ in range(times):
+            for rule_id, target in targets:
+                self._queue.put((generation, rule_id, target, trigger_type, order_id))
+        return times * len(targets)
+
+    def snapshot(self) -> dict[str, Any]:
+        """How many deliveries are still to go, and the ones made."""
+        with self._lock:
+            return {"pending": self._pending, "deliveries": list(self.deliveries)}
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                with self._lock:
+                    current = item[0] == self._generation
+                if current:
+                    self._deliver(*item[1:])
+            except Exception:  # a worker must outlive any one delivery
+                logger.exception("sandbox webhook delivery failed")
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+    def _deliver(self, rule_id: int | None, url: str, trigger_type: str, order_id: int) -> None:
+        now = datetime.now(UTC)
+        payload = {
+            "event": {
+                "trigger_type": trigger_type,
+                "triggerable_type": "order",
+                "triggerable_id": order_id,
+            },
+            "rule_id": rule_id,
+            "sent_at": _timestamp(now),
+            "tenant_id": self.tenant_id,
+        }
+        status, error = None, None
+        try:
+            resp = requests.post(
+                url,
+                data=jsonutil.dumps(payload),
+                headers={"Content-Type": "application/json", "User-Agent": "pp2eb-sandbox"},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            status = resp.status_code
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        with self._lock:
+            self.deliveries.append(
+                {
+                    "url": url,
+                    "rule_id": rule_id,
+                    "order_id": order_id,
+                    "trigger_type": trigger_type,
+                    "status": status,
+                    "error": error,
+                    "sent_at": _timestamp(now),
+                }
+            )
+
+
+def put_and_notify(
+    store: OrderStore, sender: WebhookSender, orders: list[dict]
+) -> tuple[list[int], int]:
+    """Store orders; each that became paid by it sends its ``order_paid`` webhooks.
+
+    Returns the ids stored and how many webhooks went out.
+    """
+    was_paid = {order["id"]: is_paid(store.get(order["id"])) for order in orders}
+    ids = store.put(orders)
+    sent = 0
+    if sender.rules.webhooks("order_paid"):
+        for order in orders:
+            if is_paid(order) and not was_paid[order["id"]]:
+                sent += sender.send(order["id"])
+    return ids, sent
+
+
+def install_webhooks(
+    app: Flask,
+    store: OrderStore,
+    sender: WebhookSender,
+    *,
+    json: Callable[..., Response],
+    error: Callable[..., Response],
+) -> None:
+    """Add the webhook controls to the sandbox ``app``."""
+
+    @app.post("/_sandbox/orders/<int:order_id>/pay")
+    def pay(order_id: int) -> Response:
+        """The order becomes paid now; its webhooks go out."""
+        order = store.get(order_id)
+        if order is None:
+            return error(404, "Not found.")
+        sent = 0
+        if not is_paid(order):
+            order = paid_copy(order, datetime.now(UTC))
+            sent = put_and_notify(store, sender, [order])[1]
+        paid_at = order["payment"]["paid_at"]
+        return json({"id": order_id, "paid_at": paid_at, "webhooks": sent})
+
+    @app.post("/_sandbox/webhooks/send")
+    def send() -> Response:
+        """Send an order's webhook (again), ``times`` times."""
+        body = jsonutil.loads(request.get_data() or b"{}")
+        if not isinstance(body, dict):
+            raise ValidationError({"body": ["The body must be an object."]})
+        args = Args({k: str(v) for k, v in body.items() if v is not None})
+        order_id = args.integer("order_id", 0, 1)
+        times = args.integer("times", 1, 1, MAX_TIMES)
+        trigger = args.choice("trigger_type", TRIGGER_TYPES, "order_paid")
+        if "order_id" not in body:
+            args.fail("order_id", "The {} field is required.")
+        args.check()
+        sent = sender.send(order_id, trigger_type=trigger, times=times, url=body.get("url"))
+        return json({"sent": sent})
+
+    @app.route("/_sandbox/webhooks", methods=["GET", "DELETE"])
+    def deliveries() -> Response:
+        """The deliveries so far and how many are still going out."""
+        if request.method == "DELETE":
+            sender.forget()
+        return json(sender.snapshot())

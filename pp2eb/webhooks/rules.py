@@ -1,0 +1,144 @@
+"""The webhook rule in Plug&Pay that calls this app: found, registered, removed, renewed.
+
+A rule is ours when its URL ends in our secret: nobody else can know it, and the address before
+it may change (``PUBLIC_URL``), which the card then shows. Registering makes the rule the issue
+asks for: trigger ``order_paid``, action ``call_webhook``, driver ``webhook``, name ``pp2eb``.
+Someone is waiting for each of these calls, so the client tries twice at most.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from pp2eb import apierrors, connections
+from pp2eb.crypto import SecretUnreadable
+from pp2eb.models import Credential
+from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.webhooks import inbox
+
+logger = logging.getLogger(__name__)
+
+RULE_NAME = "pp2eb"
+TRIGGER = "order_paid"
+NAME = "Plug&Pay"
+
+
+class RulesUnavailable(Exception):
+    """Plug&Pay could not be asked; the message says why, for a person."""
+
+    def __init__(self, message: str, *, connected: bool = True) -> None:
+        super().__init__(message)
+        self.connected = connected
+
+
+def rule_url(rule: dict) -> str:
+    """The address a webhook rule calls (``hook_url`` in answers, ``url`` in requests)."""
+    data = rule.get("action_data") or {}
+    return str(data.get("hook_url") or data.get("url") or "")
+
+
+def is_ours(rule: dict, secret: str) -> bool:
+    """True when the rule calls a URL that ends in ``secret``."""
+    return rule_url(rule).rstrip("/").endswith("/" + secret)
+
+
+def _client() -> PlugAndPayClient:
+    credential = connections.get_credential(Credential.PLUGANDPAY)
+    if credential is None:
+        raise RulesUnavailable(
+            _("%(name)s is not connected yet. Connect it first, then try again.", name=NAME),
+            connected=False,
+        )
+    try:
+        key = connections.read_secret(credential)
+    except SecretUnreadable:
+        raise RulesUnavailable(
+            _(
+                "The stored %(name)s API key cannot be read with this encryption key. "
+                "Connect %(name)s again.",
+                name=NAME,
+            )
+        ) from None
+    return PlugAndPayClient(
+        key, credential.base_url, timeout=current_app.config["HTTP_TIMEOUT"], max_attempts=2
+    )
+
+
+def _explain(exc: apierrors.ApiError) -> str:
+    if isinstance(exc, apierrors.AuthError):
+        return _(
+            "%(name)s refused the stored API key. Connect %(name)s again with a new key.", name=NAME
+        )
+    if isinstance(exc, apierrors.RateLimited):
+        return _("%(name)s asks us to slow down. Try again in a minute.", name=NAME)
+    if isinstance(exc, apierrors.Unavailable):
+        return _(
+            "%(name)s could not be reached or did not answer in time. Try again later.", name=NAME
+        )
+    return _("%(name)s refused the request: %(detail)s", name=NAME, detail=str(exc))
+
+
+def _calling(call: Callable[[PlugAndPayClient], object]):
+    client = _client()
+    try:
+        return call(client)
+    except apierrors.ApiError as exc:
+        logger.warning("webhook rule call to Plug&Pay failed: %s", type(exc).__name__)
+        raise RulesUnavailable(_explain(exc)) from exc
+
+
+def find(secret: str) -> list[dict]:
+    """Our rules in Plug&Pay."""
+    return _calling(lambda pp: [r for r in pp.iter_rules(driver="webhook") if is_ours(r, secret)])
+
+
+def register(url: str, secret: str) -> dict:
+    """Make sure a rule calls ``url`` when an order is paid; the rule (existing or new)."""
+    for rule in find(secret):
+        if rule_url(rule) == url and rule.get("trigger_type") == TRIGGER:
+            return rule
+    rule = _calling(lambda pp: pp.create_rule(name=RULE_NAME, trigger_type=TRIGGER, hook_url=url))
+    logger.info("webhook rule %s registered in Plug&Pay", rule.get("id"))
+    return rule
+
+
+def _delete(pp: PlugAndPayClient, rules: list[dict]) -> int:
+    for rule in rules:
+        try:
+            pp.delete_rule(rule["id"])
+        except apierrors.NotFound:
+            pass  # already gone: what we wanted
+    return len(rules)
+
+
+def remove(secret: str) -> int:
+    """Delete our rules from Plug&Pay; how many there were."""
+    rules = find(secret)
+    return _calling(lambda pp: _delete(pp, rules))
+
+
+def rotate(url_for_secret: Callable[[str], str]) -> tuple[bool, str | None]:
+    """A new secret, and our rule in Plug&Pay replaced by one that calls the new URL.
+
+    The secret is renewed even when Plug&Pay cannot be asked (a leaked secret must go at once).
+    Returns whether a rule was re-registered, and a problem in words (or None).
+    """
+    old = inbox.stored_secret()
+    problem = None
+    try:
+        had = find(old) if old else []
+    except RulesUnavailable as exc:
+        had, problem = [], str(exc) if exc.connected else None
+    new = inbox.rotate_secret()
+    if not had:
+        return False, problem
+    try:
+        _calling(lambda pp: _delete(pp, had))
+        register(url_for_secret(new), new)
+    except RulesUnavailable as exc:
+        return False, str(exc)
+    return True, None
