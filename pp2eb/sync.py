@@ -137,7 +137,7 @@ def sync_orders(
     if last_run is not None:
         since = max(since, (last_run.started_at - INVOICE_DATE_OVERLAP).date())
     yield from pp.iter_orders(since_invoice_date=since, sort="invoice_date", direction="asc")
-    if settings.orders == "paid":
+    if settings.orders == "paid" or settings.book_payments:  # newly paid: book its payment
         paid_since = datetime.combine(settings.start_date, datetime.min.time())
         if last_run is not None:
             paid_since = max(paid_since, last_run.started_at - PAID_AT_OVERLAP)
@@ -184,6 +184,8 @@ def run_once(
             else:
                 engine.book_all(sync_orders(pp, settings, store.last_finished_sync()))
                 engine.book_by_id(store.due_for_retry(clock()))
+                if engine.payments is not None:
+                    engine.book_by_id(engine.payments.due())
             engine.book_waiting()
             status, message = SyncRun.FINISHED, None
         except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
@@ -211,6 +213,11 @@ class Engine:
         self.unavailable_in_a_row = 0
         self.renewed_at = clock()
         self.fresh_intent: OrderRecord | None = None
+        self.payments = None  # pp2eb.payments.Payments, only when payments are booked
+        if settings.book_payments:
+            from pp2eb.payments import Payments  # it builds on this module
+
+            self.payments = Payments(self)
 
     # --- what to book ---
 
@@ -276,6 +283,8 @@ class Engine:
         rec = self.store.record(order_id)
         if rec.state == OrderRecord.BOOKED:
             self.run.already_booked += 1
+            if self.payments is not None:
+                self.payments.book(rec, raw)
             return
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
@@ -285,6 +294,8 @@ class Engine:
             self.reference = self._patiently(lambda: fetch_reference(self.eb, self.pp))
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self._book_patiently(rec, order)
+        if self.payments is not None:
+            self.payments.book(rec, raw)
         self.store.save_run(self.run)
 
     def _book_patiently(self, rec: OrderRecord, order: Order) -> None:
@@ -440,7 +451,7 @@ class Engine:
         if insertion == "invoice":
             items = self.eb.iter_invoices(invoiceNumber=number, limit=10)
         else:
-            items = self.eb.iter_mutations(invoiceNumber=number, limit=10)
+            items = self.eb.iter_mutations(invoiceNumber=number, type=2, limit=10)  # not a payment
         for item in items:
             if str(item.get("invoiceNumber")) == number:
                 return item["id"]
