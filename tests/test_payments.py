@@ -12,7 +12,9 @@ from pp2eb import jsonutil, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, utcnow
 from pp2eb.sync import run_once
+from tests.conftest import csrf_token
 from tests.engine_helpers import clients, configure, eb_state, store
+from tests.test_dashboard import wait_for_background
 
 MOLLIE_ID, STRIPE_ID, DEBTORS_ID = 22206430, 22206431, 22206400
 ON = {"book_payments": True, "payment_ledgers": {"mollie": "1650", "stripe": "1660"}}
@@ -289,3 +291,55 @@ def test_a_credit_invoice_gets_no_payment(ready, sandbox):
     # The originals were paid before they were credited: that money came in, so it is booked.
     originals = [r for r in recs if status[r.order_id] == "credited"]
     assert len(originals) == 2 and all(r.payment_state == "booked" for r in originals)
+
+
+# --- the order page, the orders list and ``flask orders show`` ---
+
+
+def test_the_order_page_shows_the_payment_and_the_list_marks_it(app, ready, sandbox, client, auth):
+    run(sandbox, order_ids=[1, 22])
+    auth.login()
+    html = client.get("/orders/1").get_data(as_text=True)
+    section = html[html.index('id="payment"') :].split("</section>")[0]
+    rec = record(1)
+    assert "booked" in section and f"payment (mutation) {rec.payment_mutation_id}" in section
+    assert "1650 — Tussenrekening Mollie" in section and "pp2eb-1-B" in section
+    assert "Retry the payment now" not in html and "Retry now" not in html
+    listed = client.get("/orders?state=booked").get_data(as_text=True)
+    assert listed.count(">paid</span>") == 1
+    # A bank transfer without a clearing ledger: not booked, and the page says why.
+    html = client.get("/orders/22").get_data(as_text=True)
+    section = html[html.index('id="payment"') :].split("</section>")[0]
+    assert "not booked" in section and "Paid through banktransfer" in section
+
+
+def test_retry_on_the_order_page_retries_a_failed_payment(app, sandbox, client, auth):
+    configure(app, book_payments=True, payment_ledgers={"mollie": "1999"})
+    auth.login()
+    with app.app_context():
+        run(sandbox, order_ids=[1])
+        assert (record(1).state, record(1).payment_state) == ("booked", "failed")
+    html = client.get("/orders/1").get_data(as_text=True)
+    assert "Retry the payment now" in html and "The clearing ledger 1999 does not exist" in html
+    with app.app_context():
+        shopsettings.save_draft({"payment_ledgers": {"mollie": "1650"}})
+    token = csrf_token(client, "/orders/1")
+    response = client.post("/orders/1/retry", data={"csrf_token": token})
+    wait_for_background(app)
+    assert response.status_code == 302
+    assert "The payment of order 1 is being tried again." in client.get("/orders/1").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert record(1).payment_state == "booked" and len(payments(sandbox)) == 1
+    assert "payment booked" in client.get("/orders/1").get_data(as_text=True)  # an attempt
+
+
+def test_orders_show_prints_the_payment(ready, sandbox, runner):
+    run(sandbox, order_ids=[1, 22])
+    shown = runner.invoke(args=["orders", "show", "1"]).output
+    rec = record(1)
+    assert f"Payment: booked (e-Boekhouden mutation {rec.payment_mutation_id}) dated " in shown
+    assert f"on ledger id {MOLLIE_ID}" in shown
+    skipped = runner.invoke(args=["orders", "show", "22"]).output
+    assert "Payment: skipped" in skipped and "Payment reason: Paid through banktransfer" in skipped
