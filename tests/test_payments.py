@@ -343,3 +343,20 @@ def test_orders_show_prints_the_payment(ready, sandbox, runner):
     assert f"on ledger id {MOLLIE_ID}" in shown
     skipped = runner.invoke(args=["orders", "show", "22"]).output
     assert "Payment: skipped" in skipped and "Payment reason: Paid through banktransfer" in skipped
+
+
+def test_exporting_a_range_again_books_the_payments_of_its_booked_orders(app, sandbox):
+    configure(app)
+    with app.app_context():
+        first = run(sandbox)  # booked while payments were off
+        shopsettings.save_draft(ON)
+        since = shopsettings.load().start_date
+        again = run(sandbox, kind="backfill", since=since, clock=later(1))
+        assert again.booked == 0 and again.already_booked == first.booked
+        paid = (
+            db.session.execute(db.select(OrderRecord).filter_by(payment_state="booked"))
+            .scalars()
+            .all()
+        )
+        assert len(paid) == len(payments(sandbox)) > 30
+        assert max(paid_numbers(sandbox).values()) == 1
