@@ -360,3 +360,13 @@ def test_exporting_a_range_again_books_the_payments_of_its_booked_orders(app, sa
         )
         assert len(paid) == len(payments(sandbox)) > 30
         assert max(paid_numbers(sandbox).values()) == 1
+
+
+def test_a_sales_invoice_is_paid_like_a_booking(app, sandbox):
+    configure(app, insertion="invoice", **ON)
+    with app.app_context():
+        result = run(sandbox, order_ids=[1])
+        rec = record(1)
+        assert result.booked == 1 and rec.insertion == "invoice"
+        assert rec.payment_state == "booked" and paid_numbers(sandbox) == {rec.invoice_number: 1}
+        assert outstanding(sandbox, invoiceNumber=rec.invoice_number) == []
