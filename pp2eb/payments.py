@@ -26,8 +26,9 @@ without a clearing ledger, paid before ``payments_from``) are ``skipped`` with t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from pp2eb.sync import Engine
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NONE, BOOKING, BOOKED, FAILED, SKIPPED = "none", "booking", "booked", "failed", "skipped"
 RETRYABLE = (FAILED, BOOKING, SKIPPED)  # what the order page's retry button tries again
@@ -97,12 +99,13 @@ class Payments:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.eb, self.settings = engine.eb, engine.settings
+        self.eb, self.store, self.settings = engine.eb, engine.store, engine.settings
+        self.run, self.clock = engine.run, engine.clock
         self.fresh_intent = False
 
     def due(self) -> list[int]:
         """The orders whose payment is due to be tried again now."""
-        return due(self.engine.store, self.engine.clock())
+        return due(self.store, self.clock())
 
     def book(self, rec: OrderRecord, raw: dict) -> None:
         """Book the payment of ``rec`` if the order is booked, paid, and its payment is not."""
@@ -132,7 +135,7 @@ class Payments:
             raise
         except apierrors.Unavailable as exc:
             self._failed(rec, *_explain(exc), exc.code)
-            self.engine._note_unavailable(exc)
+            self._note_unavailable(exc)
         except apierrors.ApiError as exc:
             self._failed(rec, *_explain(exc), exc.code)
 
@@ -144,7 +147,7 @@ class Payments:
         self._save(rec, {"payment_state": BOOKING, "payment_json": jsonutil.dumps(body)})
         self.fresh_intent = True
         try:
-            created = self.engine._patiently(lambda: self.eb.create_mutation(body))
+            created = self._patiently(lambda: self.eb.create_mutation(body))
         except apierrors.Rejected as exc:
             if exc.code not in DUPLICATE_CODES:
                 raise
@@ -159,7 +162,7 @@ class Payments:
                 self._booked(rec, found, "e-Boekhouden did not answer, but the payment is there.")
                 return
             self._unconfirmed(rec, f"{exc.api} did not confirm the payment ({exc}).", exc.code)
-            self.engine._note_unavailable(exc)
+            self._note_unavailable(exc)
             return
         self._booked(rec, int(created["id"]), "Payment booked.")
 
@@ -167,9 +170,7 @@ class Payments:
         """An unconfirmed payment: True (and booked) when e-Boekhouden has it."""
         body = jsonutil.loads(rec.payment_json) if rec.payment_json else {}
         try:
-            found = self.engine._patiently(
-                lambda: self._lookup(rec.reference or "", body.get("ledgerId"))
-            )
+            found = self._patiently(lambda: self._lookup(rec.reference or "", body.get("ledgerId")))
         except apierrors.AuthError:
             raise
         except apierrors.ApiError as exc:
@@ -200,17 +201,11 @@ class Payments:
         except apierrors.ApiError:
             return None
 
-    def _ledgers(self) -> dict[str, Ledger]:
-        engine = self.engine
-        if engine.reference is None:
-            engine.reference = engine._patiently(lambda: fetch_reference(engine.eb, engine.pp))
-        return dict(engine.reference.ledgers)
-
     # --- recording ---
 
     def _booked(self, rec: OrderRecord, mutation_id: int | None, note: str) -> None:
-        self.engine.unavailable_in_a_row = 0
-        now = self.engine.clock()
+        self._reached()
+        now = self.clock()
         values = {"payment_state": BOOKED, "payment_mutation_id": mutation_id}
         values |= {"payment_booked_at": now, "payment_reason": None, "payment_error_code": None}
         self._save(rec, {**values, "payment_next_attempt_at": None}, "payment_booked", note)
@@ -230,7 +225,7 @@ class Payments:
         text = f"{reason} {fix}" if fix else reason
         values = {"payment_state": FAILED, "payment_reason": text, "payment_error_code": code}
         values |= {"payment_attempts": attempts}
-        values["payment_next_attempt_at"] = self.engine.clock() + retry_delay(attempts)
+        values["payment_next_attempt_at"] = self.clock() + retry_delay(attempts)
         self._save(rec, values, "payment_failed", text, code)
         self._report(rec, text)
 
@@ -238,7 +233,7 @@ class Payments:
         """Perhaps written: it stays ``booking``, to be looked up before any new write."""
         text = f"{reason} pp2eb looks it up in e-Boekhouden before it tries again."
         values = {"payment_state": BOOKING, "payment_reason": text, "payment_error_code": code}
-        values["payment_next_attempt_at"] = self.engine.clock() + retry_delay(1)
+        values["payment_next_attempt_at"] = self.clock() + retry_delay(1)
         self._save(rec, values, "payment_unconfirmed", text, code)
         self._report(rec, text)
 
@@ -250,21 +245,42 @@ class Payments:
 
     def _report(self, rec: OrderRecord, text: str) -> None:
         number = rec.invoice_number or str(rec.order_id)
-        self.engine.failures.append(Failure(rec.order_id, number, f"Payment not booked: {text}"))
+        self._failures().append(Failure(rec.order_id, number, f"Payment not booked: {text}"))
         logger.info("payment of order %s not booked: %s", rec.order_id, text)
 
     def _save(self, rec, values, outcome=None, message=None, code=None) -> None:
         """Write ``values`` to the record (and an attempt when ``outcome``), then commit."""
-        session = self.engine.store.session
+        session = self.store.session
         values = {**values, "updated_at": utcnow()}
         session.execute(_UPDATE, {"record_id": rec.id, **values})
         for key, value in values.items():
             set_committed_value(rec, key, value)
         if outcome is not None:
-            attempt = {"order_record_id": rec.id, "run_id": self.engine.run.id}
-            attempt |= {"at": self.engine.clock(), "outcome": outcome, "error_code": code}
+            attempt = {"order_record_id": rec.id, "run_id": self.run.id}
+            attempt |= {"at": self.clock(), "outcome": outcome, "error_code": code}
             session.execute(_ADD_ATTEMPT, {**attempt, "message": message})
         session.commit()
+
+    # --- what this uses of the engine's run: the only place that knows how the engine is built ---
+
+    def _patiently(self, call: Callable[[], T]) -> T:
+        return self.engine._patiently(call)  # waits out 429s, within the run's patience
+
+    def _note_unavailable(self, exc: apierrors.Unavailable) -> None:
+        self.engine._note_unavailable(exc)  # stops the run after a few in a row
+
+    def _reached(self) -> None:
+        self.engine.unavailable_in_a_row = 0
+
+    def _failures(self) -> list[Failure]:
+        return self.engine.failures  # the run's report (``flask sync`` prints it)
+
+    def _ledgers(self) -> dict[str, Ledger]:
+        """The ledgers by code: the run's reference data, fetched here if no order needed it."""
+        engine = self.engine
+        if engine.reference is None:
+            engine.reference = self._patiently(lambda: fetch_reference(engine.eb, engine.pp))
+        return dict(engine.reference.ledgers)
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:
