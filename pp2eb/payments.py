@@ -65,6 +65,12 @@ PAYMENT_CODES = {
         "The clearing ledger is not a bank or cash ledger (FIN) in e-Boekhouden.",
         "Make the tussenrekening a bank ledger, or choose another on the Payments settings page.",
     ),
+    # inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
+    # ``invoiceNumber`` (sent only to find the payment again) is the one to drop.
+    "MUT_019": (
+        "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
+        "Book this payment by hand; pp2eb's payment body may need changing for your account.",
+    ),
     "MUT_115": (
         "e-Boekhouden does not find the booked invoice on this relation to pay.",
         "Look the invoice up in e-Boekhouden; book the payment by hand if it differs.",
@@ -167,7 +173,8 @@ class Payments:
         self._booked(rec, int(created["id"]), "Payment booked.")
 
     def _found_earlier(self, rec: OrderRecord) -> bool:
-        """An unconfirmed payment: True (and booked) when e-Boekhouden has it."""
+        """An unconfirmed payment, looked up: True when that settles it for this run (found and
+        booked, or the look-up failed and it stays unconfirmed), False when it is not there."""
         body = jsonutil.loads(rec.payment_json) if rec.payment_json else {}
         try:
             found = self._patiently(lambda: self._lookup(rec.reference or "", body.get("ledgerId")))
@@ -175,10 +182,14 @@ class Payments:
             raise
         except apierrors.ApiError as exc:
             self._unconfirmed(rec, f"It could not be looked up in e-Boekhouden ({exc}).", exc.code)
-            return True  # not settled: it stays unconfirmed and nothing is written
+            if isinstance(exc, apierrors.Unavailable):
+                self._note_unavailable(exc)
+            return True  # it stays unconfirmed, and nothing is written
         if found is None:
             return False
-        self._booked(rec, found, "Found in e-Boekhouden after an unconfirmed write; not again.")
+        self._booked(
+            rec, found, "Found in e-Boekhouden after an unconfirmed write; not booked again."
+        )
         return True
 
     def _lookup(self, number: str, ledger_id: Any) -> int | None:
