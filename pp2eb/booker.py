@@ -189,7 +189,7 @@ class OrderBooker:
         if insertion == "invoice":
             items = self.eb.iter_invoices(invoiceNumber=number, limit=10)
         else:
-            items = self.eb.iter_mutations(invoiceNumber=number, limit=10)
+            items = self.eb.iter_mutations(invoiceNumber=number, type=2, limit=10)  # not a payment
         for item in items:
             if str(item.get("invoiceNumber")) == number:
                 return item["id"]

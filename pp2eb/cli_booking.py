@@ -151,6 +151,8 @@ def orders_show(order_id: int) -> None:
         click.echo(f"Reason: {rec.reason}")
     if rec.fix:
         click.echo(f"What to do: {rec.fix}")
+    if rec.payment_state != "none" or rec.payment_reason:
+        _echo_payment(rec)
     if rec.booking_json:
         click.echo("Booking sent:")
         click.echo(json.dumps(json.loads(rec.booking_json), indent=2, ensure_ascii=False))
@@ -161,6 +163,15 @@ def orders_show(order_id: int) -> None:
     for attempt in attempts:
         code = f" [{attempt.error_code}]" if attempt.error_code else ""
         click.echo(f"  {attempt.at:%Y-%m-%d %H:%M:%S} {attempt.outcome}{code}: {attempt.message}")
+
+
+def _echo_payment(rec: OrderRecord) -> None:
+    body = json.loads(rec.payment_json) if rec.payment_json else {}
+    found = f" (e-Boekhouden mutation {rec.payment_mutation_id})" if rec.payment_mutation_id else ""
+    when = f" dated {body['date']} on ledger id {body['ledgerId']}" if body else ""
+    click.echo(f"Payment: {rec.payment_state}{found}{when}")
+    if rec.payment_reason:
+        click.echo(f"Payment reason: {rec.payment_reason}")
 
 
 settings_group = AppGroup("settings", help="Export or import the shop's settings as JSON.")

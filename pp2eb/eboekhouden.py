@@ -243,6 +243,12 @@ class EBoekhoudenClient:
         """Book a mutation; returns ``{id}``. Never retried after it may have been sent."""
         return self._call("POST", "/mutation", body=body)
 
+    def iter_outstanding(self, cred_deb: str = "D", **params: Any) -> Iterator[dict]:
+        """Open items of debtors (``D``) or creditors (``C``); filter ``invoiceNumber``."""
+        return self._paginate(
+            "/mutation/invoice/outstanding", None, {"credDeb": cred_deb, **params}
+        )
+
     def iter_invoices(self, filters: Filters = None, **params: Any) -> Iterator[dict]:
         """Invoices; filters ``invoiceNumber``, ``relationId``, ``date``."""
         return self._paginate("/invoice", filters, params)

@@ -112,6 +112,18 @@ class OrderRecord(db.Model):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     booked_at: Mapped[datetime | None]
+    # The payment of the booked order (mutation type 3, ``pp2eb.payments``), with its own
+    # intent: ``booking`` is committed before the write, like the order's own state.
+    payment_state: Mapped[str] = mapped_column(
+        sa.String(10), default="none", server_default="none", index=True
+    )
+    payment_json: Mapped[str | None] = mapped_column(sa.Text)
+    payment_mutation_id: Mapped[int | None]
+    payment_reason: Mapped[str | None] = mapped_column(sa.Text)
+    payment_error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    payment_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    payment_next_attempt_at: Mapped[datetime | None]
+    payment_booked_at: Mapped[datetime | None]
 
 
 class Attempt(db.Model):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from pp2eb import jsonutil
+from pp2eb import jsonutil, payments, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
 
@@ -127,6 +127,23 @@ def booking_rows(booking: dict) -> list[dict]:
 def booking_total(booking: dict) -> Decimal:
     """The total of a sent booking's rows."""
     return sum((Decimal(str(row["amount"])) for row in booking_rows(booking)), Decimal("0.00"))
+
+
+def payment_data(rec: OrderRecord) -> dict | None:
+    """The payment body pp2eb sent (or is about to send) to e-Boekhouden."""
+    return jsonutil.loads(rec.payment_json) if rec.payment_json else None
+
+
+def payment_retryable(rec: OrderRecord) -> bool:
+    """True when the order is booked, payments are on, and its payment may be tried again."""
+    booking = shopsettings.load_draft().get("book_payments") is True
+    return booking and rec.state == OrderRecord.BOOKED and rec.payment_state in payments.RETRYABLE
+
+
+def make_payment_due(rec: OrderRecord) -> None:
+    """Let the next run try the order's payment at once."""
+    rec.payment_next_attempt_at = utcnow()
+    db.session.commit()
 
 
 def make_due(rec: OrderRecord) -> None:

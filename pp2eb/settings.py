@@ -33,6 +33,7 @@ REVERSE_CHARGE, OUTSIDE_EU = "reverse_charge", "outside_eu"
 _LEDGERS = ("debtor_ledger", "revenue_ledger", "shipping_ledger", "rounding_ledger")
 _RATE_KEY = re.compile(r"([A-Z]{2}):(\d{1,2}(?:\.\d{1,4})?)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PROVIDER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 MAX_LEDGER_CODE = 10  # the ledger list's ``code`` filter takes at most 10 characters
 
 # What the wizard starts from. start_date has no sensible default: the owner picks it.
@@ -61,6 +62,11 @@ DEFAULTS: dict[str, Any] = {
     # Not in the issue's example: where a VAT rounding difference is booked, visibly.
     "rounding_ledger": "8090",
     "term_of_payment": 14,
+    # Payments (mutation type 3, see pp2eb/payments.py): off unless the owner turns them on.
+    "book_payments": False,
+    "payments_from": None,  # paid on or after this date; None: from start_date
+    "payment_ledgers": {},  # provider (or method) -> clearing ledger (FIN): {"mollie": "1650"}
+    "payment_fallback_ledger": None,  # any other provider or method; None: not booked
 }
 
 
@@ -93,6 +99,15 @@ class Settings:
     sync_interval_minutes: int
     rounding_ledger: str
     term_of_payment: int
+    book_payments: bool
+    payments_from: date | None
+    payment_ledgers: dict[str, str]
+    payment_fallback_ledger: str | None
+
+    @property
+    def payments_start(self) -> date:
+        """The first payment date whose payment is booked."""
+        return self.payments_from or self.start_date
 
     @classmethod
     def from_dict(cls, data: object) -> Settings:
@@ -117,9 +132,21 @@ class Settings:
             ),
             "sync_interval_minutes": read.number("sync_interval_minutes", 1, 24 * 60),
             "term_of_payment": read.number("term_of_payment", 0, 365),
+            "book_payments": read.flag("book_payments"),
+            "payments_from": read.date("payments_from", required=False),
+            "payment_ledgers": read.ledger_map(
+                "payment_ledgers", _provider, "a payment provider or method, e.g. mollie"
+            ),
+            "payment_fallback_ledger": read.optional_ledger("payment_fallback_ledger"),
         }
         if settings["insertion"] == "invoice" and not settings["invoice_template"]:
             problems.append("invoice_template: name the invoice template to book invoices with.")
+        if settings["book_payments"] and not (
+            settings["payment_ledgers"] or settings["payment_fallback_ledger"]
+        ):
+            problems.append(
+                "payment_ledgers: name the clearing ledger of at least one payment provider."
+            )
         if problems:
             raise SettingsError(problems)
         return cls(**settings)
@@ -128,7 +155,8 @@ class Settings:
         """The settings as JSON-ready data; ``Settings.from_dict(s.to_dict()) == s``."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["start_date"] = self.start_date.isoformat()
-        for key in ("product_ledgers", "vat_map", "oss_ledgers"):
+        data["payments_from"] = self.payments_from.isoformat() if self.payments_from else None
+        for key in ("product_ledgers", "vat_map", "oss_ledgers", "payment_ledgers"):
             data[key] = dict(data[key])
         return data
 
@@ -150,6 +178,12 @@ def _oss_country(key: object) -> str | None:
     return key if key in EU_COUNTRIES and key != HOME_COUNTRY else None
 
 
+def _provider(key: object) -> str | None:
+    """A payment provider or method as Plug&Pay writes it, in lower case ("Mollie" → mollie)."""
+    name = key.strip().lower() if isinstance(key, str) else ""
+    return name if _PROVIDER.fullmatch(name) else None
+
+
 class _Reader:
     """Reads one setting at a time, recording a problem instead of stopping at the first."""
 
@@ -163,10 +197,11 @@ class _Reader:
             self.problems.append(f"{key}: {shown(value)} is not one of {', '.join(CHOICES[key])}.")
         return value
 
-    def date(self, key: str) -> date | None:
+    def date(self, key: str, *, required: bool = True) -> date | None:
         value = self.values[key]
         if value is None:
-            self.problems.append(f"{key}: missing; choose the first invoice date to book.")
+            if required:
+                self.problems.append(f"{key}: missing; choose the first invoice date to book.")
             return None
         if isinstance(value, str) and _DATE.fullmatch(value):
             try:
@@ -205,6 +240,10 @@ class _Reader:
         if not value or value != value.strip() or len(value) > MAX_LEDGER_CODE:
             self.problems.append(f"{key}: {shown(value)} is not a ledger code.")
         return value
+
+    def optional_ledger(self, key: str) -> str | None:
+        value = self.values[key]
+        return None if value in (None, "") else self.ledger(key, value)
 
     def _mapping(self, key: str) -> dict:
         value = self.values[key]
@@ -267,6 +306,9 @@ def _vat_map_key(key: object) -> str | None:
 
 _CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
+# inferred: a payment (mutation type 3) is booked on a bank or cash ledger (FIN) at the top;
+# the sandbox answers MUT_009 otherwise (reference §3.6: "for 3–6 = bank/cash (FIN)").
+_CATEGORY_NAMES["FIN"] = "a bank or cash ledger (FIN), e.g. a tussenrekening"
 
 
 def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
@@ -275,6 +317,9 @@ def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
     wanted[0] = ("debtor_ledger", settings.debtor_ledger, "DEB")
     wanted += [(f"product_ledgers[{p}]", c, "VW") for p, c in settings.product_ledgers.items()]
     wanted += [(f"oss_ledgers[{c}]", code, "BAL") for c, code in settings.oss_ledgers.items()]
+    wanted += [(f"payment_ledgers[{p}]", c, "FIN") for p, c in settings.payment_ledgers.items()]
+    if settings.payment_fallback_ledger:
+        wanted += [("payment_fallback_ledger", settings.payment_fallback_ledger, "FIN")]
     problems = []
     for key, code, category in wanted:
         ledger = reference.ledgers.get(code)

@@ -84,7 +84,7 @@ def sync_orders(
     if last_run is not None:
         since = max(since, (last_run.started_at - INVOICE_DATE_OVERLAP).date())
     yield from pp.iter_orders(since_invoice_date=since, sort="invoice_date", direction="asc")
-    if settings.orders == "paid":
+    if settings.orders == "paid" or settings.book_payments:  # newly paid: book its payment
         paid_since = datetime.combine(settings.start_date, datetime.min.time())
         if last_run is not None:
             paid_since = max(paid_since, last_run.started_at - PAID_AT_OVERLAP)
@@ -131,6 +131,8 @@ def run_once(
             else:
                 engine.book_all(sync_orders(pp, settings, store.last_finished_sync()))
                 engine.book_by_id(store.due_for_retry(clock()))
+                if engine.payments is not None:
+                    engine.book_by_id(engine.payments.due())
             engine.book_waiting()
             status, message = SyncRun.FINISHED, None
         except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
@@ -156,6 +158,11 @@ class Engine:
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
         self.booker = OrderBooker(eb, store, settings, self.state, relations)
         self.seen: set[int] = set()
+        self.payments = None  # pp2eb.payments.Payments, only when payments are booked
+        if settings.book_payments:
+            from pp2eb.payments import Payments  # it builds on this module
+
+            self.payments = Payments(self)
 
     def book_all(self, orders: Iterable[dict]) -> None:
         """Book each order of a stream (pages are fetched as the stream is read)."""
@@ -213,6 +220,8 @@ class Engine:
         rec = self.store.record(order_id)
         if rec.state == OrderRecord.BOOKED:
             self.run.already_booked += 1
+            if self.payments is not None:
+                self.payments.book(rec, raw)
             return
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
@@ -222,6 +231,8 @@ class Engine:
             self.booker.reference = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self.booker.book(rec, order)
+        if self.payments is not None:
+            self.payments.book(rec, raw)
         self.store.save_run(self.run)
 
 

@@ -134,3 +134,27 @@ def test_dry_run_finds_known_customers_without_a_read_each(ready, runner, sandbo
     # read per new customer.
     assert by_email <= 3, stats
     assert len(emails) > 10
+
+
+def test_settings_export_and_import_carry_the_payment_settings(ready, runner, sandbox, tmp_path):
+    data = json.loads(runner.invoke(args=["settings", "export"]).output)
+    assert data["book_payments"] is False and data["payment_ledgers"] == {}
+    assert data["payments_from"] is None and data["payment_fallback_ledger"] is None
+    data |= {"book_payments": True, "payments_from": "2026-06-01"}
+    data |= {"payment_ledgers": {"mollie": "1650", "stripe": "1300"}}
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(data))
+    refused = runner.invoke(args=["settings", "import", str(path)])
+    assert refused.exit_code == 1
+    assert "payment_ledgers[stripe]: ledger 1300 (Debiteuren) has category DEB" in refused.output
+    data["payment_ledgers"]["stripe"] = "1660"
+    data["payment_fallback_ledger"] = "1100"
+    path.write_text(json.dumps(data))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    again = json.loads(runner.invoke(args=["settings", "export"]).output)
+    assert {key: again[key] for key in data} == data
+    with ready.app_context():
+        settings = shopsettings.load()
+    assert settings.book_payments and settings.payment_fallback_ledger == "1100"
+    assert settings.payment_ledgers == {"mollie": "1650", "stripe": "1660"}

@@ -170,4 +170,4 @@ def test_dutch_dashboard(app, ready):
     html = ready.get("/?lang=nl").get_data(as_text=True)
     assert 'lang="nl"' in html and "Nu synchroniseren" in html
     # The account is stored as figures and put into words in the reader's language.
-    assert "administratie met 22 grootboekrekeningen en 1 factuursjabloon" in html
+    assert "administratie met 23 grootboekrekeningen en 1 factuursjabloon" in html

@@ -106,7 +106,7 @@ def test_wizard_and_its_error_explanations_in_dutch(app, client, auth, sandbox):
     auth.login()
     client.get("/?lang=nl")
     html = client.get("/setup/debtor").get_data(as_text=True)
-    assert "Debiteurenrekening" in html and "Stap 7 van 13" in html
+    assert "Debiteurenrekening" in html and "Stap 7 van 14" in html
     assert "— kies een grootboekrekening —" in html and "Lijst vernieuwen" in html
     sandbox.control("eboekhouden", "POST", "config", json={"revoke_api_token": EBOEKHOUDEN_TOKEN})
     html = client.get("/htmx/ledgers/debtor_ledger?refresh=1", headers={"HX-Request": "true"})

@@ -397,7 +397,7 @@ def is_valid_somewhere(value: str, choices: set[str]) -> bool:
 garbage = st.sampled_from([v for v in NASTY if isinstance(v, str)]) | st.text(max_size=40)
 FORM_PAGES = ["/setup/" + slug for slug in (
     "group-lines", "invoices", "reference", "insertion", "debtor", "revenue", "vat", "shipping",
-    "oss", "customer-codes", "sync",
+    "oss", "customer-codes", "payments", "sync",
 )] + ["/export", "/connect/plugandpay", "/connect/eboekhouden"]  # fmt: skip
 
 

@@ -199,11 +199,11 @@ def test_ledger_filters(client, auth):
     assert codes("code[gte]=8050") == ["8050", "8090"]
     assert codes("code[lt]=1000") == ["0100", "0500"]
     assert "8000" not in codes("code[not_eq]=8000&limit=2000")
-    assert codes("category[eq]=FIN") == ["1000", "1100"]
+    assert codes("category[eq]=FIN") == ["1000", "1100", "1650", "1660"]
 
 
 def test_ledger_create_rules(client, auth):
-    body = {"code": "1651", "description": "Tussenrekening Stripe", "category": "BAL"}
+    body = {"code": "1651", "description": "Tussenrekening PayPal", "category": "FIN"}
     created = client.post("/v1/ledger", json=body, headers=auth).get_json()
     assert created["code"] == "1651" and created["id"] > 22207000
     assert client.get(f"/v1/ledger/{created['id']}", headers=auth).get_json() == created

@@ -58,6 +58,10 @@ def test_round_trip_through_json():
         "oss": "oss",
         "rounding_ledger": "8091",
         "term_of_payment": 14,
+        "book_payments": False,
+        "payments_from": None,
+        "payment_ledgers": {},
+        "payment_fallback_ledger": None,
     }
     assert Settings.from_dict(jsonutil.loads(jsonutil.dumps(data))) == settings
 
@@ -224,3 +228,83 @@ def test_product_ids_are_normalised():
     with pytest.raises(SettingsError) as info:
         Settings.from_dict({**EXAMPLE, "product_ledgers": {"012": "8010", "12": "8000"}})
     assert info.value.problems == ["product_ledgers: '12' is listed twice."]
+
+
+PAYMENTS = {
+    "book_payments": True,
+    "payments_from": "2026-06-01",
+    "payment_ledgers": {"mollie": "1650", "stripe": "1660"},
+    "payment_fallback_ledger": "1100",
+}
+
+
+def test_payment_settings_round_trip():
+    settings = Settings.from_dict({**EXAMPLE, **PAYMENTS})
+    assert settings.book_payments and settings.payments_start == date(2026, 6, 1)
+    assert settings.payment_ledgers == {"mollie": "1650", "stripe": "1660"}
+    data = settings.to_dict()
+    assert {key: data[key] for key in PAYMENTS} == PAYMENTS
+    assert Settings.from_dict(jsonutil.loads(jsonutil.dumps(data))) == settings
+    settings.to_dict()["payment_ledgers"]["mollie"] = "1100"
+    assert settings.payment_ledgers["mollie"] == "1650"
+
+
+def test_payments_are_off_and_start_with_the_start_date_by_default():
+    settings = Settings.from_dict(EXAMPLE)
+    assert settings.book_payments is False and settings.payments_from is None
+    assert settings.payments_start == settings.start_date
+    assert settings.payment_fallback_ledger is None
+    # An empty fallback (a blank dropdown) means: other providers are not booked.
+    assert (
+        Settings.from_dict({**EXAMPLE, "payment_fallback_ledger": ""}).payment_fallback_ledger
+        is None
+    )
+
+
+def test_provider_names_are_normalised():
+    settings = Settings.from_dict({**EXAMPLE, "payment_ledgers": {" Mollie": "1650"}})
+    assert settings.payment_ledgers == {"mollie": "1650"}
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"book_payments": "yes"}, "book_payments: expected true or false, got 'yes'."),
+        (
+            {"payments_from": "2026-13-01"},
+            "payments_from: '2026-13-01' is not a date (YYYY-MM-DD).",
+        ),
+        ({"payment_ledgers": ["1650"]}, "payment_ledgers: expected an object, got ['1650']."),
+        (
+            {"payment_ledgers": {"mol lie": "1650"}},
+            "payment_ledgers: 'mol lie' is not a payment provider or method, e.g. mollie.",
+        ),
+        (
+            {"payment_ledgers": {"mollie": "1650", "MOLLIE": "1651"}},
+            "payment_ledgers: 'MOLLIE' is listed twice.",
+        ),
+        ({"payment_fallback_ledger": 1100}, "payment_fallback_ledger: a ledger code is text"),
+        (
+            {"book_payments": True},
+            "payment_ledgers: name the clearing ledger of at least one payment provider.",
+        ),
+    ],
+)
+def test_payment_setting_problems(data, problem):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict({**EXAMPLE, **data})
+    assert any(p.startswith(problem) for p in info.value.problems), info.value.problems
+
+
+def test_payment_ledgers_must_be_bank_or_cash_ledgers():
+    ledgers = [*LEDGERS, Ledger(10, "1650", "Tussenrekening Mollie", "FIN")]
+    ledgers += [Ledger(11, "1660", "Tussenrekening Stripe", "BAL")]
+    reference = ReferenceData.build(ledgers, [Template(1, "Standaard")])
+    settings = Settings.from_dict({**EXAMPLE, **PAYMENTS, "payment_fallback_ledger": "1999"})
+    assert check_against(settings, reference) == [
+        "payment_ledgers[stripe]: ledger 1660 (Tussenrekening Stripe) has category BAL; it must "
+        "be a bank or cash ledger (FIN), e.g. a tussenrekening.",
+        "payment_fallback_ledger: ledger 1999 does not exist in e-Boekhouden.",
+    ]
+    fine = {**PAYMENTS, "payment_ledgers": {"mollie": "1650"}}
+    assert check_against(Settings.from_dict({**EXAMPLE, **fine}), reference) == []

@@ -105,6 +105,7 @@ ANSWERS = {
     "shipping": {"shipping_ledger": "8050", "rounding_ledger": "8090"},
     "oss": {"oss": "oss", "oss_BE": "1640", "oss_DE": "1641"},
     "customer-codes": {"customer_codes": "name"},
+    "payments": {"book_payments": "yes", "pay_mollie": "1650", "pay_stripe": "1660"},
     "sync": {"sync_interval_minutes": "30"},
 }
 
@@ -151,12 +152,15 @@ def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
     assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", "8090")
     assert settings.oss == "oss" and settings.oss_ledgers == {"BE": "1640", "DE": "1641"}
     assert (settings.customer_codes, settings.sync_interval_minutes) == ("name", 30)
+    assert settings.book_payments and settings.payments_from is None
+    assert settings.payment_ledgers == {"mollie": "1650", "stripe": "1660"}
+    assert settings.payment_fallback_ledger is None
 
 
 def test_progress_bar_shows_where_the_owner_is(owner):
     html = owner.get("/setup/debtor").get_data(as_text=True)
     bar = fragment(html, "wizard-progress")
-    assert "Step 7 of 13" in bar
+    assert "Step 7 of 14" in bar
     titles = re.findall(r'<span class="title">([^<]+)</span>', bar)
     assert titles == [str(step.title) for step in wizard.STEPS]
     assert 'href="/setup/debtor" aria-current="step"' in bar
@@ -166,7 +170,7 @@ def test_progress_bar_shows_where_the_owner_is(owner):
 def test_connect_page_shows_progress_and_the_way_on(app, client, auth, sandbox):
     auth.login()
     html = client.get("/connect/plugandpay").get_data(as_text=True)
-    assert "Step 1 of 13" in html and "Next:" not in html
+    assert "Step 1 of 14" in html and "Next:" not in html
     connect(app, "plugandpay")
     html = client.get("/connect/plugandpay").get_data(as_text=True)
     assert 'href="/connect/eboekhouden">Next: Connect e-Boekhouden.nl' in html
@@ -292,3 +296,62 @@ def test_one_stop_shop_needs_at_least_one_country_ledger(app, owner):
     assert draft(app)["oss"] == "home_country"
     # Without JavaScript the country rows were not on the page; now they are.
     assert '<select id="oss_BE"' in html
+
+
+def test_payment_rows_offer_bank_ledgers_only(app, owner):
+    with app.app_context():
+        shopsettings.save_draft({"payment_ledgers": {"mollie": "1650", "paypal": "1100"}})
+    html = owner.get("/htmx/payment-ledgers?book_payments=yes", headers={"HX-Request": "true"})
+    html = html.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="payment-ledgers"')
+    selects = re.findall(r'<select id="([a-z_]+)"', html)
+    # Mollie and Stripe always; a provider from an imported file keeps its row.
+    assert selects == ["pay_mollie", "pay_stripe", "pay_paypal", "payment_fallback_ledger"]
+    row = html.split('id="pay_mollie"')[1].split("</select>")[0]
+    assert re.findall(r'value="([^"]*)"', row) == ["", "1000", "1100", "1650", "1660"]
+    assert '<option selected value="1650">' in row
+    assert "<select" not in owner.get("/htmx/payment-ledgers?book_payments=no").get_data(
+        as_text=True
+    )
+
+
+def test_booking_payments_needs_a_clearing_ledger_of_the_right_category(app, owner):
+    html = post(owner, "payments", {"book_payments": "yes"}).get_data(as_text=True)
+    assert "Choose the clearing ledger of at least one provider." in fragment(
+        html, "field-book_payments"
+    )
+    # Without JavaScript the rows were not on the page; the answer reveals them.
+    assert '<select id="pay_mollie"' in html
+    html = post(owner, "payments", {"book_payments": "yes", "pay_mollie": "1300"})
+    row = html.get_data(as_text=True).split('id="pay_mollie"')[1].split("</tr>")[0]
+    assert "Choose one of the listed ledgers." in row
+    assert draft(app)["book_payments"] is False
+    answer = {"book_payments": "yes", "payment_fallback_ledger": "1100"}
+    response = post(owner, "payments", {**answer, "payments_from": "2026-06-01"})
+    assert response.status_code == 302
+    saved = draft(app)
+    assert saved["book_payments"] is True and saved["payment_fallback_ledger"] == "1100"
+    assert (saved["payments_from"], saved["payment_ledgers"]) == ("2026-06-01", {})
+
+
+def test_switching_payments_off_keeps_the_ledgers(app, owner):
+    post(owner, "payments", ANSWERS["payments"])
+    post(owner, "payments", {"book_payments": "no"})
+    saved = draft(app)
+    assert saved["book_payments"] is False
+    assert saved["payment_ledgers"] == {"mollie": "1650", "stripe": "1660"}
+
+
+def test_switched_on_after_bookings_payments_start_today(app, owner):
+    from datetime import date
+
+    from pp2eb.extensions import db
+    from pp2eb.models import OrderRecord
+
+    html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
+    assert 'name="payments_from" type="date" value=""' in html  # a new set-up: the start date
+    with app.app_context():
+        db.session.add(OrderRecord(order_id=1, state=OrderRecord.BOOKED))
+        db.session.commit()
+    html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
+    assert f'name="payments_from" type="date" value="{date.today().isoformat()}"' in html

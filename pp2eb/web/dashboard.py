@@ -126,6 +126,7 @@ def order(order_id: int):
         abort(404)
     booking = records.booking_data(rec)
     total = records.booking_total(booking) if booking else None
+    retry_payment = records.payment_retryable(rec)
     return render_template(
         "dashboard/order.html",
         rec=rec,
@@ -136,11 +137,13 @@ def order(order_id: int):
         matches=booking is not None
         and rec.amount_with_tax is not None
         and total == Decimal(rec.amount_with_tax),
+        payment=records.payment_data(rec),
         attempts=records.attempts(rec),
         skip_form=SkipForm(),
         retry_form=ConfirmForm(),
         can_skip=rec.state not in (OrderRecord.BOOKED, OrderRecord.BOOKING),
-        can_retry=rec.state != OrderRecord.BOOKED,
+        can_retry=rec.state != OrderRecord.BOOKED or retry_payment,
+        retry_payment=retry_payment,
     )
 
 
@@ -148,10 +151,16 @@ def order(order_id: int):
 def retry(order_id: int):
     """Try an order again now, in the background."""
     rec = records.find(order_id) or abort(404)
-    if ConfirmForm().validate_on_submit() and rec.state != OrderRecord.BOOKED:
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("dashboard.order", order_id=order_id))
+    if rec.state != OrderRecord.BOOKED:
         records.make_due(rec)
         background.start("orders", order_ids=[order_id])
         flash(_("Order %(id)s is being tried again.", id=order_id), "success")
+    elif records.payment_retryable(rec):
+        records.make_payment_due(rec)
+        background.start("orders", order_ids=[order_id])
+        flash(_("The payment of order %(id)s is being tried again.", id=order_id), "success")
     return redirect(url_for("dashboard.order", order_id=order_id))
 
 
@@ -192,6 +201,23 @@ def state_label(state: str) -> str:
         OrderRecord.BOOKED: _("booked"),
         OrderRecord.FAILED: _("failed"),
         OrderRecord.WAITING: _("waiting"),
+        "payment_booked": _("payment booked"),
+        "payment_failed": _("payment failed"),
+        "payment_skipped": _("payment not booked"),
+        "payment_unconfirmed": _("payment unconfirmed"),
+    }
+    return names.get(state, state)
+
+
+@bp.app_template_filter("payment_label")
+def payment_label(state: str) -> str:
+    """The state of an order's payment in words."""
+    names = {
+        "none": _("not booked"),
+        "booking": _("being booked"),
+        "booked": _("booked"),
+        "failed": _("failed"),
+        "skipped": _("not booked"),
     }
     return names.get(state, state)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from pp2eb import connections, lookups, shopsettings
+from pp2eb import connections, lookups, records, shopsettings
 from pp2eb.mapping.order import TaxRate
 from pp2eb.models import Credential
 from pp2eb.settings import DEFAULTS
@@ -38,6 +39,7 @@ from pp2eb.web.forms import (
     VatForm,
     vat_codes_at,
 )
+from pp2eb.web.payment_forms import PaymentsForm
 
 bp = Blueprint("htmx", __name__, url_prefix="/htmx")
 
@@ -49,6 +51,7 @@ LEDGER_FIELDS: dict[str, tuple[str, type[StepForm]]] = {
     "rounding_ledger": ("VW", ShippingForm),
 }
 PRODUCT_ROWS, VAT_ROWS, OSS_ROWS = "product-ledgers", "vat-rows", "oss-ledgers"
+PAYMENT_ROWS = "payment-ledgers"
 TEMPLATE_PICK = "pick-invoice_template"
 
 
@@ -258,6 +261,21 @@ def _load_oss(draft: dict, source: Source) -> Loaded:
     return loaded
 
 
+def _load_payments(draft: dict, source: Source) -> Loaded:
+    saved = draft.get("payment_ledgers") or {}
+    form_class = PaymentsForm.for_choice(_chosen(source, "book_payments", draft), saved)
+    loaded = Loaded(_make(form_class, draft, source))
+    if form_class.ROWS:
+        names = [*form_class.ROWS, "payment_fallback_ledger"]
+        options = lambda: ledger_options("FIN", source.fresh)  # noqa: E731
+        _fill(loaded, names, options, _("— not booked —"), PAYMENT_ROWS)
+        switching_on = not draft.get("book_payments") and not draft.get("payments_from")
+        if switching_on and not source.submitted and records.counts()["booked"]:
+            # Switched on after orders were booked: from today, not for every order before.
+            loaded.form.payments_from.data = date.today()
+    return loaded
+
+
 LOADERS: dict[type[StepForm], Callable[..., Loaded]] = {
     DebtorForm: _load_ledgers(DebtorForm),
     ShippingForm: _load_ledgers(ShippingForm),
@@ -265,6 +283,7 @@ LOADERS: dict[type[StepForm], Callable[..., Loaded]] = {
     RevenueForm: _load_revenue,
     VatForm: _load_vat,
     OssForm: _load_oss,
+    PaymentsForm: _load_payments,
 }
 
 
@@ -318,6 +337,13 @@ def oss_ledgers():
     """One BAL ledger dropdown per EU country when OSS is chosen; else nothing."""
     loaded = load(OssForm, _source())
     return render_template("partials/oss_ledgers.html", **_context(loaded, OSS_ROWS))
+
+
+@bp.get("/payment-ledgers")
+def payment_ledgers():
+    """The date and one FIN ledger dropdown per payment provider when payments are booked."""
+    loaded = load(PaymentsForm, _source())
+    return render_template("partials/payment_ledgers.html", **_context(loaded, PAYMENT_ROWS))
 
 
 def _context(loaded: Loaded, where: str) -> dict[str, Any]:

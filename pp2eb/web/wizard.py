@@ -36,6 +36,7 @@ from pp2eb.web.forms import (
     SyncForm,
     VatForm,
 )
+from pp2eb.web.payment_forms import PaymentsForm
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,12 @@ STEPS: tuple[Step, ...] = (
     Step("shipping", _l("Shipping costs"), ShippingForm),
     Step("oss", _l("VAT in other EU countries (OSS)"), OssForm, extra=("oss_ledgers",)),
     Step("customer-codes", _l("Customer codes"), CustomerCodesForm),
+    Step(
+        "payments",
+        _l("Payments"),
+        PaymentsForm,
+        extra=("payments_from", "payment_ledgers", "payment_fallback_ledger"),
+    ),
     Step("sync", _l("Sync interval"), SyncForm),
 )
 BY_SLUG = {step.slug: step for step in STEPS}
@@ -89,6 +96,9 @@ EXTRA_LABELS = {
     "product_ledgers": _l("Per-product ledgers"),
     "vat_map": _l("VAT codes"),
     "oss_ledgers": _l("OSS ledgers"),
+    "payments_from": _l("Book payments made from"),
+    "payment_ledgers": _l("Clearing ledgers"),
+    "payment_fallback_ledger": _l("Clearing ledger for any other provider"),
 }
 
 

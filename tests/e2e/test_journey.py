@@ -106,6 +106,16 @@ def test_new_user_journey(live_app, browser_page, sandbox):
 
     assert "/setup/customer-codes" in page.url
     save_step(page)
+
+    assert "/setup/payments" in page.url
+    page.check("input[name=book_payments][value=yes]")
+    mollie = page.locator("select[name=pay_mollie]")
+    mollie.wait_for()  # revealed by htmx, filled live with FIN ledgers only
+    assert "1650 — Tussenrekening Mollie" in mollie.inner_text()
+    assert "1300" not in mollie.inner_text()
+    mollie.select_option("1650")
+    page.locator("select[name=pay_stripe]").select_option("1660")
+    save_step(page)
     assert "/setup/sync" in page.url
     save_step(page)  # "Save and finish"
 
@@ -128,9 +138,16 @@ def test_new_user_journey(live_app, browser_page, sandbox):
     page.goto(live_app + "/orders?state=booked")
     rows = page.locator("#orders tbody tr")
     assert rows.count() == min(booked, 50)
+    assert page.locator("#orders .badge.payment").count() > 0  # payments booked too
     shot(page, "12-orders")
     rows.first.locator("a").first.click()
     page.wait_for_load_state("networkidle")
     assert "Booking sent to e-Boekhouden" in page.inner_text("#booking")
     assert "equals Plug&Pay" in page.inner_text("#booking")
     shot(page, "13-order")
+
+    # An order whose payment is booked shows it, on its Mollie or Stripe tussenrekening.
+    page.goto(live_app + "/orders?state=booked")
+    page.locator("#orders tbody tr:has(.badge.payment) a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "Tussenrekening" in page.inner_text("#payment")

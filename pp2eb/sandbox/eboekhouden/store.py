@@ -21,7 +21,8 @@ from pp2eb.sandbox.eboekhouden.vat import ROUNDINGS
 
 # (id, code, description, category, group). inferred: 1500/1510/1520 use the output-VAT
 # categories of the enum (AF19 = high, AF6 = low, AFOVERIG = other; the names date from the
-# 19%/6% rates); OSS country ledgers are BAL as the OSS set-up notes (§4.5) prescribe.
+# 19%/6% rates); OSS country ledgers are BAL as the OSS set-up notes (§4.5) prescribe; the
+# payment providers' clearing ledgers (tussenrekeningen) are FIN, which a payment (type 3) needs.
 SEED_LEDGERS = (
     (22206300, "0100", "Inventaris", "BAL", "Vaste activa"),
     (22206310, "0500", "Eigen vermogen", "BAL", "Eigen vermogen"),
@@ -37,7 +38,8 @@ SEED_LEDGERS = (
     (22206421, "1640", "Btw België OSS", "BAL", "Btw OSS"),
     (22206422, "1641", "Btw Duitsland OSS", "BAL", "Btw OSS"),
     (22206423, "1642", "Btw Frankrijk OSS", "BAL", "Btw OSS"),
-    (22206430, "1650", "Tussenrekening Mollie", "BAL", "Kortlopende schulden"),
+    (22206430, "1650", "Tussenrekening Mollie", "FIN", "Liquide middelen"),
+    (22206431, "1660", "Tussenrekening Stripe", "FIN", "Liquide middelen"),
     (22206440, "2000", "Vraagposten", "BAL", "Kortlopende schulden"),
     (22206480, "4000", "Inkoop", "VW", "Kosten"),
     (22206462, "8000", "Omzet", "VW", "Omzet"),

@@ -112,10 +112,10 @@ def _special_drafts(rng: random.Random, today: date) -> tuple[list[Draft], list[
         draft(at(60), noor, [Pick(3, 2)]),  # shipping at NL 21%
         draft(at(55), kroon, [Pick(1, 3)], method="banktransfer"),  # reverse charge, BE:0
         draft(at(50), zoe, [Pick(2)]),  # OSS: DE 19%
-        draft(at(47), sebastien, [Pick(1)]),  # OSS: FR 20%
+        draft(at(47), sebastien, [Pick(1)], provider="stripe"),  # OSS: FR 20%, paid via Stripe
         draft(at(44), lotte, [Pick(6)]),  # OSS: BE 21%
         draft(at(40), jurgen, [Pick(2)], oss=False),  # EU consumer charged NL 21%
-        draft(at(38), emily, [Pick(1), Pick(3)]),  # export: US 0%, shipping too
+        draft(at(38), emily, [Pick(1), Pick(3)], provider="stripe"),  # export: US 0%, shipping
         draft(at(35), daniel, [Pick(2)], mode="test"),
         draft(at(20), tester, [Pick(4)], mode="test"),
         credited,

@@ -65,6 +65,7 @@ class Draft:
     invoice_status: str = "final"
     payment_status: str = "paid"  # paid | open | processing | credited | credit_invoice
     method: str | None = None
+    provider: str | None = None  # None: Mollie, for every method but a bank transfer
     source: str = "checkout"
     credit_of: Draft | None = None
     credited_by: Draft | None = None
@@ -225,13 +226,14 @@ def _payment(item: Draft, reference: str, rng: random.Random) -> dict[str, Any]:
     # concept order has no payment yet.
     method = None if status == "credit_invoice" else item.method
     settled = status in ("paid", "credited", "processing")
+    provider = (item.provider or "mollie") if settled and method != "banktransfer" else None
     token = "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", k=10))
     # inferred: payment type per method (mail = invoice by e-mail, mandate = direct debit).
     kind = {"banktransfer": "mail", "directdebit": "mandate"}.get(method or "", "unknown")
     return {
         "status": status,
         "method": method,
-        "provider": "mollie" if settled and method != "banktransfer" else None,
+        "provider": provider,
         "paid_at": _ts(item.paid_at),
         "transaction_id": f"tr_{token}" if settled else None,
         "type": "manual" if status == "credit_invoice" else kind,

@@ -1,0 +1,301 @@
+"""Payments of booked orders, booked inside an engine run: exactly once, like the bookings.
+
+With ``book_payments`` on, ``Engine.book_raw`` hands every booked order (booked in this run or
+earlier) to ``Payments.book``. An order that is paid gets one "Invoice payment received"
+mutation (type 3, built by ``pp2eb.mapping.payment``) on its provider's clearing ledger, so the
+invoice no longer shows as open in e-Boekhouden. With payments off this module is not even
+loaded: no call, no query, no write more than before.
+
+Exactly once rests on the same three things as a booking (``pp2eb.sync``):
+
+* the intent (``payment_state`` ``booking`` and the body) is committed before the write and
+  confirmed after it; a payment still in ``booking`` (a crash, a timeout or a 500 after the
+  write) is looked up in e-Boekhouden (``GET /v1/mutation?type=3&invoiceNumber=``) before
+  anything is written again;
+* the body carries its own ``paymentReference`` (the booking's plus ``-B``) with
+  ``checkPaymentReference``, so e-Boekhouden refuses a second copy (``MUTA_008``), which counts
+  as booked;
+* it runs inside the engine's run, under its lease.
+
+A payment that fails never touches the booking: the order stays booked, the payment gets
+``failed`` with the reason in words, and comes back by ``due`` with a growing delay (and by the
+order page's retry button). Payments pp2eb leaves alone on purpose (a credit invoice, a provider
+without a clearing ledger, paid before ``payments_from``) are ``skipped`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from pp2eb import apierrors, jsonutil
+from pp2eb.explain import explain_api_error
+from pp2eb.mapping.booking import Ledger, MappingError
+from pp2eb.mapping.payment import (
+    PAYMENT_RECEIVED,
+    NoPayment,
+    Payment,
+    booked_sale,
+    build_payment,
+    read_payment,
+    to_payment_payload,
+    why_not,
+)
+from pp2eb.models import Attempt, OrderRecord, utcnow
+from pp2eb.runstate import Failure, retry_delay
+from pp2eb.store import Store
+from pp2eb.sync import fetch_reference
+
+if TYPE_CHECKING:
+    from pp2eb.sync import Engine
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+NONE, BOOKING, BOOKED, FAILED, SKIPPED = "none", "booking", "booked", "failed", "skipped"
+RETRYABLE = (FAILED, BOOKING, SKIPPED)  # what the order page's retry button tries again
+DUPLICATE_CODES = frozenset({"MUTA_008"})  # "payment reference already exists"
+# e-Boekhouden codes a payment can meet that a booking cannot: (what happened, what to do).
+PAYMENT_CODES = {
+    "MUT_009": (
+        "The clearing ledger is not a bank or cash ledger (FIN) in e-Boekhouden.",
+        "Make the tussenrekening a bank ledger, or choose another on the Payments settings page.",
+    ),
+    # inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
+    # ``invoiceNumber`` (sent only to find the payment again) is the one to drop.
+    "MUT_019": (
+        "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
+        "Book this payment by hand; pp2eb's payment body may need changing for your account.",
+    ),
+    "MUT_115": (
+        "e-Boekhouden does not find the booked invoice on this relation to pay.",
+        "Look the invoice up in e-Boekhouden; book the payment by hand if it differs.",
+    ),
+}
+
+_RECORDS = OrderRecord.__table__
+_UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
+_ADD_ATTEMPT = sa.insert(Attempt.__table__)
+
+
+def due(store: Store, now: datetime) -> list[int]:
+    """Booked orders whose payment failed or is unconfirmed, and is due to be tried again."""
+    return list(
+        store.session.execute(
+            sa.select(OrderRecord.order_id)
+            .where(
+                OrderRecord.state == OrderRecord.BOOKED,
+                OrderRecord.payment_state.in_((FAILED, BOOKING)),
+                sa.or_(
+                    OrderRecord.payment_next_attempt_at.is_(None),
+                    OrderRecord.payment_next_attempt_at <= now,
+                ),
+            )
+            .order_by(OrderRecord.invoice_date, OrderRecord.order_id)
+        ).scalars()
+    )
+
+
+class Payments:
+    """The payment part of one engine run; ``Engine`` makes it when payments are on."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.eb, self.store, self.settings = engine.eb, engine.store, engine.settings
+        self.run, self.clock = engine.run, engine.clock
+        self.fresh_intent = False
+
+    def due(self) -> list[int]:
+        """The orders whose payment is due to be tried again now."""
+        return due(self.store, self.clock())
+
+    def book(self, rec: OrderRecord, raw: dict) -> None:
+        """Book the payment of ``rec`` if the order is booked, paid, and its payment is not."""
+        if rec.state != OrderRecord.BOOKED or rec.payment_state == BOOKED:
+            return
+        info = read_payment(raw)
+        if rec.payment_state == BOOKING and self._found_earlier(rec):
+            return
+        reason = why_not(info, self.settings)
+        if reason is not None:
+            self._not_now(rec, reason)
+            return
+        ledgers = self._ledgers()  # like a booking's reference: a failure here stops the run
+        self.fresh_intent = False
+        try:
+            body = jsonutil.loads(rec.booking_json) if rec.booking_json else None
+            sale = booked_sale(rec.order_id, rec.reference, rec.relation_id, body)
+            payment = build_payment(info, sale, self.settings, ledgers)
+            if isinstance(payment, NoPayment):
+                self._not_now(rec, payment)
+                return
+            self._write(rec, payment)
+        except MappingError as exc:
+            self._failed(rec, exc.reason, exc.fix, None)
+        except apierrors.AuthError:
+            self._undo_intent(rec)
+            raise
+        except apierrors.Unavailable as exc:
+            self._failed(rec, *_explain(exc), exc.code)
+            self._note_unavailable(exc)
+        except apierrors.ApiError as exc:
+            self._failed(rec, *_explain(exc), exc.code)
+
+    # --- the write ---
+
+    def _write(self, rec: OrderRecord, payment: Payment) -> None:
+        body = to_payment_payload(payment)
+        number, ledger_id = payment.sale.invoice_number, payment.ledger.id
+        self._save(rec, {"payment_state": BOOKING, "payment_json": jsonutil.dumps(body)})
+        self.fresh_intent = True
+        try:
+            created = self._patiently(lambda: self.eb.create_mutation(body))
+        except apierrors.Rejected as exc:
+            if exc.code not in DUPLICATE_CODES:
+                raise
+            found = self._safe_lookup(number, ledger_id)
+            self._booked(rec, found, f"Already in e-Boekhouden ({exc.code}); not booked again.")
+            return
+        except apierrors.Unavailable as exc:
+            if not exc.write_uncertain:
+                raise
+            found = self._safe_lookup(number, ledger_id)
+            if found is not None:
+                self._booked(rec, found, "e-Boekhouden did not answer, but the payment is there.")
+                return
+            self._unconfirmed(rec, f"{exc.api} did not confirm the payment ({exc}).", exc.code)
+            self._note_unavailable(exc)
+            return
+        self._booked(rec, int(created["id"]), "Payment booked.")
+
+    def _found_earlier(self, rec: OrderRecord) -> bool:
+        """An unconfirmed payment, looked up: True when that settles it for this run (found and
+        booked, or the look-up failed and it stays unconfirmed), False when it is not there."""
+        body = jsonutil.loads(rec.payment_json) if rec.payment_json else {}
+        try:
+            found = self._patiently(lambda: self._lookup(rec.reference or "", body.get("ledgerId")))
+        except apierrors.AuthError:
+            raise
+        except apierrors.ApiError as exc:
+            self._unconfirmed(rec, f"It could not be looked up in e-Boekhouden ({exc}).", exc.code)
+            if isinstance(exc, apierrors.Unavailable):
+                self._note_unavailable(exc)
+            return True  # it stays unconfirmed, and nothing is written
+        if found is None:
+            return False
+        self._booked(
+            rec, found, "Found in e-Boekhouden after an unconfirmed write; not booked again."
+        )
+        return True
+
+    def _lookup(self, number: str, ledger_id: Any) -> int | None:
+        """The id of a payment of invoice ``number`` in e-Boekhouden, ours first."""
+        if not number:
+            return None
+        items = self.eb.iter_mutations(type=PAYMENT_RECEIVED, invoiceNumber=number, limit=10)
+        found = [
+            item
+            for item in items
+            if item.get("type") in (None, PAYMENT_RECEIVED)
+            and str(item.get("invoiceNumber")) == number
+        ]
+        found.sort(key=lambda item: item.get("ledgerId") != ledger_id)
+        return int(found[0]["id"]) if found else None
+
+    def _safe_lookup(self, number: str, ledger_id: int) -> int | None:
+        try:
+            return self._lookup(number, ledger_id)
+        except apierrors.ApiError:
+            return None
+
+    # --- recording ---
+
+    def _booked(self, rec: OrderRecord, mutation_id: int | None, note: str) -> None:
+        self._reached()
+        now = self.clock()
+        values = {"payment_state": BOOKED, "payment_mutation_id": mutation_id}
+        values |= {"payment_booked_at": now, "payment_reason": None, "payment_error_code": None}
+        self._save(rec, {**values, "payment_next_attempt_at": None}, "payment_booked", note)
+        logger.info("payment of order %s booked as mutation %s", rec.order_id, mutation_id)
+
+    def _not_now(self, rec: OrderRecord, no: NoPayment) -> None:
+        state = SKIPPED if no.skipped else NONE
+        if rec.payment_state == state and rec.payment_reason == no.reason:
+            return  # nothing new: no write
+        values = {"payment_state": state, "payment_reason": no.reason, "payment_error_code": None}
+        values["payment_next_attempt_at"] = None
+        self._save(rec, values, "payment_skipped" if no.skipped else None, no.reason)
+
+    def _failed(self, rec: OrderRecord, reason: str, fix: str | None, code: str | None) -> None:
+        """Not booked, and certainly not written: try again later, ever less often."""
+        attempts = rec.payment_attempts + 1
+        text = f"{reason} {fix}" if fix else reason
+        values = {"payment_state": FAILED, "payment_reason": text, "payment_error_code": code}
+        values |= {"payment_attempts": attempts}
+        values["payment_next_attempt_at"] = self.clock() + retry_delay(attempts)
+        self._save(rec, values, "payment_failed", text, code)
+        self._report(rec, text)
+
+    def _unconfirmed(self, rec: OrderRecord, reason: str, code: str | None) -> None:
+        """Perhaps written: it stays ``booking``, to be looked up before any new write."""
+        text = f"{reason} pp2eb looks it up in e-Boekhouden before it tries again."
+        values = {"payment_state": BOOKING, "payment_reason": text, "payment_error_code": code}
+        values["payment_next_attempt_at"] = self.clock() + retry_delay(1)
+        self._save(rec, values, "payment_unconfirmed", text, code)
+        self._report(rec, text)
+
+    def _undo_intent(self, rec: OrderRecord) -> None:
+        """A refused token: this attempt's write was not made, so its intent goes."""
+        if self.fresh_intent:
+            self._save(rec, {"payment_state": FAILED, "payment_next_attempt_at": None})
+        self.fresh_intent = False
+
+    def _report(self, rec: OrderRecord, text: str) -> None:
+        number = rec.invoice_number or str(rec.order_id)
+        self._failures().append(Failure(rec.order_id, number, f"Payment not booked: {text}"))
+        logger.info("payment of order %s not booked: %s", rec.order_id, text)
+
+    def _save(self, rec, values, outcome=None, message=None, code=None) -> None:
+        """Write ``values`` to the record (and an attempt when ``outcome``), then commit."""
+        session = self.store.session
+        values = {**values, "updated_at": utcnow()}
+        session.execute(_UPDATE, {"record_id": rec.id, **values})
+        for key, value in values.items():
+            set_committed_value(rec, key, value)
+        if outcome is not None:
+            attempt = {"order_record_id": rec.id, "run_id": self.run.id}
+            attempt |= {"at": self.clock(), "outcome": outcome, "error_code": code}
+            session.execute(_ADD_ATTEMPT, {**attempt, "message": message})
+        session.commit()
+
+    # --- what this uses of the engine's run: the only place that knows how the engine is built ---
+
+    def _patiently(self, call: Callable[[], T]) -> T:
+        return self.engine.state.patiently(call)  # waits out 429s, within the run's patience
+
+    def _note_unavailable(self, exc: apierrors.Unavailable) -> None:
+        self.engine.state.note_unavailable(exc)  # stops the run after a few in a row
+
+    def _reached(self) -> None:
+        self.engine.state.reached()
+
+    def _failures(self) -> list[Failure]:
+        return self.engine.state.failures  # the run's report (``flask sync`` prints it)
+
+    def _ledgers(self) -> dict[str, Ledger]:
+        """The ledgers by code: the run's reference data, fetched here if no order needed it."""
+        engine, booker = self.engine, self.engine.booker
+        if booker.reference is None:
+            booker.reference = self._patiently(lambda: fetch_reference(engine.eb, engine.pp))
+        return dict(booker.reference.ledgers)
+
+
+def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:
+    if exc.code in PAYMENT_CODES:
+        return PAYMENT_CODES[exc.code]
+    return explain_api_error(exc)
