@@ -115,7 +115,8 @@ def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], 
     elif result.status == SyncRun.ABORTED and _aborted_in_a_row():
         message, runs = result.message or "", link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
-    problems, more = _failed_orders(result) if result.failed else ([], 0)
+    failed = result.failed or result.payments_failed
+    problems, more = _failed_orders(result) if failed else ([], 0)
     if problems:
         orders = link("dashboard.orders", state="failed")
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
@@ -132,6 +133,10 @@ def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
     problems = []
     for failure in result.failures:
         rec = records.find(failure.order_id) if failure.order_id else None
+        payment = rec is not None and rec.state == OrderRecord.BOOKED
+        if payment and rec.payment_state == "failed":
+            problems.append(_payment_problem(rec, failure.reason))
+            continue
         if rec is not None and rec.state != OrderRecord.FAILED:
             continue  # waiting for a look-up, not a failure a person must act on
         problems.append(
@@ -144,6 +149,17 @@ def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
             )
         )
     return problems[:MAX_LISTED], max(0, len(problems) - MAX_LISTED)
+
+
+def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
+    """A booked order whose payment failed: the booking stands, the payment waits."""
+    return OrderProblem(
+        order_id=rec.order_id,
+        number=rec.invoice_number or str(rec.order_id),
+        reason=reason,
+        fix=None,
+        link=link("dashboard.order", order_id=rec.order_id),
+    )
 
 
 def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:

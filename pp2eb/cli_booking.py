@@ -35,6 +35,7 @@ def _report(result: RunResult) -> None:
         f"booked {result.booked}, skipped {result.skipped}, failed {result.failed}"
         + (f", waiting {result.waiting}" if result.waiting else "")
         + (f", already booked {result.already_booked}" if result.already_booked else "")
+        + (f", payments failed {result.payments_failed}" if result.payments_failed else "")
     )
     for failure in result.failures:
         click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")

@@ -239,6 +239,7 @@ class Payments:
         values |= {"payment_attempts": attempts}
         values["payment_next_attempt_at"] = self.clock() + retry_delay(attempts)
         self._save(rec, values, "payment_failed", text, code)
+        self.engine.state.payments_failed += 1
         self._report(rec, text)
 
     def _unconfirmed(self, rec: OrderRecord, reason: str, code: str | None) -> None:

@@ -56,11 +56,13 @@ class RunResult:
     message: str | None = None
     #: The service ("plugandpay" or "eboekhouden") whose stored key stopped the run, if any.
     refused: str | None = None
+    #: Booked orders whose payment (type 3, with payments on) failed in this run.
+    payments_failed: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when the run finished and nothing failed."""
-        return self.status == SyncRun.FINISHED and not self.failed
+        """True when the run finished and nothing failed, no order and no payment."""
+        return self.status == SyncRun.FINISHED and not self.failed and not self.payments_failed
 
 
 class RunAborted(Exception):
@@ -107,6 +109,7 @@ class RunState:
         self.unavailable_in_a_row = 0
         self.renewed_at = clock()
         self.refused: str | None = None  # set when a refused key stopped the run
+        self.payments_failed = 0
 
     def patiently(self, call: Callable[[], T]) -> T:
         """``call()``, waiting out every 429 (the request was not processed) and trying again."""
@@ -201,4 +204,5 @@ class RunState:
             failures=self.failures,
             message=run.message,
             refused=self.refused,
+            payments_failed=self.payments_failed,
         )

@@ -233,3 +233,16 @@ def test_the_mailer_puts_server_trouble_into_words(sink):
     with pytest.raises(MailError, match="does not offer what the settings ask for"):
         Mailer(starttls).send(check_mail(utcnow()), ["c@d.nl"])
     assert mails(sink) == []
+
+
+def test_a_payment_that_fails_is_mailed_with_the_failed_orders(app, sandbox, sink):
+    configure(app, book_payments=True, payment_ledgers={"mollie": "1650", "stripe": "1999"})
+    use(app, sink.port)
+    with app.app_context():
+        result = jobs.run("sync")
+        assert result.payments_failed == 2
+        [mail] = mails(sink)
+        payments = [line for line in mail["body"].splitlines() if "Payment not booked" in line]
+        assert len(payments) == 2
+        assert all("The clearing ledger 1999 does not exist" in line for line in payments)
+        assert f"{DEMO_REFUSED + 2} orders could not be booked" in mail["subject"]

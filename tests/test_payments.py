@@ -265,6 +265,7 @@ def test_a_missing_clearing_ledger_leaves_the_booking_booked(app, sandbox):
             assert "The clearing ledger 1999 does not exist in e-Boekhouden" in rec.payment_reason
             assert rec.payment_next_attempt_at > utcnow()
         assert sum(f.reason.startswith("Payment not booked") for f in result.failures) == 2
+        assert result.payments_failed == 2 and not result.ok
         # Bank transfers have no ledger and no fallback: skipped, with the reason.
         rec = record(22)
         assert rec.state == "booked" and rec.payment_state == "skipped"
