@@ -79,6 +79,8 @@ def daily_summary(now: datetime | None = None) -> bool:
         now = now or utcnow()
         if not (config.summary_enabled and config.ready):
             return False
+        if records.latest_run() is None:
+            return False  # nothing has run yet: a summary of zeros would only be noise
         if local(now).hour < config.summary_hour:
             return False
         if config.last_error_at is not None and now - config.last_error_at < SUMMARY_RETRY:
