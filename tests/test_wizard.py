@@ -355,3 +355,11 @@ def test_switched_on_after_bookings_payments_start_today(app, owner):
         db.session.commit()
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
     assert f'name="payments_from" type="date" value="{date.today().isoformat()}"' in html
+
+
+def test_saved_payments_show_their_ledgers_when_the_step_is_opened_again(app, owner):
+    assert post(owner, "payments", ANSWERS["payments"]).status_code == 302
+    html = owner.get("/setup/payments").get_data(as_text=True)
+    assert '<input checked id="book_payments-0"' in html  # "yes"
+    row = html.split('id="pay_mollie"')[1].split("</select>")[0]
+    assert '<option selected value="1650">' in row

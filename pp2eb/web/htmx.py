@@ -263,7 +263,10 @@ def _load_oss(draft: dict, source: Source) -> Loaded:
 
 def _load_payments(draft: dict, source: Source) -> Loaded:
     saved = draft.get("payment_ledgers") or {}
-    form_class = PaymentsForm.for_choice(_chosen(source, "book_payments", draft), saved)
+    # The form says "yes"/"no"; the saved settings say True/False.
+    initial = PaymentsForm.initial(draft)["book_payments"]
+    chosen = source.formdata.get("book_payments", initial) if source.formdata else initial
+    form_class = PaymentsForm.for_choice(chosen, saved)
     loaded = Loaded(_make(form_class, draft, source))
     if form_class.ROWS:
         names = [*form_class.ROWS, "payment_fallback_ledger"]
