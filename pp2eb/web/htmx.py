@@ -28,17 +28,8 @@ from pp2eb import connections, lookups, records, shopsettings
 from pp2eb.mapping.order import TaxRate
 from pp2eb.models import Credential
 from pp2eb.settings import DEFAULTS
-from pp2eb.web.forms import (
-    VAT_CODE_LABELS,
-    DebtorForm,
-    InsertionForm,
-    OssForm,
-    RevenueForm,
-    ShippingForm,
-    StepForm,
-    VatForm,
-    vat_codes_at,
-)
+from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
+from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
 from pp2eb.web.payment_forms import PaymentsForm
 
 bp = Blueprint("htmx", __name__, url_prefix="/htmx")

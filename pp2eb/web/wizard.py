@@ -28,14 +28,12 @@ from pp2eb.web.forms import (
     GroupLinesForm,
     InsertionForm,
     InvoicesForm,
-    OssForm,
     ReferenceForm,
-    RevenueForm,
     ShippingForm,
     StepForm,
     SyncForm,
-    VatForm,
 )
+from pp2eb.web.mapping_forms import OssForm, RevenueForm, VatForm
 from pp2eb.web.payment_forms import PaymentsForm
 
 logger = logging.getLogger(__name__)
