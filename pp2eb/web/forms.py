@@ -2,7 +2,7 @@
 
 A step form reads its part of the settings with ``initial(draft)`` and gives it back with
 ``settings()``. Dropdowns of ledgers and templates get their choices in the view (see
-``pp2eb.web.htmx``). The steps with one row per product, tax rate or country are in
+``pp2eb.web.loaders``). The steps with one row per product, tax rate or country are in
 ``pp2eb.web.mapping_forms``, the Payments step in ``pp2eb.web.payment_forms``.
 """
 

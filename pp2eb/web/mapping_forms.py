@@ -6,7 +6,7 @@ dropdown per tax rate (``with_rates``) and ``OssForm`` with a ledger per EU coun
 chosen (``for_choice``). ``ROWS`` maps each added field to its key in the settings
 (``product_ledgers``, ``vat_map``, ``oss_ledgers``). The machinery they share (``StepForm``,
 ``choose_ledger``) and the simpler steps are in ``pp2eb.web.forms``; the choices are set by
-``pp2eb.web.htmx``.
+``pp2eb.web.loaders``.
 """
 
 from __future__ import annotations
