@@ -22,7 +22,7 @@ from pp2eb.extensions import db
 from pp2eb.models import AppState, Credential, OrderRecord, utcnow
 from pp2eb.sandbox import eboekhouden, plugandpay
 from pp2eb.web import security
-from pp2eb.web.htmx import LEDGER_FIELDS
+from pp2eb.web.loaders import LEDGER_FIELDS
 from pp2eb.web.wizard import STEPS
 from tests.conftest import CSRF_INPUT, AuthActions, QuietHandler, Sandbox, csrf_token
 from tests.engine_helpers import SETTINGS, clients, configure

@@ -1,8 +1,9 @@
 """The form of the set-up step "Payments": book payments or not, from when, on which ledgers.
 
-Kept apart from ``pp2eb.web.forms`` (which holds the other steps) only for its size. Like the
-OSS step, choosing "yes" reveals the rows: one clearing-ledger dropdown (category FIN) per
-payment provider, a fallback for any other provider or method, and the date to book from.
+Kept apart from ``pp2eb.web.forms`` (the step machinery and the simpler steps) for its size, as
+the revenue, VAT and OSS steps are in ``pp2eb.web.mapping_forms``. Like the OSS step, choosing
+"yes" reveals the rows: one clearing-ledger dropdown (category FIN) per payment provider, a
+fallback for any other provider or method, and the date to book from.
 """
 
 from __future__ import annotations

@@ -21,21 +21,19 @@ from flask_babel import lazy_gettext as _l
 from pp2eb import appstate, connections, shopsettings
 from pp2eb.models import Credential
 from pp2eb.settings import Settings, SettingsError
-from pp2eb.web import htmx
+from pp2eb.web import loaders
 from pp2eb.web.forms import (
     CustomerCodesForm,
     DebtorForm,
     GroupLinesForm,
     InsertionForm,
     InvoicesForm,
-    OssForm,
     ReferenceForm,
-    RevenueForm,
     ShippingForm,
     StepForm,
     SyncForm,
-    VatForm,
 )
+from pp2eb.web.mapping_forms import OssForm, RevenueForm, VatForm
 from pp2eb.web.payment_forms import PaymentsForm
 
 logger = logging.getLogger(__name__)
@@ -228,8 +226,8 @@ def step(slug: str):
     if step.service:
         return redirect(step_url(step))
     posted = request.method == "POST"
-    source = htmx.Source(request.form, submitted=True) if posted else htmx.Source()
-    loaded = htmx.load(step.form, source)
+    source = loaders.Source(request.form, submitted=True) if posted else loaders.Source()
+    loaded = loaders.load(step.form, source)
     if not loaded.problems and loaded.form.validate_on_submit():
         save_step(step, loaded.form.settings())
         target, message = _after(step)
