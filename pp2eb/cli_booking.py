@@ -14,7 +14,8 @@ from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
-from pp2eb.settings import Settings, SettingsError, check_against
+from pp2eb.settings import Settings, SettingsError
+from pp2eb.settings_check import check_against
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
 

@@ -16,20 +16,19 @@ import sqlalchemy.exc
 
 from pp2eb import apierrors, eboekhouden, plugandpay
 from pp2eb.models import Credential, SyncRun
-from pp2eb.store import Store
+from pp2eb.runlog import RUN_COUNTS, RunLog
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Long enough to outlast one API call with its own retries; a crashed holder on this machine is
-# recognised by its pid at once (see ``Store.acquire_lease``), so a restart need not wait.
+# recognised by its pid at once (see ``RunLog.acquire_lease``), so a restart need not wait.
 LEASE_TTL = timedelta(minutes=10)
 LEASE_RENEW_EVERY = timedelta(seconds=30)
 WAIT_STEP = 10.0  # seconds; long waits are cut into steps so the lease is renewed
 RATE_LIMIT_PATIENCE = 15 * 60.0  # seconds a run waits out 429s in total before it stops
 MAX_UNAVAILABLE_IN_A_ROW = 3
 RETRY_FIRST, RETRY_CAP = timedelta(minutes=5), timedelta(hours=6)
-COUNTS = ("booked", "skipped", "failed", "waiting", "already_booked")
 
 
 @dataclass
@@ -97,13 +96,14 @@ class RunState:
 
     def __init__(
         self,
-        store: Store,
+        run_log: RunLog,
         run: SyncRun,
         holder: str,
         clock: Callable[[], datetime],
         sleep: Callable[[float], None],
     ) -> None:
-        self.store, self.run, self.holder, self.clock, self.sleep = store, run, holder, clock, sleep
+        self.run_log, self.run, self.holder = run_log, run, holder
+        self.clock, self.sleep = clock, sleep
         self.failures: list[Failure] = []
         self.waited = 0.0
         self.unavailable_in_a_row = 0
@@ -154,7 +154,7 @@ class RunState:
         now = self.clock()
         if now - self.renewed_at < LEASE_RENEW_EVERY:
             return
-        if not self.store.renew_lease(self.holder, now, LEASE_TTL):
+        if not self.run_log.renew_lease(self.holder, now, LEASE_TTL):
             raise RunAborted("Another process took over the run; this one stopped.")
         self.renewed_at = now
 
@@ -173,20 +173,20 @@ class RunState:
 
     def finish(self, status: str, message: str | None) -> None:
         """Close the run and give the lease back, even after a database failure."""
-        counts = {name: getattr(self.run, name) for name in COUNTS}
+        counts = {name: getattr(self.run, name) for name in RUN_COUNTS}
         try:
             # Whatever was not committed belonged to a step that failed: drop it, but keep
             # the run's counts, which live in memory until the run is saved.
-            self.store.session.rollback()
+            self.run_log.session.rollback()
             for name, value in counts.items():
                 setattr(self.run, name, value)
             self.run.status, self.run.message = status, message
             self.run.finished_at = self.clock()
-            self.store.save_run(self.run)
+            self.run_log.save_run(self.run)
         except sqlalchemy.exc.SQLAlchemyError:
             logger.exception("could not record the end of run %s", self.run.id)
         try:
-            self.store.release_lease(self.holder)
+            self.run_log.release_lease(self.holder)
         except sqlalchemy.exc.SQLAlchemyError:
             logger.exception("could not release the lease; it expires in %s", LEASE_TTL)
 

@@ -1,8 +1,8 @@
 """The shop owner's choices as one frozen ``Settings``, read from and written to plain JSON.
 
 ``Settings.from_dict`` checks the file on its own and names every problem at once;
-``check_against`` checks it against an e-Boekhouden account's reference data (the engine
-fetches that live). Ledgers are kept as their codes, as a person sees them.
+``pp2eb.settings_check`` checks it against an e-Boekhouden account. Ledgers are kept as their
+codes, as a person sees them.
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
 from pp2eb.mapping.order import rate_key
 from pp2eb.mapping.orderjson import shown
-from pp2eb.mapping.vatcodes import vat_rate
-
-if TYPE_CHECKING:
-    from pp2eb.mapping.booking import ReferenceData
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "orders": ("final_invoices", "paid"),
@@ -302,46 +298,3 @@ def _vat_map_key(key: object) -> str | None:
         return rate_key(match.group(1), Decimal(match.group(2)))
     except InvalidOperation:
         return None
-
-
-_CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
-_CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
-# inferred: a payment (mutation type 3) is booked on a bank or cash ledger (FIN) at the top;
-# the sandbox answers MUT_009 otherwise (reference §3.6: "for 3–6 = bank/cash (FIN)").
-_CATEGORY_NAMES["FIN"] = "a bank or cash ledger (FIN), e.g. a tussenrekening"
-
-
-def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
-    """Name every ledger, VAT code and template in ``settings`` that ``reference`` lacks."""
-    wanted = [(key, getattr(settings, key), "VW") for key in _LEDGERS]
-    wanted[0] = ("debtor_ledger", settings.debtor_ledger, "DEB")
-    wanted += [(f"product_ledgers[{p}]", c, "VW") for p, c in settings.product_ledgers.items()]
-    wanted += [(f"oss_ledgers[{c}]", code, "BAL") for c, code in settings.oss_ledgers.items()]
-    wanted += [(f"payment_ledgers[{p}]", c, "FIN") for p, c in settings.payment_ledgers.items()]
-    if settings.payment_fallback_ledger:
-        wanted += [("payment_fallback_ledger", settings.payment_fallback_ledger, "FIN")]
-    problems = []
-    for key, code, category in wanted:
-        ledger = reference.ledgers.get(code)
-        if ledger is None:
-            problems.append(f"{key}: ledger {code} does not exist in e-Boekhouden.")
-        elif ledger.category != category:
-            problems.append(
-                f"{key}: ledger {code} ({ledger.description}) has category {ledger.category}; "
-                f"it must be {_CATEGORY_NAMES[category]}."
-            )
-    for key, code in settings.vat_map.items():
-        if code not in reference.vat_codes:
-            problems.append(f"vat_map[{key}]: {shown(code)} is not an e-Boekhouden sales VAT code.")
-            continue
-        rate = Decimal(0) if key in (REVERSE_CHARGE, OUTSIDE_EU) else Decimal(key.split(":")[1])
-        if vat_rate(code) != rate:
-            problems.append(
-                f"vat_map[{key}]: e-Boekhouden books {code} at {vat_rate(code)}%, not {rate}%."
-            )
-    if settings.insertion == "invoice" and settings.invoice_template not in reference.templates:
-        problems.append(
-            f"invoice_template: there is no invoice template named "
-            f"{shown(settings.invoice_template)} in e-Boekhouden."
-        )
-    return problems

@@ -1,32 +1,26 @@
-"""The engine's memory in SQLite: runs, one record per order, attempts, customer links, the lease.
+"""The engine's memory of orders in SQLite: one record per order, its attempts, customer links.
 
 Every method that changes state commits at once, so that a crash (even ``kill -9``) leaves
 each order in a state the next run can reason about: an intent recorded before the remote
 write is confirmed after it, and a run that finds an unconfirmed intent looks in
-e-Boekhouden before it writes again.
+e-Boekhouden before it writes again. The lease and the runs' rows are ``pp2eb.runlog``'s; a
+run's counts are written with its orders' commits.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import jsonutil
-from pp2eb.models import Attempt, CustomerLink, Lease, OrderRecord, SyncRun, utcnow
-
-SYNC_LEASE = "sync"
-RUN_COUNTS = ("booked", "skipped", "failed", "waiting", "already_booked")
-RUN_END = ("status", "message", "finished_at")
-COUNTS_EVERY = 1.0  # seconds
+from pp2eb.models import Attempt, CustomerLink, OrderRecord, SyncRun, utcnow
+from pp2eb.runlog import RunLog
 
 _RECORDS = OrderRecord.__table__
 _FIND = (
@@ -38,8 +32,6 @@ _KNOWN = sa.select(_RECORDS.c.id).where(_RECORDS.c.order_id == sa.bindparam("wan
 _INSERT = sa.insert(_RECORDS)
 _UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
 _ADD_ATTEMPT = sa.insert(Attempt.__table__)
-_RUNS = SyncRun.__table__
-_SAVE_RUN = sa.update(_RUNS).where(_RUNS.c.id == sa.bindparam("saved_run"))
 _LINKS = CustomerLink.__table__
 _ADD_LINK = sa.insert(_LINKS).prefix_with("OR IGNORE")
 _LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
@@ -65,35 +57,16 @@ class Outcome:
     error_code: str | None = None
 
 
-def lease_holder() -> str:
-    """Who this process is: host, pid and a random part (a pid can be reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when ``holder`` is a process on this host that no longer runs."""
-    if not holder:
-        return True
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 class Store:
-    """Persistence for ``pp2eb.sync``; takes the SQLAlchemy session to work in."""
+    """Persistence for ``pp2eb.sync``; takes the SQLAlchemy session to work in.
+
+    ``run_log`` (``pp2eb.runlog.RunLog``) keeps the lease and the run rows in the same session;
+    an order's attempt puts its run's counts through it, into the order's own commit.
+    """
 
     def __init__(self, session: Session | scoped_session) -> None:
         self.session = session
-        self._saved: dict[int, dict] = {}  # what save_run last wrote, by run id
-        self._saved_at = float("-inf")
+        self.run_log = RunLog(session)
         self._described: dict[int, dict] = {}  # ``describe`` not yet written, by order id
 
     @contextmanager
@@ -111,78 +84,6 @@ class Store:
             yield
         finally:
             session.expire_on_commit = before
-
-    # --- the lease: one runner at a time, across processes ---
-
-    def acquire_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
-        """Take the sync lease if it is free, expired, or held by a dead process here."""
-        s = self.session
-        s.execute(sa.insert(Lease).prefix_with("OR IGNORE").values(name=SYNC_LEASE))
-        s.commit()
-        current = s.get(Lease, SYNC_LEASE)
-        s.refresh(current)
-        expired = current.expires_at is None or current.expires_at <= now
-        if not expired and not _holder_is_dead(current.holder):
-            return False
-        # Compare-and-set on the holder we saw: of two processes only one wins.
-        result = s.execute(
-            sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder.is_(current.holder))
-            .values(holder=holder, expires_at=now + ttl)
-        )
-        s.commit()
-        return result.rowcount == 1
-
-    def renew_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
-        """Extend our lease; False if another process took it over."""
-        result = self.session.execute(
-            sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
-            .values(expires_at=now + ttl)
-        )
-        self.session.commit()
-        return result.rowcount == 1
-
-    def release_lease(self, holder: str) -> None:
-        """Give the lease back."""
-        self.session.execute(
-            sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
-            .values(holder=None, expires_at=None)
-        )
-        self.session.commit()
-
-    # --- runs ---
-
-    def start_run(self, kind: str, now: datetime, since=None, until=None) -> SyncRun:
-        """Record the start of a run."""
-        run = SyncRun(
-            kind=kind,
-            started_at=now,
-            since=since.isoformat() if since else None,
-            until=until.isoformat() if until else None,
-        )
-        self.session.add(run)
-        self.session.commit()
-        self.session.refresh(run)
-        # Detached, so that counting an order is no change the session must flush at the next
-        # commit (a whole unit of work per order); ``save_run`` writes the row itself.
-        self.session.expunge(run)
-        return run
-
-    def save_run(self, run: SyncRun) -> None:
-        """Store the run's counts and status so far (the dashboard shows them live)."""
-        self._save_counts(run, RUN_COUNTS + RUN_END)
-        self.session.commit()
-
-    def last_finished_sync(self) -> SyncRun | None:
-        """The last scheduled or manual sync that ran to its end."""
-        return self.session.execute(
-            sa.select(SyncRun)
-            .where(SyncRun.kind == "sync", SyncRun.status == SyncRun.FINISHED)
-            .order_by(SyncRun.started_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
 
     # --- orders ---
     # The per-order writes are single Core statements whose values are copied onto the record
@@ -317,20 +218,7 @@ class Store:
             },
         )
         if run is not None:
-            self._save_counts(run)
-
-    def _save_counts(self, run: SyncRun, fields: tuple[str, ...] = RUN_COUNTS) -> None:
-        # Counts go with the order's own commit, at most once a second: live enough for the
-        # dashboard. The end of the run (status, message) is written at once.
-        saved = self._saved.setdefault(run.id, {})
-        values = {name: getattr(run, name) for name in fields}
-        changed = {name: value for name, value in values.items() if saved.get(name) != value}
-        now = time.monotonic()
-        ending = any(name in changed for name in RUN_END)
-        if changed and (ending or now - self._saved_at >= COUNTS_EVERY):
-            self.session.execute(_SAVE_RUN, {"saved_run": run.id, **changed})
-            saved.update(changed)
-            self._saved_at = now
+            self.run_log.save_counts(run)
 
     def due_for_retry(self, now: datetime) -> list[int]:
         """Order ids to look at again now: failed, waiting, unconfirmed or never finished

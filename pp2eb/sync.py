@@ -36,6 +36,7 @@ from pp2eb.mapping.order import Order, parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
+from pp2eb.runlog import lease_holder
 from pp2eb.runstate import (
     LEASE_TTL,
     Failure,
@@ -46,7 +47,7 @@ from pp2eb.runstate import (
     refused_service,
 )
 from pp2eb.settings import Settings
-from pp2eb.store import Outcome, Store, lease_holder
+from pp2eb.store import Outcome, Store
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +115,9 @@ def run_once(
     """One run: ``sync`` (new orders and due retries), ``backfill`` (a date range) or ``orders``."""
     holder = lease_holder()
     try:
-        if not store.acquire_lease(holder, clock(), LEASE_TTL):
+        if not store.run_log.acquire_lease(holder, clock(), LEASE_TTL):
             return RunResult(status="busy", message="Another run is in progress; nothing was done.")
-        run = store.start_run(kind, clock(), since, until)
+        run = store.run_log.start_run(kind, clock(), since, until)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         store.session.rollback()
         logger.error("run not started: %s", exc)
@@ -129,7 +130,7 @@ def run_once(
             elif kind == "backfill":
                 engine.book_all(backfill_orders(pp, since or settings.start_date, until))
             else:
-                engine.book_all(sync_orders(pp, settings, store.last_finished_sync()))
+                engine.book_all(sync_orders(pp, settings, store.run_log.last_finished_sync()))
                 engine.book_by_id(store.due_for_retry(clock()))
                 if engine.payments is not None:
                     engine.book_by_id(engine.payments.due())
@@ -154,7 +155,7 @@ class Engine:
     def __init__(self, pp, eb, store, settings, run, holder, clock, sleep) -> None:
         self.pp, self.eb, self.store, self.settings = pp, eb, store, settings
         self.run, self.clock = run, clock
-        self.state = RunState(store, run, holder, clock, sleep)
+        self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
         self.booker = OrderBooker(eb, store, settings, self.state, relations)
         self.seen: set[int] = set()
@@ -233,7 +234,7 @@ class Engine:
         self.booker.book(rec, order)
         if self.payments is not None:
             self.payments.book(rec, raw)
-        self.store.save_run(self.run)
+        self.store.run_log.save_run(self.run)
 
 
 def _summary(order: Order) -> dict:

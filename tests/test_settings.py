@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from pp2eb import jsonutil
-from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.settings import DEFAULTS, Settings, SettingsError, check_against
+from pp2eb.settings import DEFAULTS, Settings, SettingsError
 
 EXAMPLE = {
     "orders": "final_invoices",
@@ -157,71 +155,6 @@ def test_single_problems(data, problem):
     assert any(p.startswith(problem) for p in info.value.problems), info.value.problems
 
 
-LEDGERS = [
-    Ledger(1, "1300", "Debiteuren", "DEB"),
-    Ledger(2, "1100", "Bank", "FIN"),
-    Ledger(3, "1640", "Btw België (OSS)", "BAL"),
-    Ledger(4, "1641", "Btw Duitsland (OSS)", "BAL"),
-    Ledger(5, "1642", "Btw Frankrijk (OSS)", "BAL"),
-    Ledger(6, "8000", "Omzet", "VW"),
-    Ledger(7, "8010", "Omzet cursussen", "VW"),
-    Ledger(8, "8050", "Verzendkosten", "VW"),
-    Ledger(9, "8090", "Afrondingsverschillen", "VW"),
-]
-REFERENCE = ReferenceData.build(LEDGERS, [Template(1, "Standaard")])
-
-
-def test_check_against_a_matching_account():
-    assert check_against(Settings.from_dict(EXAMPLE), REFERENCE) == []
-
-
-def test_check_against_names_each_problem():
-    settings = Settings.from_dict(
-        {
-            **EXAMPLE,
-            "insertion": "invoice",
-            "invoice_template": "Luxe",
-            "debtor_ledger": "8000",
-            "revenue_ledger": "1100",
-            "shipping_ledger": "8055",
-            "rounding_ledger": "1641",
-            "product_ledgers": {"12": "1300"},
-            "oss_ledgers": {"BE": "8000", "DE": "1641"},
-            "vat_map": {
-                "NL:21": "LAAG_VERK_9",
-                "NL:9": "LAAG_VERK_9",
-                "NL:0": "HOOG_INK_21",
-                "reverse_charge": "VERL_VERK",
-                "outside_eu": "HOOG_VERK_21",
-            },
-        }
-    )
-    assert check_against(settings, REFERENCE) == [
-        "debtor_ledger: ledger 8000 (Omzet) has category VW; it must be a debtor ledger (DEB).",
-        "revenue_ledger: ledger 1100 (Bank) has category FIN; it must be a profit and loss "
-        "ledger (VW).",
-        "shipping_ledger: ledger 8055 does not exist in e-Boekhouden.",
-        "rounding_ledger: ledger 1641 (Btw Duitsland (OSS)) has category BAL; it must be a "
-        "profit and loss ledger (VW).",
-        "product_ledgers[12]: ledger 1300 (Debiteuren) has category DEB; it must be a profit "
-        "and loss ledger (VW).",
-        "oss_ledgers[BE]: ledger 8000 (Omzet) has category VW; it must be a balance sheet "
-        "ledger (BAL).",
-        "vat_map[NL:21]: e-Boekhouden books LAAG_VERK_9 at 9%, not 21%.",
-        "vat_map[NL:0]: 'HOOG_INK_21' is not an e-Boekhouden sales VAT code.",
-        "vat_map[outside_eu]: e-Boekhouden books HOOG_VERK_21 at 21%, not 0%.",
-        "invoice_template: there is no invoice template named 'Luxe' in e-Boekhouden.",
-    ]
-
-
-def test_template_matters_only_for_invoices():
-    settings = Settings.from_dict({**EXAMPLE, "invoice_template": "Luxe"})
-    assert check_against(settings, REFERENCE) == []
-    assert check_against(replace(settings, insertion="invoice"), REFERENCE) == [
-        "invoice_template: there is no invoice template named 'Luxe' in e-Boekhouden."
-    ]
-
-
 def test_product_ids_are_normalised():
     settings = Settings.from_dict({**EXAMPLE, "product_ledgers": {"012": "8010", "7": "8000"}})
     assert settings.product_ledgers == {"12": "8010", "7": "8000"}
@@ -294,17 +227,3 @@ def test_payment_setting_problems(data, problem):
     with pytest.raises(SettingsError) as info:
         Settings.from_dict({**EXAMPLE, **data})
     assert any(p.startswith(problem) for p in info.value.problems), info.value.problems
-
-
-def test_payment_ledgers_must_be_bank_or_cash_ledgers():
-    ledgers = [*LEDGERS, Ledger(10, "1650", "Tussenrekening Mollie", "FIN")]
-    ledgers += [Ledger(11, "1660", "Tussenrekening Stripe", "BAL")]
-    reference = ReferenceData.build(ledgers, [Template(1, "Standaard")])
-    settings = Settings.from_dict({**EXAMPLE, **PAYMENTS, "payment_fallback_ledger": "1999"})
-    assert check_against(settings, reference) == [
-        "payment_ledgers[stripe]: ledger 1660 (Tussenrekening Stripe) has category BAL; it must "
-        "be a bank or cash ledger (FIN), e.g. a tussenrekening.",
-        "payment_fallback_ledger: ledger 1999 does not exist in e-Boekhouden.",
-    ]
-    fine = {**PAYMENTS, "payment_ledgers": {"mollie": "1650"}}
-    assert check_against(Settings.from_dict({**EXAMPLE, **fine}), reference) == []

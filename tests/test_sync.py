@@ -264,14 +264,14 @@ def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
 
 
 def test_second_process_waits_its_turn(ready, sandbox):
-    from pp2eb.store import lease_holder
+    from pp2eb.runlog import lease_holder
 
     holder = lease_holder().replace(":", "-x-", 1)  # another machine's process: alive
-    assert store().acquire_lease(holder, utcnow(), timedelta(minutes=5))
+    assert store().run_log.acquire_lease(holder, utcnow(), timedelta(minutes=5))
     busy = run(sandbox)
     assert busy.status == "busy"
     assert booked_numbers(sandbox) == {}
-    store().release_lease(holder)
+    store().run_log.release_lease(holder)
     assert run(sandbox).status == SyncRun.FINISHED
 
 
@@ -279,7 +279,7 @@ def test_lease_of_a_dead_process_is_taken_over(ready, sandbox):
     import socket
 
     dead = f"{socket.gethostname()}:999999:dead"
-    assert store().acquire_lease(dead, utcnow(), timedelta(minutes=5))
+    assert store().run_log.acquire_lease(dead, utcnow(), timedelta(minutes=5))
     assert run(sandbox).status == SyncRun.FINISHED
 
 

@@ -12,7 +12,7 @@ import pytest
 from pp2eb import appstate, background, scheduler
 from pp2eb.extensions import db
 from pp2eb.models import AppState, OrderRecord, SyncRun, WebhookQueue, utcnow
-from pp2eb.store import lease_holder
+from pp2eb.runlog import lease_holder
 from pp2eb.webhooks import inbox, runs
 from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store
 
@@ -245,12 +245,12 @@ def test_while_another_run_holds_the_lease_the_queue_waits_for_the_tick(
     configure(app)
     other = lease_holder().replace(":", "-x-", 1)  # another machine's process: alive
     with app.app_context():
-        assert store().acquire_lease(other, utcnow(), timedelta(minutes=5))
+        assert store().run_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
     assert hook(client, secret).status_code == 202
     drained(app)
     assert queue(app) == [PAID_ORDER] and run_kinds(app) == []
     with app.app_context():
-        store().release_lease(other)
+        store().run_log.release_lease(other)
     sync_not_due(app)
     scheduler.tick(app)
     assert queue(app) == [] and record(app, PAID_ORDER).state == OrderRecord.BOOKED
@@ -261,12 +261,12 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
     configure(app)
     other = lease_holder().replace(":", "-x-", 1)
     with app.app_context():
-        assert store().acquire_lease(other, utcnow(), timedelta(minutes=5))
+        assert store().run_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
     assert hook(client, secret, event(order_id=987)).status_code == 202  # unknown to the sync
     drained(app)
     assert queue(app) == [987]
     with app.app_context():
-        store().release_lease(other)
+        store().run_log.release_lease(other)
         background.start("sync").join(timeout=60)
     drained(app)
     assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []

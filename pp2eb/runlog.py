@@ -1,0 +1,145 @@
+"""Who runs and what each run did, in SQLite: the sync lease and the runs' rows (``SyncRun``).
+
+One process runs at a time: the lease row is taken by compare-and-set, renewed while the run
+goes on and given back at its end; a holder that died on this machine is recognised by its pid.
+A run's row is written by ``save_run`` itself, not flushed with every commit: its counts go with
+an order's own commit (``save_counts``, called by ``pp2eb.store.Store``) at most once a second,
+and its end at once. Every method that changes state commits at once, except ``save_counts``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, scoped_session
+
+from pp2eb.models import Lease, SyncRun
+
+SYNC_LEASE = "sync"
+RUN_COUNTS = ("booked", "skipped", "failed", "waiting", "already_booked")
+RUN_END = ("status", "message", "finished_at")
+COUNTS_EVERY = 1.0  # seconds
+
+_RUNS = SyncRun.__table__
+_SAVE_RUN = sa.update(_RUNS).where(_RUNS.c.id == sa.bindparam("saved_run"))
+
+
+def lease_holder() -> str:
+    """Who this process is: host, pid and a random part (a pid can be reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def _holder_is_dead(holder: str | None) -> bool:
+    """True when ``holder`` is a process on this host that no longer runs."""
+    if not holder:
+        return True
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class RunLog:
+    """The lease and the run rows; takes the SQLAlchemy session to work in."""
+
+    def __init__(self, session: Session | scoped_session) -> None:
+        self.session = session
+        self._saved: dict[int, dict] = {}  # what save_counts last wrote, by run id
+        self._saved_at = float("-inf")
+
+    # --- the lease: one runner at a time, across processes ---
+
+    def acquire_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the sync lease if it is free, expired, or held by a dead process here."""
+        s = self.session
+        s.execute(sa.insert(Lease).prefix_with("OR IGNORE").values(name=SYNC_LEASE))
+        s.commit()
+        current = s.get(Lease, SYNC_LEASE)
+        s.refresh(current)
+        expired = current.expires_at is None or current.expires_at <= now
+        if not expired and not _holder_is_dead(current.holder):
+            return False
+        # Compare-and-set on the holder we saw: of two processes only one wins.
+        result = s.execute(
+            sa.update(Lease)
+            .where(Lease.name == SYNC_LEASE, Lease.holder.is_(current.holder))
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        s.commit()
+        return result.rowcount == 1
+
+    def renew_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Extend our lease; False if another process took it over."""
+        result = self.session.execute(
+            sa.update(Lease)
+            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
+            .values(expires_at=now + ttl)
+        )
+        self.session.commit()
+        return result.rowcount == 1
+
+    def release_lease(self, holder: str) -> None:
+        """Give the lease back."""
+        self.session.execute(
+            sa.update(Lease)
+            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+        self.session.commit()
+
+    # --- runs ---
+
+    def start_run(self, kind: str, now: datetime, since=None, until=None) -> SyncRun:
+        """Record the start of a run."""
+        run = SyncRun(
+            kind=kind,
+            started_at=now,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+        )
+        self.session.add(run)
+        self.session.commit()
+        self.session.refresh(run)
+        # Detached, so that counting an order is no change the session must flush at the next
+        # commit (a whole unit of work per order); ``save_run`` writes the row itself.
+        self.session.expunge(run)
+        return run
+
+    def save_run(self, run: SyncRun) -> None:
+        """Store the run's counts and status so far (the dashboard shows them live)."""
+        self.save_counts(run, RUN_COUNTS + RUN_END)
+        self.session.commit()
+
+    def save_counts(self, run: SyncRun, fields: tuple[str, ...] = RUN_COUNTS) -> None:
+        """Write the run's changed ``fields`` with the next commit (the caller's)."""
+        # Counts go with the order's own commit, at most once a second: live enough for the
+        # dashboard. The end of the run (status, message) is written at once.
+        saved = self._saved.setdefault(run.id, {})
+        values = {name: getattr(run, name) for name in fields}
+        changed = {name: value for name, value in values.items() if saved.get(name) != value}
+        now = time.monotonic()
+        ending = any(name in changed for name in RUN_END)
+        if changed and (ending or now - self._saved_at >= COUNTS_EVERY):
+            self.session.execute(_SAVE_RUN, {"saved_run": run.id, **changed})
+            saved.update(changed)
+            self._saved_at = now
+
+    def last_finished_sync(self) -> SyncRun | None:
+        """The last scheduled or manual sync that ran to its end."""
+        return self.session.execute(
+            sa.select(SyncRun)
+            .where(SyncRun.kind == "sync", SyncRun.status == SyncRun.FINISHED)
+            .order_by(SyncRun.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
