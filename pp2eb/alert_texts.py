@@ -29,6 +29,7 @@ class OrderProblem:
     reason: str
     fix: str | None = None
     link: str | None = None
+    payment: bool = False  # the order is booked; its payment (type 3) is what failed
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,27 @@ def failures_mail(
     problems: Sequence[OrderProblem], when: datetime, link: str | None, *, more: int = 0
 ) -> Mail:
     """The orders a run could not book, with the reason and what to do for each."""
-    count = len(problems) + more
-    subject = ngettext(
-        "pp2eb: %(num)d order could not be booked",
-        "pp2eb: %(num)d orders could not be booked",
-        count,
-    )
+    payments = sum(problem.payment for problem in problems)
+    orders = len(problems) - payments + more
+    parts = []
+    if orders or not payments:
+        parts.append(
+            ngettext(
+                "%(num)d order could not be booked", "%(num)d orders could not be booked", orders
+            )
+        )
+    if payments:
+        parts.append(
+            ngettext(
+                "the payment of %(num)d booked order could not be booked",
+                "the payments of %(num)d booked orders could not be booked",
+                payments,
+            )
+        )
+    what = "; ".join(parts)
+    subject = "pp2eb: " + what
     lines = [
-        ngettext(
-            "The run of %(when)s could not book %(num)d order in e-Boekhouden.nl:",
-            "The run of %(when)s could not book %(num)d orders in e-Boekhouden.nl:",
-            count,
-            when=shown(when),
-        ),
+        _("The run of %(when)s in e-Boekhouden.nl: %(what)s.", when=shown(when), what=what),
         "",
     ]
     for problem in problems:

@@ -161,6 +161,7 @@ def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
         reason=reason,
         fix=None,
         link=link("dashboard.order", order_id=rec.order_id),
+        payment=True,
     )
 
 

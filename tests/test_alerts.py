@@ -250,4 +250,7 @@ def test_a_payment_that_fails_is_mailed_with_the_failed_orders(app, sandbox, sin
         payments = [line for line in mail["body"].splitlines() if "Payment not booked" in line]
         assert len(payments) == 2
         assert all("The clearing ledger 1999 does not exist" in line for line in payments)
-        assert f"{DEMO_REFUSED + 2} orders could not be booked" in mail["subject"]
+        assert mail["subject"] == (
+            f"pp2eb: {DEMO_REFUSED} orders could not be booked; "
+            "the payments of 2 booked orders could not be booked"
+        )
