@@ -303,3 +303,21 @@ def test_a_secret_the_encryption_key_cannot_read_is_replaced(app, secret):
         assert inbox.stored_secret() is None and not inbox.secret_matches(secret)
         renewed = inbox.secret()
         assert renewed != secret and inbox.secret_matches(renewed)
+
+
+def test_the_secret_is_never_logged_nor_stored_in_clear(app, sandbox, client, secret, caplog):
+    import logging
+    from pathlib import Path
+
+    configure(app)
+    caplog.set_level(logging.DEBUG)
+    assert hook(client, secret).status_code == 202
+    drained(app)
+    assert hook(client, secret + "x").status_code == 404
+    assert record(app, PAID_ORDER).state == OrderRecord.BOOKED
+    assert secret not in caplog.text
+    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    files = list(database.parent.glob(database.name + "*"))  # the file, its WAL and journal
+    assert database in files
+    for path in files:
+        assert secret.encode() not in path.read_bytes()
