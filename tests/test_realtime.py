@@ -213,3 +213,18 @@ def test_end_to_end_register_then_a_paid_order_is_booked_within_seconds(app, san
     deliveries = sandbox.control("plugandpay", "GET", "webhooks").json()["deliveries"]
     assert [d["status"] for d in deliveries] == [202]
     assert 'href="/orders/900"' in session.get(f"{served}/realtime/card", timeout=10).text
+
+
+def test_a_key_the_encryption_key_cannot_read_says_connect_again(app, ready, sandbox):
+    from cryptography.fernet import Fernet
+
+    from pp2eb import crypto
+
+    press(ready, "register")
+    old = secret(app)
+    app.extensions["pp2eb_vault"] = crypto.Vault(Fernet.generate_key())  # the key file replaced
+    html = card(ready)
+    assert "Connect Plug&amp;Pay again" in html
+    resp = press(ready, "rotate")
+    assert resp.status_code == 200 and "Connect Plug&amp;Pay again" in resp.get_data(as_text=True)
+    assert secret(app) != old  # a secret that may have leaked goes, whatever Plug&Pay says

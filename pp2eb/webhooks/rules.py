@@ -15,7 +15,6 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from pp2eb import apierrors, connections
-from pp2eb.crypto import SecretUnreadable
 from pp2eb.models import Credential
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.webhooks import inbox
@@ -55,14 +54,8 @@ def _client() -> PlugAndPayClient:
         )
     try:
         key = connections.read_secret(credential)
-    except SecretUnreadable:
-        raise RulesUnavailable(
-            _(
-                "The stored %(name)s API key cannot be read with this encryption key. "
-                "Connect %(name)s again.",
-                name=NAME,
-            )
-        ) from None
+    except connections.SecretLost as exc:
+        raise RulesUnavailable(str(exc)) from None
     return PlugAndPayClient(
         key, credential.base_url, timeout=current_app.config["HTTP_TIMEOUT"], max_attempts=2
     )
@@ -101,6 +94,10 @@ def register(url: str, secret: str) -> dict:
     for rule in find(secret):
         if rule_url(rule) == url and rule.get("trigger_type") == TRIGGER:
             return rule
+    return _create(url)
+
+
+def _create(url: str) -> dict:
     rule = _calling(lambda pp: pp.create_rule(name=RULE_NAME, trigger_type=TRIGGER, hook_url=url))
     logger.info("webhook rule %s registered in Plug&Pay", rule.get("id"))
     return rule
@@ -138,7 +135,7 @@ def rotate(url_for_secret: Callable[[str], str]) -> tuple[bool, str | None]:
         return False, problem
     try:
         _calling(lambda pp: _delete(pp, had))
-        register(url_for_secret(new), new)
+        _create(url_for_secret(new))
     except RulesUnavailable as exc:
         return False, str(exc)
     return True, None
