@@ -18,7 +18,7 @@ from pp2eb.explain import explain_api_error
 from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
 from pp2eb.models import OrderRecord
 from pp2eb.relations import Relations
 from pp2eb.runstate import RETRY_FIRST, Failure, RunState, retry_delay
@@ -187,13 +187,11 @@ class OrderBooker:
         if not number:
             return None
         if insertion == "invoice":
-            items = self.eb.iter_invoices(invoiceNumber=number, limit=10)
-        else:
-            items = self.eb.iter_mutations(invoiceNumber=number, type=2, limit=10)  # not a payment
-        for item in items:
-            if str(item.get("invoiceNumber")) == number:
-                return item["id"]
-        return None
+            invoices = self.eb.iter_invoices(invoiceNumber=number, limit=10)
+            found = next((i for i in invoices if str(i.get("invoiceNumber")) == number), None)
+        else:  # type 2, the sale: never a payment of it
+            found = next(self.eb.iter_mutations_of_invoice(number, SALES_INVOICE_SENT), None)
+        return None if found is None else found["id"]
 
     def _safe_lookup(self, insertion: str, number: str | None) -> int | None:
         try:

@@ -235,6 +235,15 @@ class EBoekhoudenClient:
         """Mutations; filters ``type``, ``invoiceNumber``, ``date[gte]`` and the like."""
         return self._paginate("/mutation", filters, params)
 
+    def iter_mutations_of_invoice(self, number: str, mutation_type: int) -> Iterator[dict]:
+        """The mutations of ``mutation_type`` with exactly the invoice number ``number``."""
+        for item in self.iter_mutations(invoiceNumber=number, type=mutation_type, limit=10):
+            if (
+                item.get("type") in (None, mutation_type)
+                and str(item.get("invoiceNumber")) == number
+            ):
+                yield item
+
     def get_mutation(self, mutation_id: int) -> dict:
         """One mutation with its rows."""
         return self._call("GET", f"/mutation/{int(mutation_id)}")

@@ -26,7 +26,7 @@ without a clearing ledger, paid before ``payments_from``) are ``skipped`` with t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -197,13 +197,7 @@ class Payments:
         """The id of a payment of invoice ``number`` in e-Boekhouden, ours first."""
         if not number:
             return None
-        items = self.eb.iter_mutations(type=PAYMENT_RECEIVED, invoiceNumber=number, limit=10)
-        found = [
-            item
-            for item in items
-            if item.get("type") in (None, PAYMENT_RECEIVED)
-            and str(item.get("invoiceNumber")) == number
-        ]
+        found = list(self.eb.iter_mutations_of_invoice(number, PAYMENT_RECEIVED))
         found.sort(key=lambda item: item.get("ledgerId") != ledger_id)
         return int(found[0]["id"]) if found else None
 
@@ -288,12 +282,12 @@ class Payments:
     def _failures(self) -> list[Failure]:
         return self.engine.state.failures  # the run's report (``flask sync`` prints it)
 
-    def _ledgers(self) -> dict[str, Ledger]:
+    def _ledgers(self) -> Mapping[str, Ledger]:
         """The ledgers by code: the run's reference data, fetched here if no order needed it."""
         engine, booker = self.engine, self.engine.booker
         if booker.reference is None:
             booker.reference = self._patiently(lambda: fetch_reference(engine.eb, engine.pp))
-        return dict(booker.reference.ledgers)
+        return booker.reference.ledgers
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:

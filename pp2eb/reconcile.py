@@ -19,6 +19,7 @@ from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.payloads import SALES_INVOICE_SENT
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import treatments
 from pp2eb.mapping.vatcodes import DISTANCE_SALES, SALE_VAT_CODES
@@ -30,7 +31,6 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 UNSPLIT = "?"  # the VAT code of an order pp2eb cannot split (it cannot book it either)
 MISSING, EXTRA, DIFFERENT = "missing", "extra", "different"
-SALES_INVOICE_SENT = 2
 
 
 @dataclass(frozen=True)
