@@ -38,8 +38,9 @@ from pp2eb.alert_texts import (
     failures_mail,
     summary_mail,
 )
-from pp2eb.alerts import Mail, Mailer, MailError, local, local_day
+from pp2eb.alerts import Mail, Mailer, MailError
 from pp2eb.connections import SERVICES
+from pp2eb.dutchtime import local, local_day
 from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
 from pp2eb.runstate import RunResult

@@ -15,41 +15,19 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask_babel import gettext as _
+
+from pp2eb.dutchtime import local
 
 logger = logging.getLogger(__name__)
 
 NONE, STARTTLS, SSL = "none", "starttls", "ssl"
 TIMEOUT = 10.0  # seconds for the connection and each SMTP command
 _ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\"']+@[\w-]+(\.[\w-]+)+$")
-
-
-def _zone():
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo("Europe/Amsterdam")
-    except ZoneInfoNotFoundError:  # a system without tz data: pytz (Babel's) carries its own
-        import pytz
-
-        return pytz.timezone("Europe/Amsterdam")
-
-
-ZONE = _zone()
-
-
-def local(when: datetime) -> datetime:
-    """A naive UTC moment (as the database keeps them) in Dutch local time."""
-    return when.replace(tzinfo=UTC).astimezone(ZONE)
-
-
-def local_day(when: datetime) -> date:
-    """The Dutch calendar day of a naive UTC moment: alerts are counted per such day."""
-    return local(when).date()
 
 
 def shown(when: datetime) -> str:

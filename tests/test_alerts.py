@@ -12,7 +12,8 @@ import pytest
 
 from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
 from pp2eb.alert_texts import check_mail
-from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings, local_day
+from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings
+from pp2eb.dutchtime import local_day
 from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
 from pp2eb.runstate import RunResult

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pp2eb.dutchtime import local_day
 from pp2eb.mapping.booking import Ledger, MappingError
 from pp2eb.mapping.payloads import cut
 from pp2eb.settings import Settings
@@ -37,10 +37,6 @@ PAYMENT_RECEIVED = 3  # mutation type "Invoice payment received" (SOAP: Factuurb
 MAX_DESCRIPTION = 50
 PAYABLE = ("paid", "credited")
 PAYMENT_SUFFIX = "-B"  # betaling: the booking's payment reference plus this, never the same
-try:
-    SHOP_TIME = ZoneInfo("Europe/Amsterdam")
-except ZoneInfoNotFoundError:  # a system without time zone data: UTC, at most a day off
-    SHOP_TIME = UTC
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ def paid_on(info: PaymentInfo) -> date | None:
     """The day the payment was made, in the shop's (Dutch) time, as the bank statement has it."""
     if info.paid_at is None:
         return None
-    return info.paid_at.replace(tzinfo=UTC).astimezone(SHOP_TIME).date()
+    return local_day(info.paid_at)
 
 
 def clearing_code(info: PaymentInfo, settings: Settings) -> str | None:
