@@ -119,7 +119,9 @@ def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], 
         message, runs = result.message or "", link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
-    problems, more = _failed_orders(result) if failed else ([], 0)
+    # Listing the orders reads each one: not when today's mail about failures has gone already.
+    listed = failed and not _sent_today(FAILURES, now)
+    problems, more = _failed_orders(result) if listed else ([], 0)
     if problems:
         orders = link("dashboard.orders", state="failed")
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
@@ -183,6 +185,14 @@ def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
     _note(now)
     logger.info("alert %s sent to %d address(es)", problem, len(config.to))
     return True
+
+
+def _sent_today(problem: str, now: datetime) -> bool:
+    day = local_day(now).isoformat()
+    found = db.session.execute(
+        sa.select(AlertSent.sent_at).filter_by(problem=problem, day=day)
+    ).scalar_one_or_none()
+    return found is not None
 
 
 def _claim(problem: str, day: str, now: datetime) -> AlertSent | None:

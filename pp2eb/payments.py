@@ -3,8 +3,8 @@
 With ``book_payments`` on, ``Engine.book_raw`` hands every booked order (booked in this run or
 earlier) to ``Payments.book``. An order that is paid gets one "Invoice payment received"
 mutation (type 3, built by ``pp2eb.mapping.payment``) on its provider's clearing ledger, so the
-invoice no longer shows as open in e-Boekhouden. With payments off this module is not even
-loaded: no call, no query, no write more than before.
+invoice no longer shows as open in e-Boekhouden. With payments off the engine makes no
+``Payments``: no call, no query, no write more than before.
 
 Exactly once rests on the same three things as a booking (``pp2eb.sync``):
 

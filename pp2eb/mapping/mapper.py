@@ -46,7 +46,7 @@ from pp2eb.mapping.booking import (
 )
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import cut, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.payloads import QUOTED, cut, to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.rounding import balance_vat, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
@@ -219,7 +219,7 @@ def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
     # inferred: the original is the related order marked credited; a single link will do too.
     if not related and len(order.related_orders) == 1:
         related = list(order.related_orders)
-    number = cut(order.invoice_number or str(order.id), 60)
+    number = cut(order.invoice_number or str(order.id), QUOTED)
     if len(related) != 1:
         raise MappingError(
             f"Credit invoice {number} does not name the one order it credits (related_orders).",
@@ -227,7 +227,7 @@ def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
         )
     original = ref.originals.get(related[0].id)
     if original is None:
-        original_number = cut(related[0].invoice_number or "unknown", 60)
+        original_number = cut(related[0].invoice_number or "unknown", QUOTED)
         return Wait(
             f"Credit invoice {number} waits for its original, order {related[0].id} "
             f"(invoice {original_number}), to be booked."

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.orderjson import Fields
-from pp2eb.mapping.payloads import cut
+from pp2eb.mapping.payloads import QUOTED, cut
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ def _check_signs(order: Order) -> None:
         amounts += [("shipping.amount", order.shipping.amount)]
         amounts += [("shipping.amount_with_tax", order.shipping.amount_with_tax)]
         amounts += [("shipping.tax.amount", order.shipping.tax_amount)]
-    number = cut(str(order.invoice_number or order.id), 60)
+    number = cut(str(order.invoice_number or order.id), QUOTED)
     for where, value in amounts:
         if order.is_credit and value > 0:
             raise MappingError(

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.countries import ISO_COUNTRIES
+from pp2eb.mapping.payloads import QUOTED
 from pp2eb.mapping.vatcodes import CENT
 
 _NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
@@ -21,7 +22,7 @@ _MAX_AMOUNT = Decimal(10) ** 12
 _PERCENT_STEP = Decimal("0.0001")
 
 
-def shown(value: object, limit: int = 60) -> str:
+def shown(value: object, limit: int = QUOTED) -> str:
     """``value`` as a message quotes it: text in quotes, and cut short, so that a 10,000-character
     field does not become a 10,000-character reason."""
     text = repr(value) if isinstance(value, str) else str(value)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 SALES_INVOICE_SENT = 2  # mutation type "Invoice sent" (SOAP: FactuurVerstuurd)
 MAX_DESCRIPTION = 200  # rows and items have no documented limit; this keeps them readable
 MAX_REFERENCE = 50
+QUOTED = 60  # characters of a number or label quoted in a reason
 
 
 def cut(text: str, limit: int = MAX_DESCRIPTION) -> str:

@@ -15,7 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order, TaxRate
 from pp2eb.mapping.orderjson import shown
-from pp2eb.mapping.payloads import cut
+from pp2eb.mapping.payloads import QUOTED, cut
 from pp2eb.mapping.vatcodes import CENT
 
 ZERO = Decimal("0.00")
@@ -40,7 +40,7 @@ def check_totals(order: Order) -> None:
     for i, line in enumerate(order.lines):
         if line.gross - line.net != line.tax_amount:
             raise _mismatch(
-                f"items[{i}] ({cut(line.label, 60)}) incl. VAT − excl. VAT",
+                f"items[{i}] ({cut(line.label, QUOTED)}) incl. VAT − excl. VAT",
                 line.gross - line.net,
                 line.tax_amount,
                 "its VAT",
