@@ -87,6 +87,15 @@ EBOEKHOUDEN_CODES: dict[str, tuple[str, str]] = {
         "Correct the customer's e-mail address in Plug&Pay, then retry.",
     ),
 }
+# Codes only a payment (type 3) meets.
+EBOEKHOUDEN_CODES["MUT_009"] = (
+    "The clearing ledger is not a bank or cash ledger (FIN) in e-Boekhouden.",
+    "Make the tussenrekening a bank ledger, or choose another on the Payments settings page.",
+)
+EBOEKHOUDEN_CODES["MUT_115"] = (
+    "e-Boekhouden does not find the booked invoice on this relation to pay.",
+    "Look the invoice up in e-Boekhouden; book the payment by hand if it differs.",
+)
 EBOEKHOUDEN_CODES["MUT_020"] = EBOEKHOUDEN_CODES["MUT_019"]
 EBOEKHOUDEN_CODES["FACT_VERWERK_004"] = EBOEKHOUDEN_CODES["MUTA_008"]
 

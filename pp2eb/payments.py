@@ -60,23 +60,13 @@ T = TypeVar("T")
 NONE, BOOKING, BOOKED, FAILED, SKIPPED = "none", "booking", "booked", "failed", "skipped"
 RETRYABLE = (FAILED, BOOKING, SKIPPED)  # what the order page's retry button tries again
 DUPLICATE_CODES = frozenset({"MUTA_008"})  # "payment reference already exists"
-# e-Boekhouden codes a payment can meet that a booking cannot: (what happened, what to do).
-PAYMENT_CODES = {
-    "MUT_009": (
-        "The clearing ledger is not a bank or cash ledger (FIN) in e-Boekhouden.",
-        "Make the tussenrekening a bank ledger, or choose another on the Payments settings page.",
-    ),
-    # inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
-    # ``invoiceNumber`` (sent only to find the payment again) is the one to drop.
-    "MUT_019": (
-        "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
-        "Book this payment by hand; pp2eb's payment body may need changing for your account.",
-    ),
-    "MUT_115": (
-        "e-Boekhouden does not find the booked invoice on this relation to pay.",
-        "Look the invoice up in e-Boekhouden; book the payment by hand if it differs.",
-    ),
-}
+# inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
+# ``invoiceNumber`` (sent only to find the payment again) is the one to drop. A booking's MUT_019
+# means "already booked"; a payment's needs other words.
+PAYMENT_MUT_019 = (
+    "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
+    "Book this payment by hand; pp2eb's payment body may need changing for your account.",
+)
 
 _RECORDS = OrderRecord.__table__
 _UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
@@ -291,6 +281,4 @@ class Payments:
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:
-    if exc.code in PAYMENT_CODES:
-        return PAYMENT_CODES[exc.code]
-    return explain_api_error(exc)
+    return PAYMENT_MUT_019 if exc.code == "MUT_019" else explain_api_error(exc)

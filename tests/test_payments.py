@@ -371,3 +371,20 @@ def test_a_sales_invoice_is_paid_like_a_booking(app, sandbox):
         assert result.booked == 1 and rec.insertion == "invoice"
         assert rec.payment_state == "booked" and paid_numbers(sandbox) == {rec.invoice_number: 1}
         assert outstanding(sandbox, invoiceNumber=rec.invoice_number) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("MUT_009", "not a bank or cash ledger (FIN)"),
+        ("MUT_115", "does not find the booked invoice"),
+        ("MUT_019", "refuses the payment because its invoice number is taken"),
+        ("MUT_005", "period that is closed"),
+    ],
+)
+def test_a_refused_payment_is_explained_in_words(code, words):
+    from pp2eb import eboekhouden
+    from pp2eb.payments import _explain
+
+    reason, fix = _explain(eboekhouden.Rejected("refused", code=code))
+    assert words in reason and fix
