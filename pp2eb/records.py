@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -112,21 +111,6 @@ def order_data(rec: OrderRecord) -> dict | None:
 def booking_data(rec: OrderRecord) -> dict | None:
     """The request body pp2eb sent (or is about to send) to e-Boekhouden."""
     return jsonutil.loads(rec.booking_json) if rec.booking_json else None
-
-
-def booking_rows(booking: dict) -> list[dict]:
-    """The rows of a sent booking as ``{ledgerId, vatCode, amount, description}``."""
-    if booking.get("rows") is not None:
-        return list(booking["rows"])
-    return [
-        {**item, "amount": item.get("pricePerUnit", 0) * item.get("quantity", 1)}
-        for item in booking.get("items") or []
-    ]
-
-
-def booking_total(booking: dict) -> Decimal:
-    """The total of a sent booking's rows."""
-    return sum((Decimal(str(row["amount"])) for row in booking_rows(booking)), Decimal("0.00"))
 
 
 def payment_data(rec: OrderRecord) -> dict | None:

@@ -8,6 +8,8 @@ the engine relies on that for exactly-once. Amounts stay ``Decimal``: write the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -93,3 +95,21 @@ def to_invoice_payload(booking: Booking, *, relation_id: int) -> dict[str, Any]:
             for row in booking.rows
         ],
     }
+
+
+def sent_rows(body: Mapping[str, Any]) -> list[dict]:
+    """The rows of a sent booking (mutation rows, or invoice items) with their ``amount``."""
+    if body.get("rows") is not None:
+        return list(body["rows"])
+    return [
+        {
+            **item,
+            "amount": Decimal(str(item["pricePerUnit"])) * Decimal(str(item.get("quantity", 1))),
+        }
+        for item in body.get("items") or []
+    ]
+
+
+def sent_total(body: Mapping[str, Any]) -> Decimal:
+    """The total of a sent booking's rows, as e-Boekhouden got it."""
+    return sum((Decimal(str(row["amount"])) for row in sent_rows(body)), Decimal("0.00"))

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from pp2eb.dutchtime import local_day
 from pp2eb.mapping.booking import Ledger, MappingError
-from pp2eb.mapping.payloads import cut
+from pp2eb.mapping.payloads import cut, sent_rows, sent_total
 from pp2eb.settings import Settings
 
 PAYMENT_RECEIVED = 3  # mutation type "Invoice payment received" (SOAP: FactuurbetalingOntvangen)
@@ -172,16 +172,9 @@ def booked_sale(
     if body.get("inExVat") != "IN" or not isinstance(debtor, int):
         raise MappingError(f"The booking of order {order_id} is not one pp2eb can pay.")
     try:
-        if "rows" in body:
-            total = sum((Decimal(str(r["amount"])) for r in body["rows"]), Decimal("0.00"))
-        else:
-            total = sum(
-                (
-                    Decimal(str(i["pricePerUnit"])) * Decimal(str(i.get("quantity", 1)))
-                    for i in body["items"]
-                ),
-                Decimal("0.00"),
-            )
+        if not sent_rows(body):
+            raise KeyError("rows")
+        total = sent_total(body)
     except (KeyError, TypeError, InvalidOperation) as exc:
         raise MappingError(f"The booking of order {order_id} has unreadable amounts.") from exc
     reference = own.get("paymentReference") or f"pp2eb-{order_id}"

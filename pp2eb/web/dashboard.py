@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from pp2eb import appstate, background, connections, lookups, oss_watch, records, scheduler
+from pp2eb.mapping import payloads
 from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
@@ -125,14 +126,14 @@ def order(order_id: int):
     if rec is None:
         abort(404)
     booking = records.booking_data(rec)
-    total = records.booking_total(booking) if booking else None
+    total = payloads.sent_total(booking) if booking else None
     retry_payment = records.payment_retryable(rec)
     return render_template(
         "dashboard/order.html",
         rec=rec,
         order=records.order_data(rec),
         booking=booking,
-        rows=records.booking_rows(booking) if booking else [],
+        rows=payloads.sent_rows(booking) if booking else [],
         total=total,
         matches=booking is not None
         and rec.amount_with_tax is not None
