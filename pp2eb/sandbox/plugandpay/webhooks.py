@@ -49,14 +49,16 @@ def _timestamp(moment: datetime) -> str:
 
 
 def is_paid(order: dict[str, Any] | None) -> bool:
-    """True when the order's payment status is ``paid``."""
-    return order is not None and (order.get("payment") or {}).get("status") == "paid"
+    """True when the order's payment status is ``paid`` (a mangled payment is not paid)."""
+    payment = order.get("payment") if isinstance(order, dict) else None
+    return isinstance(payment, dict) and payment.get("status") == "paid"
 
 
 def paid_copy(order: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The order as it is once paid at ``now``."""
     paid = copy.deepcopy(order)
-    paid["payment"] = {**(order.get("payment") or {}), "status": "paid", "paid_at": _timestamp(now)}
+    before = order.get("payment") if isinstance(order.get("payment"), dict) else {}
+    paid["payment"] = {**before, "status": "paid", "paid_at": _timestamp(now)}
     paid["updated_at"] = _timestamp(now)
     if paid.get("invoice_status") == "concept":
         # inferred: Plug&Pay makes the final invoice of a concept when it is paid.
