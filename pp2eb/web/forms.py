@@ -220,3 +220,10 @@ class SyncForm(StepForm):
         render_kw={"min": 1, "max": 24 * 60},
     )
     submit = SubmitField(_l("Save and finish"))
+
+
+def with_rows(base: type, fields: dict[str, tuple[str, Any]]) -> type:
+    """A subclass of ``base`` with extra fields; ``ROWS`` maps each field name to its key."""
+    attrs: dict[str, Any] = {name: field for name, (_, field) in fields.items()}
+    attrs["ROWS"] = {name: key for name, (key, _) in fields.items()}
+    return type(base.__name__, (base,), attrs)

@@ -24,7 +24,7 @@ from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
 from pp2eb.mapping.order import TaxRate
 from pp2eb.mapping.vatcodes import SALE_VAT_CODES, vat_rate
 from pp2eb.settings import OUTSIDE_EU, REVERSE_CHARGE
-from pp2eb.web.forms import StepForm, choose_ledger, choose_radio
+from pp2eb.web.forms import StepForm, choose_ledger, choose_radio, with_rows
 
 # e-Boekhouden has no VAT-code list endpoint: the sales codes are a fixed enum.
 VAT_CODE_LABELS: dict[str, Any] = {
@@ -59,7 +59,7 @@ class RevenueForm(StepForm):
         """This form with one optional ledger dropdown per Plug&Pay product."""
         fields = {f"product_{p.id}": (str(p.id), choose_ledger(p.title, required=False))
                   for p in products}  # fmt: skip
-        return _with_rows(cls, fields)
+        return with_rows(cls, fields)
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class VatForm(StepForm):
             fields[vat_field_name(rate.key)] = (rate.key, _vat_field(label, required))
         for key, label in SPECIAL_VAT_ROWS.items():
             fields[vat_field_name(key)] = (key, _vat_field(label, True))
-        return _with_rows(cls, fields)
+        return with_rows(cls, fields)
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +124,7 @@ class OssForm(StepForm):
         if oss != "oss":
             return OssForm
         fields = {f"oss_{c}": (c, choose_ledger(c, required=False)) for c in oss_countries()}
-        return _with_rows(OssForm, fields)
+        return with_rows(OssForm, fields)
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
@@ -162,10 +162,3 @@ def vat_field_name(key: str) -> str:
 def _vat_field(label: Any, required: bool) -> SelectField:
     validators = [DataRequired(message=_l("Choose a VAT code."))] if required else []
     return SelectField(label, validators=validators, invalid_choice_message=NOT_A_CODE, choices=[])
-
-
-def _with_rows(base: type, fields: dict[str, tuple[str, Any]]) -> type:
-    """A subclass of ``base`` with extra fields; ``ROWS`` maps each field name to its key."""
-    attrs: dict[str, Any] = {name: field for name, (_, field) in fields.items()}
-    attrs["ROWS"] = {name: key for name, (key, _) in fields.items()}
-    return type(base.__name__, (base,), attrs)

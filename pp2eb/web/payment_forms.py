@@ -17,7 +17,7 @@ from wtforms import DateField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from pp2eb.web.forms import StepForm, choose_ledger
+from pp2eb.web.forms import StepForm, choose_ledger, with_rows
 
 # The providers Plug&Pay works with that get a row of their own; any other provider or method
 # saved in the settings (``flask settings import``) gets one too.
@@ -42,12 +42,11 @@ class PaymentsForm(StepForm):
         if book != "yes":
             return PaymentsForm
         names = [*PROVIDERS, *sorted(set(providers) - set(PROVIDERS))]
-        attrs: dict[str, Any] = {
-            f"pay_{name}": choose_ledger(PROVIDERS.get(name, name), required=False)
+        fields = {
+            f"pay_{name}": (name, choose_ledger(PROVIDERS.get(name, name), required=False))
             for name in names
         }
-        attrs["ROWS"] = {f"pay_{name}": name for name in names}
-        return type("PaymentsForm", (RevealedPaymentsForm,), attrs)
+        return with_rows(RevealedPaymentsForm, fields)
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
