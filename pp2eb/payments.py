@@ -49,7 +49,6 @@ from pp2eb.mapping.payment import (
 from pp2eb.models import Attempt, OrderRecord, utcnow
 from pp2eb.runstate import Failure, retry_delay
 from pp2eb.store import Store
-from pp2eb.sync import fetch_reference
 
 if TYPE_CHECKING:
     from pp2eb.sync import Engine
@@ -274,10 +273,7 @@ class Payments:
 
     def _ledgers(self) -> Mapping[str, Ledger]:
         """The ledgers by code: the run's reference data, fetched here if no order needed it."""
-        engine, booker = self.engine, self.engine.booker
-        if booker.reference is None:
-            booker.reference = self._patiently(lambda: fetch_reference(engine.eb, engine.pp))
-        return booker.reference.ledgers
+        return self.engine.reference().ledgers
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:

@@ -34,6 +34,7 @@ from pp2eb.mapping.booking import Ledger, ReferenceData, Template
 from pp2eb.mapping.mapper import MappingError, before_start_date
 from pp2eb.mapping.order import Order, parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
 from pp2eb.runlog import lease_holder
@@ -159,11 +160,16 @@ class Engine:
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
         self.booker = OrderBooker(eb, store, settings, self.state, relations)
         self.seen: set[int] = set()
-        self.payments = None  # pp2eb.payments.Payments, only when payments are booked
-        if settings.book_payments:
-            from pp2eb.payments import Payments  # it builds on this module
+        # Only when payments are booked: with them off, a run costs nothing more.
+        self.payments = Payments(self) if settings.book_payments else None
 
-            self.payments = Payments(self)
+    def reference(self) -> ReferenceData:
+        """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
+        needs them, so a run that finds everything booked reads nothing but the order list.
+        Not inside ``booker.book``: a failure here stops the run."""
+        if self.booker.reference is None:
+            self.booker.reference = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+        return self.booker.reference
 
     def book_all(self, orders: Iterable[dict]) -> None:
         """Book each order of a stream (pages are fetched as the stream is read)."""
@@ -226,10 +232,7 @@ class Engine:
             return
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
-        if self.booker.reference is None:
-            # Fetched at the first order to book, so a run that finds everything booked reads
-            # nothing but the order list. Not inside ``booker.book``: a failure stops the run.
-            self.booker.reference = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+        self.reference()
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self.booker.book(rec, order)
         if self.payments is not None:
