@@ -31,7 +31,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import apierrors, jsonutil
 from pp2eb.explain import explain_api_error
@@ -46,7 +45,7 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
-from pp2eb.models import Attempt, OrderRecord, utcnow
+from pp2eb.models import OrderRecord
 from pp2eb.runstate import Failure, retry_delay
 from pp2eb.store import Store
 
@@ -66,10 +65,6 @@ PAYMENT_MUT_019 = (
     "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
     "Book this payment by hand; pp2eb's payment body may need changing for your account.",
 )
-
-_RECORDS = OrderRecord.__table__
-_UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
-_ADD_ATTEMPT = sa.insert(Attempt.__table__)
 
 
 def due(store: Store, now: datetime) -> list[int]:
@@ -246,16 +241,8 @@ class Payments:
 
     def _save(self, rec, values, outcome=None, message=None, code=None) -> None:
         """Write ``values`` to the record (and an attempt when ``outcome``), then commit."""
-        session = self.store.session
-        values = {**values, "updated_at": utcnow()}
-        session.execute(_UPDATE, {"record_id": rec.id, **values})
-        for key, value in values.items():
-            set_committed_value(rec, key, value)
-        if outcome is not None:
-            attempt = {"order_record_id": rec.id, "run_id": self.run.id}
-            attempt |= {"at": self.clock(), "outcome": outcome, "error_code": code}
-            session.execute(_ADD_ATTEMPT, {**attempt, "message": message})
-        session.commit()
+        attempt = None if outcome is None else (outcome, code, message)
+        self.store.save_payment(rec, values, self.run, self.clock(), attempt)
 
     # --- what this uses of the engine's run: the only place that knows how the engine is built ---
 

@@ -189,6 +189,15 @@ class Store:
         self._attempt(rec, run, now, outcome.state, outcome.error_code, message)
         self.session.commit()
 
+    def save_payment(self, rec: OrderRecord, values: dict, run, now, attempt=None) -> None:
+        """Write a booked order's payment columns, and ``attempt`` (outcome, code, message) if
+        given, in one commit (``pp2eb.payments``)."""
+        self._write(rec, values)
+        if attempt is not None:
+            outcome, code, message = attempt
+            self._attempt(rec, run, now, outcome, code, message)
+        self.session.commit()
+
     def _write(self, rec: OrderRecord, values: dict) -> None:
         """Write ``values`` to the record's row (inserting a new record) and onto ``rec``."""
         values = {**self._described.pop(rec.order_id, {}), **values, "updated_at": utcnow()}
