@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from pp2eb import apierrors, connections, eboekhouden, plugandpay
 from pp2eb.mapping.booking import Ledger, Template
@@ -35,8 +36,8 @@ MAX_WAIT = 2.0
 T = TypeVar("T")
 
 # Why a list could not be loaded; the web layer turns each into words and advice.
-NOT_CONNECTED, UNREADABLE, REFUSED, RATE_LIMITED, UNAVAILABLE, ERROR = (
-    "not_connected", "unreadable", "refused", "rate_limited", "unavailable", "error"
+NOT_CONNECTED, UNREADABLE, REFUSED, RATE_LIMITED, UNAVAILABLE, REJECTED, ERROR = (
+    "not_connected", "unreadable", "refused", "rate_limited", "unavailable", "rejected", "error"
 )  # fmt: skip
 
 
@@ -48,6 +49,39 @@ class LookupFailed(Exception):
         self.service = service
         self.reason = reason
         self.detail = detail
+
+
+# Why a call failed → what to say; a refused key and a refused token need different advice.
+_EXPLANATIONS: dict[str, Any] = {
+    NOT_CONNECTED: _l("%(name)s is not connected yet. Connect it first, then try again."),
+    UNREADABLE: _l(
+        "The stored key of %(name)s cannot be read with this install's encryption key. "
+        "Connect %(name)s again."
+    ),
+    REFUSED + Credential.PLUGANDPAY: _l(
+        "%(name)s refused the stored API key. Connect %(name)s again with a new key."
+    ),
+    REFUSED: _l(
+        "%(name)s refused the stored API token. Connect %(name)s again with a new token "
+        "(Beheer > Inrichting > Koppelingen > API)."
+    ),
+    RATE_LIMITED: _l("%(name)s asks us to slow down. Wait a minute, then try again."),
+    UNAVAILABLE: _l(
+        "%(name)s could not be reached or did not answer in time (%(detail)s). "
+        "Try again in a moment."
+    ),
+    REJECTED: _l("%(name)s refused the request (%(detail)s)."),
+    ERROR: _l(
+        "%(name)s gave an answer pp2eb cannot read (%(detail)s). Try again; if it keeps "
+        "failing, check the connection."
+    ),
+}
+
+
+def describe(exc: LookupFailed) -> str:
+    """Why a call failed and what to do, in words for the shop owner."""
+    template = _EXPLANATIONS.get(exc.reason + exc.service) or _EXPLANATIONS[exc.reason]
+    return str(template) % {"name": connections.SERVICES[exc.service], "detail": exc.detail}
 
 
 @dataclass(frozen=True)
@@ -95,6 +129,15 @@ def tax_rates(*, fresh: bool = False) -> list[TaxRate]:
     return _cached(Credential.PLUGANDPAY, "tax_rates", _read_tax_rates, fresh)
 
 
+def call(service: str, read: Callable[[Any], T]) -> T:
+    """``read(client)`` with a client of the stored connection of ``service``; LookupFailed with
+    the reason when it cannot be made or the API fails (no cache: for calls that change things)."""
+    credential = connections.get_credential(service)
+    if credential is None:
+        raise LookupFailed(service, NOT_CONNECTED)
+    return _call(service, credential, read)
+
+
 def _cached(service: str, name: str, read: Callable[[Any], list[T]], fresh: bool) -> list[T]:
     credential = connections.get_credential(service)
     if credential is None:
@@ -133,6 +176,8 @@ def _call(service: str, credential: Credential, read: Callable[[Any], T]) -> T:
         raise _failed(service, RATE_LIMITED, exc) from exc
     except (apierrors.Unavailable, requests.RequestException) as exc:
         raise _failed(service, UNAVAILABLE, exc) from exc
+    except apierrors.Rejected as exc:
+        raise _failed(service, REJECTED, exc) from exc
     except (apierrors.ApiError, ValueError, KeyError, TypeError) as exc:
         # A refused request or an answer we cannot read: a person has to look at it.
         raise _failed(service, ERROR, exc) from exc
@@ -141,7 +186,7 @@ def _call(service: str, credential: Credential, read: Callable[[Any], T]) -> T:
 def _failed(service: str, reason: str, exc: Exception) -> LookupFailed:
     status = getattr(exc, "status", None)
     detail = f"HTTP {status}" if status else type(exc).__name__
-    logger.warning("loading a list from %s failed (%s): %s", service, reason, exc)
+    logger.warning("a call to %s failed (%s): %s", service, reason, exc)
     return LookupFailed(service, reason, detail)
 
 

@@ -228,3 +228,11 @@ def test_a_key_the_encryption_key_cannot_read_says_connect_again(app, ready, san
     resp = press(ready, "rotate")
     assert resp.status_code == 200 and "Connect Plug&amp;Pay again" in resp.get_data(as_text=True)
     assert secret(app) != old  # a secret that may have leaked goes, whatever Plug&Pay says
+
+
+def test_a_refused_registration_is_said_in_words(ready, sandbox):
+    sandbox.control("plugandpay", "POST", "faults",
+                    json={"path": "/v2/rules", "method": "POST", "status": 422})  # fmt: skip
+    html = press(ready, "register").get_data(as_text=True)
+    assert "Plug&amp;Pay refused the request (HTTP 422)." in html
+    assert sandbox_rules(sandbox) == []

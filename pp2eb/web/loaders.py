@@ -17,13 +17,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from pp2eb import connections, lookups, records, shopsettings
+from pp2eb import lookups, records, shopsettings
 from pp2eb.mapping.order import TaxRate
-from pp2eb.models import Credential
 from pp2eb.settings import DEFAULTS
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
 from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
@@ -59,36 +57,9 @@ class Loaded:
     problems: dict[str, Problem] = field(default_factory=dict)
 
 
-# Why a list failed → what to say; a refused key and a refused token need different advice.
-_EXPLANATIONS: dict[str, Any] = {
-    lookups.NOT_CONNECTED: _l("%(name)s is not connected yet. Connect it first, then try again."),
-    lookups.UNREADABLE: _l(
-        "The stored key of %(name)s cannot be read with this install's encryption key. "
-        "Connect %(name)s again."
-    ),
-    lookups.REFUSED + Credential.PLUGANDPAY: _l(
-        "%(name)s refused the stored API key. Connect %(name)s again with a new key."
-    ),
-    lookups.REFUSED: _l(
-        "%(name)s refused the stored API token. Connect %(name)s again with a new token "
-        "(Beheer > Inrichting > Koppelingen > API)."
-    ),
-    lookups.RATE_LIMITED: _l("%(name)s asks us to slow down. Wait a minute, then try again."),
-    lookups.UNAVAILABLE: _l(
-        "%(name)s could not be reached or did not answer in time (%(detail)s). "
-        "Try again in a moment."
-    ),
-    lookups.ERROR: _l(
-        "%(name)s gave an answer pp2eb cannot read (%(detail)s). Try again; if it keeps "
-        "failing, check the connection."
-    ),
-}
-
-
 def explain(exc: lookups.LookupFailed) -> Problem:
     """What failed and what to do about it, in words for the shop owner."""
-    template = _EXPLANATIONS.get(exc.reason + exc.service) or _EXPLANATIONS[exc.reason]
-    message = str(template) % {"name": connections.SERVICES[exc.service], "detail": exc.detail}
+    message = lookups.describe(exc)
     reconnect = exc.reason in (lookups.NOT_CONNECTED, lookups.UNREADABLE, lookups.REFUSED)
     return Problem(message, exc.service, reconnect)
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import current_app
-from flask_babel import gettext as _
-
-from pp2eb import apierrors, connections
+from pp2eb import apierrors, lookups
 from pp2eb.models import Credential
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.webhooks import inbox
@@ -23,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 RULE_NAME = "pp2eb"
 TRIGGER = "order_paid"
-NAME = "Plug&Pay"
 
 
 class RulesUnavailable(Exception):
@@ -45,43 +41,12 @@ def is_ours(rule: dict, secret: str) -> bool:
     return rule_url(rule).rstrip("/").endswith("/" + secret)
 
 
-def _client() -> PlugAndPayClient:
-    credential = connections.get_credential(Credential.PLUGANDPAY)
-    if credential is None:
-        raise RulesUnavailable(
-            _("%(name)s is not connected yet. Connect it first, then try again.", name=NAME),
-            connected=False,
-        )
-    try:
-        key = connections.read_secret(credential)
-    except connections.SecretLost as exc:
-        raise RulesUnavailable(str(exc)) from None
-    return PlugAndPayClient(
-        key, credential.base_url, timeout=current_app.config["HTTP_TIMEOUT"], max_attempts=2
-    )
-
-
-def _explain(exc: apierrors.ApiError) -> str:
-    if isinstance(exc, apierrors.AuthError):
-        return _(
-            "%(name)s refused the stored API key. Connect %(name)s again with a new key.", name=NAME
-        )
-    if isinstance(exc, apierrors.RateLimited):
-        return _("%(name)s asks us to slow down. Try again in a minute.", name=NAME)
-    if isinstance(exc, apierrors.Unavailable):
-        return _(
-            "%(name)s could not be reached or did not answer in time. Try again later.", name=NAME
-        )
-    return _("%(name)s refused the request: %(detail)s", name=NAME, detail=str(exc))
-
-
 def _calling(call: Callable[[PlugAndPayClient], object]):
-    client = _client()
     try:
-        return call(client)
-    except apierrors.ApiError as exc:
-        logger.warning("webhook rule call to Plug&Pay failed: %s", type(exc).__name__)
-        raise RulesUnavailable(_explain(exc)) from exc
+        return lookups.call(Credential.PLUGANDPAY, call)
+    except lookups.LookupFailed as exc:
+        connected = exc.reason != lookups.NOT_CONNECTED
+        raise RulesUnavailable(lookups.describe(exc), connected=connected) from exc
 
 
 def find(secret: str) -> list[dict]:
