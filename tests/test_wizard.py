@@ -363,3 +363,18 @@ def test_saved_payments_show_their_ledgers_when_the_step_is_opened_again(app, ow
     assert '<input checked id="book_payments-0"' in html  # "yes"
     row = html.split('id="pay_mollie"')[1].split("</select>")[0]
     assert '<option selected value="1650">' in row
+
+
+@pytest.mark.parametrize(
+    ("saved", "url"),
+    [
+        ({"debtor_ledger": "1399"}, "/htmx/ledgers/debtor_ledger"),
+        ({"oss": "oss", "oss_ledgers": {"BE": "1399"}}, "/htmx/oss-ledgers?oss=oss"),
+        ({"payment_ledgers": {"mollie": "1399"}}, "/htmx/payment-ledgers?book_payments=yes"),
+    ],
+)
+def test_a_saved_ledger_the_administration_lacks_is_pointed_out(app, owner, saved, url):
+    with app.app_context():
+        shopsettings.save_draft(saved)
+    html = owner.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Ledger 1399 is not in this list" in html
