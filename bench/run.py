@@ -28,6 +28,7 @@ import requests
 
 from bench import dropdowns, report
 from bench.worker import BENCH_USER, sandbox_control
+from pp2eb import dutchtime
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def json_lines(args: list[str], log: Path) -> list[dict[str, Any]]:
 
 def seed_orders(root: str, n: int) -> tuple[date, date]:
     """Reset both sandboxes and add ``n`` generated orders; the invoice-date range to book."""
-    until = date.today() - timedelta(days=1)
+    until = dutchtime.today() - timedelta(days=1)  # invoice dates are Dutch days
     since = until - timedelta(days=DAYS - 1)
     for api in ("plugandpay", "eboekhouden"):
         sandbox_control(root, api, "POST", "reset")

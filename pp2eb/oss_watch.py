@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from pp2eb import jsonutil, shopsettings
+from pp2eb import dutchtime, jsonutil, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order, parse_order
@@ -120,6 +120,6 @@ def recorded_orders(first: date, last: date) -> Iterable[Order]:
 
 def current(today: date | None = None) -> OssWatch:
     """The watch for this calendar year, from the records and the OSS setting."""
-    today = today or date.today()
+    today = today or dutchtime.today()
     orders = recorded_orders(date(today.year - 1, 1, 1), date(today.year, 12, 31))
     return watch(orders, today.year, str(shopsettings.load_draft().get("oss", "")))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,7 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from pp2eb import lookups, records, shopsettings
+from pp2eb import dutchtime, lookups, records, shopsettings
 from pp2eb.mapping.order import TaxRate
 from pp2eb.settings import DEFAULTS
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
@@ -247,7 +246,7 @@ def _load_payments(draft: dict, source: Source) -> Loaded:
         switching_on = not draft.get("book_payments") and not draft.get("payments_from")
         if switching_on and not source.submitted and records.counts()["booked"]:
             # Switched on after orders were booked: from today, not for every order before.
-            loaded.form.payments_from.data = date.today()
+            loaded.form.payments_from.data = dutchtime.today()
     return loaded
 
 

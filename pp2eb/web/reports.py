@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from pp2eb import apierrors, jobs, reconcile
+from pp2eb import apierrors, dutchtime, jobs, reconcile
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
 
@@ -24,7 +24,7 @@ CHART_WIDTH = 360  # the longest bar, in SVG units
 
 def selected_month(text: str | None, today: date | None = None) -> date:
     """The first day of ``YYYY-MM``; this month when absent or not a month."""
-    today = today or date.today()
+    today = today or dutchtime.today()
     match = _MONTH.fullmatch((text or "").strip())
     if match and 1 <= int(match.group(2)) <= 12 and 2000 <= int(match.group(1)) <= 2999:
         return date(int(match.group(1)), int(match.group(2)), 1)
@@ -66,8 +66,8 @@ def chart(report: reconcile.Report) -> list[dict]:
     return bars
 
 
-def _months(selected: date, count: int = 15) -> list[date]:
-    today = date.today().replace(day=1)
+def _months(selected: date, count: int = 15, today: date | None = None) -> list[date]:
+    today = (today or dutchtime.today()).replace(day=1)
     months, year, month = [], today.year, today.month
     for _i in range(count):
         months.append(date(year, month, 1))

@@ -6,10 +6,10 @@ cannot express, each answered with the real API's code (reference §1.6, §3.5).
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from pp2eb import dutchtime
 from pp2eb.sandbox.eboekhouden.bookings import (
     ROW_FORBIDDEN,
     book,
@@ -97,7 +97,8 @@ def _store_invoice(store: Store, body: dict[str, Any], number: str) -> dict[str,
     ]
     vat = compute_vat(store, lines, in_ex)
     invoice_id = store.next_id("invoice")
-    date = body.get("date") or dt.date.today().isoformat()
+    # inferred: an invoice without a date gets the Dutch day (e-Boekhouden is a Dutch service)
+    date = body.get("date") or dutchtime.today().isoformat()
     record = {
         **{k: v for k, v in body.items() if k not in ("items", "mutation")},
         "id": invoice_id,

@@ -7,7 +7,6 @@ Mutations and invoices live here too; their rules are in ``eboekhouden_bookings`
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 import secrets
@@ -15,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from pp2eb import dutchtime
 from pp2eb.sandbox.eboekhouden import openapi
 from pp2eb.sandbox.eboekhouden.errors import ApiError, validation
 from pp2eb.sandbox.eboekhouden.vat import ROUNDINGS
@@ -223,7 +223,7 @@ class Store:
                 record["type"] = "B"  # inferred default when no type is sent
                 record.update(
                     id=self.next_id("relation"),
-                    date=dt.date.today().isoformat(),
+                    date=dutchtime.today().isoformat(),  # inferred: the Dutch day
                     isClubOrAssociationMember=False,
                 )
                 record.update(body)

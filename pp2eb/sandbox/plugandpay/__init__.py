@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from pp2eb import jsonutil
+from pp2eb import dutchtime, jsonutil
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.sandbox.controls import CONTROL_PREFIX, install_controls
 from pp2eb.sandbox.plugandpay.demo_data import (
@@ -271,7 +271,7 @@ def _add_sandbox_routes(app: Flask, store: OrderStore, sender: WebhookSender) ->
         args = Args({k: str(v) for k, v in body.items() if v is not None})
         n = args.integer("n", 0, 1, 1_000_000)
         seed = args.integer("seed", 1, 0)
-        end = args.moment("end", "Y-m-d") or date.today()
+        end = args.moment("end", "Y-m-d") or dutchtime.today()
         start = args.moment("start", "Y-m-d") or end - timedelta(days=90)
         if "n" not in body:
             args.fail("n", "The {} field is required.")

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pp2eb import dutchtime
 from pp2eb.sandbox.plugandpay.demo_catalog import (
     PRODUCTS,
     REDUCED_PRODUCTS,
@@ -55,7 +56,7 @@ def generate_demo_orders(
 
     The special cases are always there, so a ``count`` below their number gives just them.
     """
-    today = today or date.today()
+    today = today or dutchtime.today()
     rng = random.Random(seed)
     drafts, pool = _special_drafts(rng, today)
     start, end = today - timedelta(days=90), today - timedelta(days=1)
