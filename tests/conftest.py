@@ -7,6 +7,7 @@ import threading
 
 import pytest
 import requests
+import time_machine
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -14,11 +15,37 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from pp2eb import create_app
 from pp2eb.sandbox import base_urls, create_sandbox
 from pp2eb.web.auth import create_user
+from tests.clock import DEMO_NOW, DEMO_TODAY
 
 CSRF_INPUT = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
 )
+
+
+# Every test runs at DEMO_NOW (tests/clock.py) but those marked `dates`, which read the real clock.
+PINNED_CLOCK = time_machine.travel(DEMO_NOW, tick=True)
+
+
+def pytest_configure(config) -> None:
+    PINNED_CLOCK.start()
+
+
+def pytest_unconfigure(config) -> None:
+    PINNED_CLOCK.stop()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_for_dates_tests(request):
+    """A test marked `dates` sees the machine's clock (faked by `make test-dates`)."""
+    if request.node.get_closest_marker("dates") is None:
+        yield
+        return
+    PINNED_CLOCK.stop()
+    try:
+        yield
+    finally:
+        PINNED_CLOCK.start()
 
 
 class Sandbox:
@@ -55,7 +82,11 @@ class QuietHandler(WSGIRequestHandler):
 @pytest.fixture(scope="session")
 def sandbox_server():
     server = make_server(
-        "127.0.0.1", 0, create_sandbox(), threaded=True, request_handler=QuietHandler
+        "127.0.0.1",
+        0,
+        create_sandbox(today=DEMO_TODAY),
+        threaded=True,
+        request_handler=QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

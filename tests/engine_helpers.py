@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
 
 from pp2eb import connections, shopsettings
 from pp2eb.eboekhouden import EBoekhoudenClient
@@ -11,9 +10,10 @@ from pp2eb.extensions import db
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.store import Store
+from tests.clock import START_DATE
 
 SETTINGS = {
-    "start_date": (date.today() - timedelta(days=120)).isoformat(),
+    "start_date": START_DATE.isoformat(),
     "oss": "oss",
     "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
 }

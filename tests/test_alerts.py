@@ -19,6 +19,7 @@ from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
 from pp2eb.runstate import RunResult
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
+from tests.clock import DEMO_TODAY
 from tests.engine_helpers import DEMO_REFUSED, configure
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -38,8 +39,8 @@ def retry_failed() -> RunResult:
 
 
 def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
-    """The naive UTC moment of ``hour:minute`` Dutch time, ``days`` after today."""
-    day = local_day(utcnow()) + timedelta(days=days)
+    """The naive UTC moment of ``hour:minute`` Dutch time, ``days`` after the demo's today."""
+    day = DEMO_TODAY + timedelta(days=days)
     moment = datetime.combine(day, time(hour, minute), tzinfo=AMSTERDAM)
     return moment.astimezone(UTC).replace(tzinfo=None)
 
@@ -47,9 +48,12 @@ def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
 # --- after a run ----------------------------------------------------------------------------
 
 
+@pytest.mark.dates
 def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypatch):
     configure(app)
     use(app, sink.port)
+    now = utcnow()  # read once: the day the mail counts for is this moment's Dutch day
+    monkeypatch.setattr(alerting, "utcnow", lambda: now)
     with app.app_context():
         first = jobs.run("sync")
         assert first.status == SyncRun.FINISHED and first.failed == DEMO_REFUSED
@@ -69,14 +73,14 @@ def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypat
         assert len(mails(sink)) == 1
 
         # The next day they still fail: one mail again.
-        tomorrow = utcnow() + timedelta(days=1)
+        tomorrow = now + timedelta(days=1)
         monkeypatch.setattr(alerting, "utcnow", lambda: tomorrow)
         assert retry_failed().failed == DEMO_REFUSED
         assert retry_failed().failed == DEMO_REFUSED
         assert [m["subject"] for m in mails(sink)] == [mail["subject"]] * 2
         sent = db.session.execute(db.select(AlertSent).order_by(AlertSent.day)).scalars().all()
         assert [(s.problem, s.day) for s in sent] == [
-            ("failures", local_day(utcnow()).isoformat()),
+            ("failures", local_day(now).isoformat()),
             ("failures", local_day(tomorrow).isoformat()),
         ]
         assert all(s.sent_at is not None for s in sent)
@@ -175,7 +179,10 @@ def test_a_mail_server_that_is_down_neither_stops_the_run_nor_counts_as_sent(
 # --- the daily summary ----------------------------------------------------------------------
 
 
-def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sink):
+@pytest.mark.dates
+def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sink, monkeypatch):
+    now = utcnow()  # read once: the summary's day is this moment's Dutch day
+    monkeypatch.setattr(alerting, "utcnow", lambda: now)
     configure(app)
     use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=0)
     with app.app_context():
@@ -184,7 +191,7 @@ def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sin
         assert alerting.daily_summary() is True
         open_waiting = records.counts()["waiting"]
     [mail] = mails(sink)
-    assert mail["subject"] == f"pp2eb: summary of {local_day(utcnow()).isoformat()}"
+    assert mail["subject"] == f"pp2eb: summary of {local_day(now).isoformat()}"
     for line in (
         "Runs: 1",
         "Runs that stopped early: 0",
@@ -224,8 +231,46 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     clock[0] = at(8, 0, days=1)
     scheduler.tick(restarted)
     subjects = [m["subject"] for m in mails(sink)]
-    days = [local_day(utcnow()), local_day(utcnow()) + timedelta(days=1)]
+    days = [DEMO_TODAY, DEMO_TODAY + timedelta(days=1)]
     assert subjects == [f"pp2eb: summary of {day.isoformat()}" for day in days]
+
+
+FALL_BACK = [  # 03:00 CEST becomes 02:00 CET: 02:30 comes twice, the summary goes once
+    (datetime(2027, 10, 30, 23, 59), None),  # 01:59 CEST
+    (datetime(2027, 10, 31, 0, 30), "2027-10-31"),  # 02:30 CEST
+    (datetime(2027, 10, 31, 1, 30), None),  # 02:30 CET
+    (datetime(2027, 11, 1, 1, 0), "2027-11-01"),  # 02:00 CET
+]
+JUMP_FORWARD = [  # 02:00 CET becomes 03:00 CEST: an hour of 2 is passed at 03:00
+    (datetime(2027, 3, 28, 0, 59), None),
+    (datetime(2027, 3, 28, 1, 0), "2027-03-28"),
+]
+NEW_YEAR = [  # Dutch New Year is still 31 December in UTC
+    (datetime(2026, 12, 31, 22, 59), "2026-12-31"),
+    (datetime(2026, 12, 31, 23, 0), "2027-01-01"),
+]
+
+
+@pytest.mark.parametrize(
+    ("hour", "ticks"),
+    [(2, FALL_BACK), (2, JUMP_FORWARD), (0, NEW_YEAR)],
+    ids=["clock falls back", "clock jumps forward", "new year"],
+)
+def test_the_summary_counts_dutch_days_across_summer_time_and_the_year(
+    app, sink, monkeypatch, hour, ticks
+):
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=hour)
+    clock = [ticks[0][0]]
+    monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
+    with app.app_context():
+        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=clock[0]))
+        db.session.commit()
+    days: list[str] = []
+    for moment, sent_for in ticks:
+        clock[0] = moment
+        scheduler.tick(app)
+        days += [sent_for] if sent_for else []
+        assert [m["subject"] for m in mails(sink)] == [f"pp2eb: summary of {d}" for d in days]
 
 
 def test_the_mailer_puts_server_trouble_into_words(sink):

@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
+from tests.clock import DEMO_TODAY
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +57,9 @@ def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     # Enough orders that 20 kills all land mid-run: about 0.7 s to start, then ~30 ms an order.
-    start = (date.today() - timedelta(days=60)).isoformat()
+    start, end = (DEMO_TODAY - timedelta(days=60)).isoformat(), DEMO_TODAY.isoformat()
     sandbox.control("plugandpay", "POST", "generate",
-                    json={"n": 800, "seed": seed, "start": start})  # fmt: skip
+                    json={"n": 800, "seed": seed, "start": start, "end": end})  # fmt: skip
     kills = 0
     for _ in range(KILLS + 10):
         proc = flask(ready, "backfill", "--since", SETTINGS["start_date"])

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from pp2eb import dutchtime
 from pp2eb.sandbox.plugandpay.demo_data import (
     PRODUCTS,
     TAX_RATES,
@@ -115,8 +116,12 @@ def test_other_seed_or_day_other_orders(demo):
     )
 
 
-def test_today_defaults_to_the_current_date():
-    assert generate_demo_orders() == generate_demo_orders(today=date.today())
+@pytest.mark.dates
+def test_today_defaults_to_the_dutch_date():
+    before = dutchtime.today()
+    demo = generate_demo_orders()
+    days = {before, dutchtime.today()}  # the clock may pass midnight in between
+    assert any(demo == generate_demo_orders(today=day) for day in days)
 
 
 def test_count_sets_the_total_but_keeps_every_special_case(demo):

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 from werkzeug.serving import make_server
 
-from pp2eb import shopsettings
+from pp2eb import dutchtime, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.sandbox import create_sandbox
@@ -31,9 +31,10 @@ def ready(app, sandbox):
 
 
 def add_orders(sandbox, n: int, seed: int = 7) -> None:
-    """Replace the demo orders by ``n`` generated ones over the last 60 days."""
-    start = (utcnow() - timedelta(days=60)).date().isoformat()
-    end = utcnow().date().isoformat()
+    """Replace the demo orders by ``n`` generated ones over the last 60 days (Dutch days: the
+    engine's look-back window follows the clock, so the orders do too)."""
+    start = (dutchtime.today() - timedelta(days=60)).isoformat()
+    end = dutchtime.today().isoformat()
     sandbox.control("plugandpay", "POST", "generate",
                     json={"n": n, "seed": seed, "start": start, "end": end})  # fmt: skip
 
@@ -181,7 +182,7 @@ def test_new_orders_arriving_while_a_run_pages_are_all_booked(ready, sandbox):
             for i, order in enumerate(pp.iter_orders(**kwargs)):
                 if i in (10, 120):
                     new_id = 100_000 + i
-                    today = utcnow().date().isoformat()
+                    today = dutchtime.today().isoformat()
                     new = {**template, "id": new_id, "invoice_number": f"2026-{new_id}",
                            "invoice_date": today}  # fmt: skip
                     sandbox.control("plugandpay", "POST", "orders", json=[new])
@@ -250,14 +251,14 @@ def test_disk_full_or_read_only_stops_the_run_cleanly(ready, sandbox, trouble):
     assert_exactly_once(sandbox, booked_count())
 
 
+@pytest.mark.dates
 def test_an_unusable_order_in_the_window_never_stops_the_sync(app, sandbox):
     """Tried again every run (it stays in the look-back window): the 41st try is no different."""
-    from datetime import date
-
-    configure(app, start_date=date.today().isoformat())
+    today = dutchtime.today().isoformat()  # the window follows the clock, so the order does too
+    configure(app, start_date=today)
     pp, _ = clients(sandbox)
     bad = {**pp.get_order(1), "id": 9001, "invoice_number": "2026-09001",
-           "invoice_date": date.today().isoformat(), "amount": "abc"}  # fmt: skip
+           "invoice_date": today, "amount": "abc"}  # fmt: skip
     sandbox.control("plugandpay", "POST", "orders", json=bad)
     with app.app_context():
         for n in range(45):

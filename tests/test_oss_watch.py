@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import jsonutil, oss_watch, shopsettings
+from pp2eb import dutchtime, jsonutil, oss_watch, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.countries import EU_COUNTRIES
 from pp2eb.mapping.order import parse_order
 from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import PLUGANDPAY_KEY
+from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure
 from tests.test_dashboard import sync_now
 
@@ -129,8 +130,9 @@ def _dashboard(client, auth) -> str:
     return resp.get_data(as_text=True)
 
 
+@pytest.mark.dates
 def test_the_dashboard_warns_as_the_threshold_comes_near(app, client, auth):
-    this_year = date.today().year
+    this_year = dutchtime.today().year
     _store(app, order_data("8000.00", "DE", when=f"{this_year}-02-01", order_id=1))
     html = _dashboard(client, auth)
     assert 'id="oss-watch"' in html and "Threshold near" in html
@@ -139,8 +141,9 @@ def test_the_dashboard_warns_as_the_threshold_comes_near(app, client, auth):
     assert "Switch to OSS" not in html
 
 
+@pytest.mark.dates
 def test_the_dashboard_alerts_when_passed_and_hints_at_oss_with_home_country_vat(app, client, auth):
-    this_year = date.today().year
+    this_year = dutchtime.today().year
     _store(
         app,
         order_data("6000.00", "DE", when=f"{this_year}-02-01", order_id=1),
@@ -152,7 +155,7 @@ def test_the_dashboard_alerts_when_passed_and_hints_at_oss_with_home_country_vat
 
 
 def test_no_card_below_75_percent_nor_a_hint_when_oss_is_on(app, client, auth):
-    this_year = date.today().year
+    this_year = dutchtime.today().year
     _store(app, order_data("7000.00", "DE", when=f"{this_year}-02-01", order_id=1), oss="oss")
     assert 'id="oss-watch"' not in _dashboard(client, auth)
 
@@ -161,7 +164,7 @@ def test_after_a_sync_the_watch_counts_the_sandbox_eu_consumer_sales(app, sandbo
     configure(app)
     auth.login()
     sync_now(app, client)
-    year = date.today().year
+    year = DEMO_TODAY.year
     # Read independently from the Plug&Pay sandbox's raw JSON.
     pp = PlugAndPayClient(PLUGANDPAY_KEY, sandbox.plugandpay_url, timeout=5.0)
     expected = D("0.00")
@@ -174,6 +177,6 @@ def test_after_a_sync_the_watch_counts_the_sandbox_eu_consumer_sales(app, sandbo
         if live_final and consumer and eu_abroad and raw["invoice_date"][:4] == str(year):
             expected += D(str(raw["amount"]))
     with app.app_context():
-        result = oss_watch.current()
+        result = oss_watch.current(DEMO_TODAY)
     assert result.total == expected > 0
     assert len(result.per_country) >= 2 and "NL" not in result.per_country

@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from pp2eb import jsonutil, shopsettings
+from pp2eb import dutchtime, jsonutil, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
@@ -226,7 +226,7 @@ class TwiceOver:
 @pytest.fixture
 def syncing(app, sandbox):
     """Set up to book today's orders only, with a clean template order from Plug&Pay."""
-    today = date.today()
+    today = dutchtime.today()  # the engine's look-back window follows the clock
     configure(app, start_date=today.isoformat())
     pp, _ = clients(sandbox)
     base = pp.get_order(1)

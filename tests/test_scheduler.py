@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pp2eb import appstate, scheduler
 from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
@@ -43,6 +45,7 @@ def test_tick_before_setup_does_nothing(app):
         assert db.session.execute(db.select(SyncRun)).first() is None
 
 
+@pytest.mark.dates
 def test_tick_syncs_when_due_and_waits_for_the_interval(app, sandbox):
     configure(app, sync_interval_minutes=30)
     assert scheduler.tick(app) == SyncRun.FINISHED

@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
-from pp2eb import appstate, connections, jobs, lookups
+from pp2eb import appstate, connections, dutchtime, jobs, lookups
 from pp2eb.extensions import db
 from pp2eb.models import AppState, Credential, OrderRecord, utcnow
 from pp2eb.sandbox import eboekhouden, plugandpay
@@ -440,7 +440,7 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
     with app.app_context():
         pp, _eb = jobs.build_clients()
         new = {**pp.get_order(1), "id": 9001, "invoice_number": "2026-09001"}
-        new["invoice_date"] = utcnow().date().isoformat()
+        new["invoice_date"] = dutchtime.today().isoformat()
     sandbox.control("plugandpay", "POST", "orders", json=new)
     sandbox.control("eboekhouden", "POST", "config", json={"revoke_api_token": EB_TOKEN})
     cli = [
@@ -488,7 +488,7 @@ def test_customer_names_with_html_render_as_text_everywhere(app, client, sandbox
 
     def hostile(order_id: int, **contact) -> dict:
         order = {**base, "id": order_id, "invoice_number": f"2026-{order_id}"}
-        order["invoice_date"] = utcnow().date().isoformat()  # first on the orders page
+        order["invoice_date"] = dutchtime.today().isoformat()  # first on the orders page
         order["billing"] = {**base["billing"], "contact": {**base["billing"]["contact"], **contact}}
         order["items"] = [{**item, "label": SCRIPT} for item in base["items"]]
         return order
