@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 # Demo mode unless told otherwise: PP2EB_DEMO=0 make run uses the real APIs.
 PP2EB_DEMO ?= 1
 
-.PHONY: run test lint format migrate bench screenshots clean
+.PHONY: run test test-dates lint format migrate bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && \
@@ -39,6 +39,16 @@ test: $(VENV)/.installed-dev
 	  echo "NOTE: the browser test (tests/e2e) does not run: $(CHROMIUM) is missing."; \
 	  echo "      Install Debian's chromium (sudo apt-get install chromium) to run it too."; \
 	  $(BIN)/python -m pytest --ignore=tests/e2e; fi
+
+# The date-dependent tests (marker `dates`) with the whole process's clock set to each moment
+# that breaks software: year end in Dutch time, both summer-time changes, a leap day, month
+# end (tests/date_runs.py). faketime comes from Debian's libfaketime; installed when missing.
+test-dates: $(VENV)/.installed-dev
+	@command -v faketime >/dev/null || { \
+	  echo "Installing Debian's faketime for the date runs..."; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; }
+	$(BIN)/python -m tests.date_runs
 
 # Renew the README's screenshots (docs/screenshots/) with the browser test.
 screenshots: $(VENV)/.installed-dev
