@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import jobs, shopsettings
+from pp2eb.dutchtime import show
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
@@ -164,7 +165,8 @@ def orders_show(order_id: int) -> None:
     click.echo("Attempts:")
     for attempt in attempts:
         code = f" [{attempt.error_code}]" if attempt.error_code else ""
-        click.echo(f"  {attempt.at:%Y-%m-%d %H:%M:%S} {attempt.outcome}{code}: {attempt.message}")
+        when = show(attempt.at, seconds=True)
+        click.echo(f"  {when} {attempt.outcome}{code}: {attempt.message}")
 
 
 def _echo_payment(rec: OrderRecord) -> None:
