@@ -956,7 +956,7 @@ MONEY_PATHS = [
     "total_discounts.0.amount",
     "total_discounts.0.amount_with_tax",
     "shipping.amount",
-    "shipping.tax.amount",
+    "shipping.taxes.0.amount",
 ]
 
 

@@ -118,10 +118,11 @@ def build(
     if shipping:
         gross, key = Decimal(shipping[0]), shipping[1]
         net, tax = _split(gross, key)
+        # The shape of the tap's schema (the reference, section 3): a list of taxes.
         shipping_out = {
             "amount": _text(net),
             "amount_with_tax": _text(gross),
-            "tax": {"amount": _text(tax), "rate": _rate(key)},
+            "taxes": [{"amount": _text(tax), "rate": _rate(key)}],
         }
         taxes[key] = taxes.get(key, Decimal(0)) + tax
         net_total += net
@@ -256,6 +257,27 @@ def test_reads_a_full_order():
     assert not order.is_credit
 
 
+def test_shipping_in_the_documented_shape_is_read():
+    # The tap's schema: {"amount", "amount_with_tax", "taxes": []}, a list, not one "tax".
+    raw = build([item("Boek", "21.80", "NL:9")], shipping=("6.05", "NL:21"))
+    assert "tax" not in raw["shipping"]
+    order = parse_order(raw)
+    assert order.shipping.tax_amount == Decimal("1.05")
+    assert order.shipping.rate.key == "NL:21"
+
+
+def test_free_shipping_with_no_taxes_is_no_shipping():
+    raw = build([item("Boek", "21.80", "NL:9")])
+    raw["shipping"] = {"amount": "0.00", "amount_with_tax": "0.00", "taxes": []}
+    assert parse_order(raw).shipping is None
+
+
+def test_shipping_with_one_tax_object_is_still_read():
+    raw = build([item("Boek", "21.80", "NL:9")], shipping=("6.05", "NL:21"))
+    raw["shipping"]["tax"] = raw["shipping"].pop("taxes")[0]
+    assert parse_order(raw).shipping.tax_amount == Decimal("1.05")
+
+
 def test_reads_the_data_envelope_and_decimal_json():
     raw = build([item("Cursus", "121.00")])
     text = json.dumps({"data": raw})
@@ -330,7 +352,8 @@ BASE = build([item("Cursus", "121.00")], shipping=("6.05", "NL:21"))
         ("items.0.quantity", -1, "negative quantity belongs on a credit invoice"),
         ("items.0.quantity", 1.5, "expected a whole number"),
         ("items.0.amount", "-100.00", "negative amount (items[0].amount = -100.00)"),
-        ("shipping.tax", None, "order.shipping.tax is null"),
+        ("shipping.taxes", None, "order.shipping.taxes is null, expected a list"),
+        ("shipping.taxes.0.rate", None, "order.shipping.taxes[0].rate is null"),
         ("payment", None, "order.payment is null"),
         ("payment.status", "refunded", "order.payment.status is 'refunded', expected one of"),
         ("mode", "demo", "order.mode is 'demo'"),

@@ -276,14 +276,33 @@ def _line(item: Fields, credit: bool) -> Line:
     )
 
 
-def _shipping(shipping: Fields) -> Shipping:
-    # inferred: shipping is {amount, amount_with_tax, tax: {amount, rate}} (tap schema shape).
-    tax = shipping.obj("tax")
+def _shipping(shipping: Fields) -> Shipping | None:
+    """The shipping as the tap's schema shows it, ``{amount, amount_with_tax, taxes: [...]}``.
+
+    inferred: each ``taxes`` entry is a tax object like the order's ``taxes[]``; an empty list
+    is shipping without VAT. The single ``tax`` object pp2eb read before is still taken when no
+    ``taxes`` list is sent. Free shipping (0.00, no VAT) is no shipping.
+    """
+    amount = shipping.money("amount")
+    amount_with_tax = shipping.money("amount_with_tax")
+    if shipping.data.get("taxes") is not None or "tax" not in shipping.data:
+        taxes = shipping.list("taxes")
+    else:
+        taxes = [shipping.obj("tax")]
+    if not taxes and not amount and not amount_with_tax:
+        return None
+    if len(taxes) != 1:
+        raise MappingError(
+            f"The order's shipping ({amount_with_tax}) comes with {len(taxes)} VAT rates "
+            "(shipping.taxes); pp2eb books shipping at exactly one rate.",
+            fix="Check the order's shipping costs in Plug&Pay; report this to pp2eb if they "
+            "are right.",
+        )
     return Shipping(
-        amount=shipping.money("amount"),
-        amount_with_tax=shipping.money("amount_with_tax"),
-        tax_amount=tax.money("amount"),
-        rate=_rate(tax.obj("rate")),
+        amount=amount,
+        amount_with_tax=amount_with_tax,
+        tax_amount=taxes[0].money("amount"),
+        rate=_rate(taxes[0].obj("rate")),
     )
 
 
@@ -305,7 +324,7 @@ def _check_signs(order: Order) -> None:
     if order.shipping is not None:
         amounts += [("shipping.amount", order.shipping.amount)]
         amounts += [("shipping.amount_with_tax", order.shipping.amount_with_tax)]
-        amounts += [("shipping.tax.amount", order.shipping.tax_amount)]
+        amounts += [("shipping VAT", order.shipping.tax_amount)]
     number = cut(str(order.invoice_number or order.id), QUOTED)
     for where, value in amounts:
         if order.is_credit and value > 0:
