@@ -3,8 +3,11 @@
 It answers like the real API as far as ``/work/shared/reference/plugandpay-api.md`` tells:
 same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302 when
 the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
-Test controls live under ``/_sandbox/`` (see ``controls.py``, plus ``/_sandbox/orders`` and
-``/_sandbox/generate`` here). Rules (``/v2/rules``) are in ``rules.py``; the webhooks they make
+Every answer is checked against the contract (``contract/``, the JSON Schema transcribed from
+the public record) before it goes out; one that breaks it becomes a 500 naming the violation, and
+``GET /_sandbox/contract`` lists them. Test controls live under ``/_sandbox/`` (see
+``controls.py``, plus ``/_sandbox/orders``, ``/_sandbox/generate`` and ``/_sandbox/contract``
+here). Rules (``/v2/rules``) are in ``rules.py``; the webhooks they make
 the sandbox send, and their controls, in ``webhooks.py``.
 """
 
@@ -23,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from pp2eb import jsonutil
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.sandbox.controls import CONTROL_PREFIX, install_controls
+from pp2eb.sandbox.plugandpay import contract
 from pp2eb.sandbox.plugandpay.demo_data import (
     PRODUCTS,
     TAX_RATES,
@@ -84,14 +88,31 @@ def create_app(
     seed_orders = orders if orders is not None else generate_demo_orders(seed, today, count)
     store = OrderStore(seed_orders)
     rules = RuleStore()
-    sender = WebhookSender(rules, TENANT["id"])
+    checked = contract.ContractLog()
+    sender = WebhookSender(rules, TENANT["id"], checked)
     app.extensions["plugandpay_store"] = store
     app.extensions["plugandpay_webhooks"] = sender
+    app.extensions["plugandpay_contract"] = checked
 
     def reset() -> None:
         store.reset()
         rules.reset()
         sender.reset()
+        checked.clear()
+
+    # Registered before the controls: after_request runs last-registered first, so this one
+    # sees the answer as it finally goes out (an injected fault included).
+    @app.after_request
+    def _check_contract(response: Response) -> Response:
+        if request.path.startswith(CONTROL_PREFIX) or not response.is_json:
+            return response
+        found = contract.answer_violations(
+            request.endpoint, response.status_code, response.get_json()
+        )
+        if not found:
+            return response
+        checked.report(f"{request.method} {request.path}", found)
+        return error_response(500, f"The sandbox broke the Plug&Pay contract: {found[0]}")
 
     controls = install_controls(app, reset=reset, error_response=error_response)
     if rate_limit is not None:
@@ -129,9 +150,14 @@ def create_app(
     def _bad_include(exc: IncludeError) -> Response:
         return error_response(400, str(exc))
 
+    @app.errorhandler(contract.ContractError)
+    def _off_contract(exc: contract.ContractError) -> Response:
+        checked.report(f"{request.method} {request.path}", exc.violations)
+        return error_response(500, f"The sandbox broke the Plug&Pay contract: {exc}")
+
     _add_api_routes(app, store)
     install_rules(app, rules, page=_page, json=_json, error=error_response)
-    _add_sandbox_routes(app, store, sender)
+    _add_sandbox_routes(app, store, sender, checked)
     install_webhooks(app, store, sender, json=_json, error=error_response)
     return app
 
@@ -237,10 +263,17 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
         return _json({"data": TENANT})
 
 
-def _add_sandbox_routes(app: Flask, store: OrderStore, sender: WebhookSender) -> None:
+def _add_sandbox_routes(
+    app: Flask, store: OrderStore, sender: WebhookSender, checked: contract.ContractLog
+) -> None:
     @app.post("/_sandbox/orders")
     def add_orders() -> Response:
-        """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids."""
+        """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids.
+
+        Each must be in the contract (422 names what is not), unless ``?contract=off``: then
+        the orders are taken as they are, to show pp2eb an order off the record on purpose.
+        """
+        given = request.args.get("contract") == "off"
         body = jsonutil.loads(request.get_data() or b"null")
         orders = [body] if isinstance(body, dict) else body
         if not isinstance(orders, list) or not orders:
@@ -251,16 +284,25 @@ def _add_sandbox_routes(app: Flask, store: OrderStore, sender: WebhookSender) ->
                 errors[str(index)] = ["An order must be an object."]
                 continue
             order_id = order.get("id")
+            if isinstance(order_id, str) and order_id.isdigit():
+                order_id = int(order_id)  # an id as text: an open reading of the record
             if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id < 1:
                 errors[f"{index}.id"] = ["The id field must be a positive integer."]
             missing = [key for key in BASE_KEYS if key not in order]
             if missing:
                 errors[f"{index}"] = [f"Missing field(s): {', '.join(missing)}."]
+            elif not given and (found := contract.violations("order", order)):
+                errors[f"{index}"] = [f"Off the Plug&Pay contract: {v}" for v in found]
         if errors:
             raise ValidationError(errors)
-        ids = put_and_notify(store, sender, orders)[0]
+        ids = put_and_notify(store, sender, orders, given=given)[0]
         logger.info("sandbox: stored %d order(s)", len(ids))
         return _json({"ids": ids})
+
+    @app.get("/_sandbox/contract")
+    def contract_violations() -> Response:
+        """What the sandbox found itself sending off the contract since the last reset."""
+        return _json({"violations": checked.snapshot()})
 
     @app.post("/_sandbox/generate")
     def generate() -> Response:

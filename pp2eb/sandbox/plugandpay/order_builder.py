@@ -82,6 +82,17 @@ def _pair(price: Decimal, tax_included: bool, factor: Decimal) -> tuple[Decimal,
     return price, price + cents(price * factor)
 
 
+def tax_object(vat: Decimal, rate: Rate) -> dict[str, Any]:
+    """A tax object as the SDK fixture shows it: ``{amount, amount_with_tax, rate}``.
+
+    ``amount`` is the VAT. inferred: ``amount_with_tax`` is that amount with VAT at the rate on
+    top, as in the fixture (10.00 and 12.10 at 21%); the record does not say what it means and
+    pp2eb does not book it.
+    """
+    with_tax = cents(vat * (1 + rate.factor))
+    return {"amount": money(vat), "amount_with_tax": money(with_tax), "rate": rate.as_dict()}
+
+
 def _discount(amount: Decimal, with_tax: Decimal, code: str | None, kind: str) -> dict:
     return {"amount": money(amount), "amount_with_tax": money(with_tax), "code": code, "type": kind}
 
@@ -123,7 +134,7 @@ def build_money(
                 "amount": money(net),
                 "amount_with_tax": money(gross),
                 "discounts": item_discounts,
-                "tax": {"amount": money(tax), "rate": rate.as_dict()},
+                "tax": tax_object(tax, rate),
             }
         )
         rates.setdefault(rate.id, rate)
@@ -137,10 +148,11 @@ def build_money(
     if shipping is not None:
         price, rate = shipping
         net, gross = _pair(price, tax_included, rate.factor)
+        # The tap schema's shape: a list of taxes (one here: the shop's main rate).
         shipping_out = {
             "amount": money(net),
             "amount_with_tax": money(gross),
-            "tax": {"amount": money(gross - net), "rate": rate.as_dict()},
+            "taxes": [tax_object(gross - net, rate)],
         }
         rates.setdefault(rate.id, rate)
         tax_by_rate[rate.id] = tax_by_rate.get(rate.id, ZERO) + gross - net
@@ -165,10 +177,7 @@ def build_money(
         "amount": money(total_net),
         "amount_with_tax": money(total_gross),
         "items": items,
-        "taxes": [
-            {"amount": money(tax_by_rate[rate_id]), "rate": rates[rate_id].as_dict()}
-            for rate_id in rates
-        ],
+        "taxes": [tax_object(tax_by_rate[rate_id], rates[rate_id]) for rate_id in rates],
         "total_discounts": total_discounts,
         "shipping": shipping_out,
     }

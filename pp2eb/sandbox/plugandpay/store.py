@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pp2eb.sandbox.plugandpay import contract
+
 # inferred: 10 is the per_page of the SDK's fixture; the real default is not documented.
 DEFAULT_PAGE_SIZE = 10
 # inferred: no maximum is documented; third parties use up to 100, Laravel APIs often cap there.
@@ -50,7 +52,7 @@ MODES = ("live", "test")
 INVOICE_STATUSES = ("final", "concept")
 PAYMENT_STATUSES = ("open", "processing", "paid", "credited", "credit_invoice", "reversed")
 ORDER_SORTS = {
-    "id": lambda o: o.get("id"),
+    "id": lambda o: order_key(o),
     "paid_at": lambda o: (o.get("payment") or {}).get("paid_at"),
     "invoice_number": lambda o: o.get("invoice_number"),
     "invoice_date": lambda o: o.get("invoice_date"),
@@ -74,11 +76,23 @@ class IncludeError(Exception):
     """An include name the API does not allow (answered with 400)."""
 
 
+def order_key(order: dict[str, Any]) -> int:
+    """The order's id as a number: the API may write an id as text (an open reading)."""
+    return int(order["id"])
+
+
 class OrderStore:
-    """The sandbox's orders by id; every method is thread-safe."""
+    """The sandbox's orders by id; every method is thread-safe.
+
+    Every order is checked against the contract when it comes in (``contract.check_order``),
+    except those a test hands over as they are (``given``), to show pp2eb an order off the
+    record on purpose. A stored order is never changed, only replaced.
+    """
 
     def __init__(self, seed_orders: Iterable[dict[str, Any]]) -> None:
         self._seed = copy.deepcopy(list(seed_orders))
+        for order in self._seed:
+            contract.check_order(order)
         self._lock = threading.Lock()
         self.reset()
 
@@ -86,18 +100,35 @@ class OrderStore:
         """Put the seed orders back, dropping everything added since."""
         orders = copy.deepcopy(self._seed)
         with self._lock:
-            self._orders = {order["id"]: order for order in orders}
+            self._orders = {order_key(order): order for order in orders}
+            self._given: set[int] = set()
             self._high = max(self._orders, default=0)
 
-    def put(self, orders: list[dict[str, Any]]) -> list[int]:
-        """Add orders (an existing id is replaced); return their ids."""
+    def put(self, orders: list[dict[str, Any]], *, given: bool = False) -> list[int]:
+        """Add orders (an existing id is replaced); return their ids.
+
+        ContractError unless each is in the contract, or ``given`` (taken as it is).
+        """
+        if not given:
+            for order in orders:
+                contract.check_order(order)
         # Stored orders are never changed in place, so readers may hold them without the lock.
         orders = copy.deepcopy(orders)
+        ids = [order_key(order) for order in orders]
         with self._lock:
-            for order in orders:
-                self._orders[order["id"]] = order
-                self._high = max(self._high, order["id"])
-        return [order["id"] for order in orders]
+            for order_id, order in zip(ids, orders, strict=True):
+                self._orders[order_id] = order
+                self._high = max(self._high, order_id)
+            if given:
+                self._given.update(ids)
+            else:
+                self._given.difference_update(ids)
+        return ids
+
+    def is_given(self, order_id: int) -> bool:
+        """True for an order a test handed over as it is, unchecked."""
+        with self._lock:
+            return order_id in self._given
 
     def reserve(self, n: int) -> int:
         """The first of ``n`` fresh ids, kept free for a caller that builds orders slowly."""
@@ -307,7 +338,7 @@ def select_orders(orders: list[dict[str, Any]], query: OrderQuery) -> list[dict[
 
     def key(order: dict) -> tuple:
         value = get(order)
-        return (value is not None, value if value is not None else "", order["id"])
+        return (value is not None, value if value is not None else "", order_key(order))
 
     # inferred: MySQL order: null first ascending, last descending; id breaks ties the same way.
     kept.sort(key=key, reverse=query.descending)
