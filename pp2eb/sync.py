@@ -31,8 +31,10 @@ from pp2eb import apierrors, jsonutil
 from pp2eb.booker import OrderBooker
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
+from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import MappingError, before_start_date
-from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
@@ -203,8 +205,8 @@ class Engine:
 
     def book_raw(self, raw: object) -> None:
         """Book one order as Plug&Pay returned it; every failure ends up on its record."""
-        order_id = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(order_id, int) or isinstance(order_id, bool):
+        order_id = raw_order_id(raw)
+        if order_id is None:
             self.run.failed += 1
             self.state.failures.append(
                 Failure(0, None, "Plug&Pay returned an order without an id.")

@@ -33,7 +33,7 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.settings import DEFAULTS, Settings
 from tests.test_order import build, changed, item
 

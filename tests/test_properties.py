@@ -25,7 +25,7 @@ from pp2eb import jsonutil, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS

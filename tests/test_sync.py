@@ -309,7 +309,7 @@ def test_customer_codes_from_the_name_get_a_suffix_when_taken(app, sandbox):
         with eb:
             # Someone else already has the code this customer would get.
             from pp2eb.mapping.customers import customer_code, relation_draft
-            from pp2eb.mapping.order import parse_order
+            from pp2eb.mapping.readings import parse_order
 
             code = customer_code(relation_draft(parse_order(order)))
             eb.create_relation({"name": "Iemand anders", "code": code, "type": "P"})
