@@ -162,6 +162,7 @@ class Engine:
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
         self.booker = OrderBooker(eb, store, settings, self.state, relations)
         self.seen: set[int] = set()
+        self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
         self.payments = Payments(self) if settings.book_payments else None
 
@@ -224,6 +225,7 @@ class Engine:
             self.store.describe(rec, raw=raw, summary=_raw_summary(raw))
             self.booker.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
             return
+        self.note_readings(order)
         if self.run.kind in ("sync", "webhook") and before_start_date(order, self.settings):
             return  # the scheduled sync (and a webhook) leaves orders before the start date alone
         rec = self.store.record(order_id)
@@ -240,6 +242,19 @@ class Engine:
         if self.payments is not None:
             self.payments.book(rec, raw)
         self.store.run_log.save_run(self.run)
+
+    def note_readings(self, order: Order) -> None:
+        """Log once per run each reading taken where the record is silent, so that a shop
+        owner's report tells what their Plug&Pay account sends."""
+        for reading in order.readings:
+            if reading not in self.noted:
+                self.noted.add(reading)
+                logger.info(
+                    "run %s reads Plug&Pay's orders this way (first seen on order %s): %s",
+                    self.run.id,
+                    order.id,
+                    reading,
+                )
 
 
 def _summary(order: Order) -> dict:
