@@ -31,7 +31,7 @@ from pp2eb import apierrors, jsonutil
 from pp2eb.booker import OrderBooker
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.mapping.figures import raw_order_id
+from pp2eb.mapping.figures import raw_order_id, read_id
 from pp2eb.mapping.mapper import MappingError, before_start_date
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
@@ -71,7 +71,8 @@ def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceDat
         for item in eb.iter_ledgers()
     ]
     templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    products = {p["id"]: _ledger_code(p.get("ledger")) for p in pp.iter_products()}
+    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in pp.iter_products()}
+    products.pop(None, None)  # a product without a readable id cannot be on an order line
     return ReferenceData.build(ledgers, templates, products)
 
 

@@ -89,12 +89,16 @@ def read_figures(raw: object) -> Figures:
         raise MappingError(f"The Plug&Pay order cannot be read ({exc}).") from exc
 
 
-def raw_order_id(raw: object) -> int | None:
-    """The id of an order as Plug&Pay sent it (a number, or one as text), else None."""
-    value = raw.get("id") if isinstance(raw, dict) else None
+def read_id(value: object) -> int | None:
+    """An id as Plug&Pay sends it (a number, or one written as text), else None."""
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def raw_order_id(raw: object) -> int | None:
+    """The id of an order as Plug&Pay sent it, else None."""
+    return read_id(raw.get("id")) if isinstance(raw, dict) else None
 
 
 def _read(raw: object) -> Figures:
