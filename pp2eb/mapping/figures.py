@@ -31,6 +31,10 @@ from pp2eb.mapping.payloads import QUOTED, cut
 logger = logging.getLogger(__name__)
 
 MAX_ORDER_ID = 10**15
+UNREADABLE_FIX = (
+    "Check the order in Plug&Pay. If it looks right there, Plug&Pay sent it in a shape pp2eb "
+    "does not know: report this to pp2eb with the order number."
+)
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,16 @@ def read_figures(raw: object) -> Figures:
     """Read one order (or its ``{"data": ...}`` envelope); MappingError if it is unusable."""
     try:
         return _read(raw)
-    except MappingError:
+    except MappingError as exc:
+        exc.fix = exc.fix or UNREADABLE_FIX
         raise
     except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
         # A safety net for shapes the field readers did not foresee: the promise is that no
         # JSON input makes parsing fail with anything but a MappingError.
         logger.warning("unreadable Plug&Pay order: %r", exc)
-        raise MappingError(f"The Plug&Pay order cannot be read ({exc}).") from exc
+        raise MappingError(
+            f"The Plug&Pay order cannot be read ({exc}).", fix=UNREADABLE_FIX
+        ) from exc
 
 
 def read_id(value: object) -> int | None:
