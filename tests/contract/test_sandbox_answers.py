@@ -15,7 +15,7 @@ import pytest
 from pp2eb import jsonutil
 from pp2eb.sandbox.plugandpay import create_app
 from pp2eb.sandbox.plugandpay.demo_catalog import PRODUCTS
-from pp2eb.sandbox.plugandpay.store import INCLUDES
+from pp2eb.sandbox.plugandpay.query import INCLUDES
 from tests.test_sandbox_plugandpay import HEADERS, body, get
 
 TODAY = date(2026, 2, 10)

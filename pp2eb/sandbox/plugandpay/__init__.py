@@ -1,14 +1,16 @@
 """A fake of the Plug&Pay REST API v2 for tests, benchmarks and demo mode.
 
-It answers like the real API as far as ``/work/shared/reference/plugandpay-api.md`` tells:
-same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302 when
-the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
+It answers like the real API as far as the public record (``docs/reference/plugandpay-api.md``)
+tells: same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302
+when the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
 Every answer is checked against the contract (``contract/``, the JSON Schema transcribed from
-the public record) before it goes out; one that breaks it becomes a 500 naming the violation, and
-``GET /_sandbox/contract`` lists them. Test controls live under ``/_sandbox/`` (see
-``controls.py``, plus ``/_sandbox/orders``, ``/_sandbox/generate`` and ``/_sandbox/contract``
-here). Rules (``/v2/rules``) are in ``rules.py``; the webhooks they make
-the sandbox send, and their controls, in ``webhooks.py``.
+the public record) before it goes out; one that breaks it becomes a 500 naming the violation,
+and ``GET /_sandbox/contract`` lists them. The orders are kept in ``store.py`` and queried by
+``query.py``; ``variants.py`` says in which of the forms the record leaves open each is written.
+Test controls live under ``/_sandbox/`` (see ``controls.py``, ``seed.py`` for
+``/_sandbox/orders`` and ``/_sandbox/generate``, and ``/_sandbox/contract`` here). Rules
+(``/v2/rules``) are in ``rules.py``; the webhooks they make the sandbox send, and their
+controls, in ``webhooks.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,23 +33,22 @@ from pp2eb.sandbox.plugandpay.demo_data import (
     PRODUCTS,
     TAX_RATES,
     generate_demo_orders,
-    generate_orders,
 )
-from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
-from pp2eb.sandbox.plugandpay.store import (
-    BASE_KEYS,
+from pp2eb.sandbox.plugandpay.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Args,
     IncludeError,
-    OrderStore,
     ValidationError,
     parse_includes,
     parse_order_query,
     project,
     select_orders,
 )
-from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks, put_and_notify
+from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
+from pp2eb.sandbox.plugandpay.seed import install_seeding
+from pp2eb.sandbox.plugandpay.store import OrderStore
+from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,13 @@ def create_app(
 
     _add_api_routes(app, store)
     install_rules(app, rules, page=_page, json=_json, error=error_response)
-    _add_sandbox_routes(app, store, sender, checked)
+    install_seeding(app, store, sender, json=_json)
+
+    @app.get("/_sandbox/contract")
+    def contract_violations() -> Response:
+        """What the sandbox found itself sending off the contract since the last reset."""
+        return _json({"violations": checked.snapshot()})
+
     install_webhooks(app, store, sender, json=_json, error=error_response)
     return app
 
@@ -261,66 +268,3 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
     def tenant() -> Response:
         """The tenant the key belongs to: the connection check."""
         return _json({"data": TENANT})
-
-
-def _add_sandbox_routes(
-    app: Flask, store: OrderStore, sender: WebhookSender, checked: contract.ContractLog
-) -> None:
-    @app.post("/_sandbox/orders")
-    def add_orders() -> Response:
-        """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids.
-
-        Each must be in the contract (422 names what is not), unless ``?contract=off``: then
-        the orders are taken as they are, to show pp2eb an order off the record on purpose.
-        """
-        given = request.args.get("contract") == "off"
-        body = jsonutil.loads(request.get_data() or b"null")
-        orders = [body] if isinstance(body, dict) else body
-        if not isinstance(orders, list) or not orders:
-            raise ValidationError({"orders": ["The body must be a list of orders."]})
-        errors: dict[str, list[str]] = {}
-        for index, order in enumerate(orders):
-            if not isinstance(order, dict):
-                errors[str(index)] = ["An order must be an object."]
-                continue
-            order_id = order.get("id")
-            if isinstance(order_id, str) and order_id.isdigit():
-                order_id = int(order_id)  # an id as text: an open reading of the record
-            if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id < 1:
-                errors[f"{index}.id"] = ["The id field must be a positive integer."]
-            missing = [key for key in BASE_KEYS if key not in order]
-            if missing:
-                errors[f"{index}"] = [f"Missing field(s): {', '.join(missing)}."]
-            elif not given and (found := contract.violations("order", order)):
-                errors[f"{index}"] = [f"Off the Plug&Pay contract: {v}" for v in found]
-        if errors:
-            raise ValidationError(errors)
-        ids = put_and_notify(store, sender, orders, given=given)[0]
-        logger.info("sandbox: stored %d order(s)", len(ids))
-        return _json({"ids": ids})
-
-    @app.get("/_sandbox/contract")
-    def contract_violations() -> Response:
-        """What the sandbox found itself sending off the contract since the last reset."""
-        return _json({"violations": checked.snapshot()})
-
-    @app.post("/_sandbox/generate")
-    def generate() -> Response:
-        """Add ``n`` generated orders (benchmarks); ids follow the highest id so far."""
-        body = jsonutil.loads(request.get_data() or b"{}")
-        if not isinstance(body, dict):
-            raise ValidationError({"body": ["The body must be an object."]})
-        args = Args({k: str(v) for k, v in body.items() if v is not None})
-        n = args.integer("n", 0, 1, 1_000_000)
-        seed = args.integer("seed", 1, 0)
-        end = args.moment("end", "Y-m-d") or date.today()
-        start = args.moment("start", "Y-m-d") or end - timedelta(days=90)
-        if "n" not in body:
-            args.fail("n", "The {} field is required.")
-        if start > end:
-            args.fail("start", "The {} field must be a date before or equal to end.")
-        args.check()
-        first_id = store.reserve(n)
-        ids = put_and_notify(store, sender, generate_orders(n, seed, start, end, first_id))[0]
-        logger.info("sandbox: generated %d order(s) from id %d", n, first_id)
-        return _json({"count": len(ids), "first_id": ids[0], "last_id": ids[-1]})

@@ -34,8 +34,9 @@ from flask import Flask, Response, request
 
 from pp2eb import jsonutil
 from pp2eb.sandbox.plugandpay import contract
+from pp2eb.sandbox.plugandpay.query import Args, ValidationError
 from pp2eb.sandbox.plugandpay.rules import TRIGGER_TYPES, RuleStore, hook_url
-from pp2eb.sandbox.plugandpay.store import Args, OrderStore, ValidationError, order_key
+from pp2eb.sandbox.plugandpay.store import OrderStore, order_key
 
 logger = logging.getLogger(__name__)
 
