@@ -25,7 +25,7 @@ from pp2eb.mapping.order import (
     RelatedOrder,
     TaxRate,
 )
-from pp2eb.mapping.orderjson import Fields
+from pp2eb.mapping.orderjson import ID_TEXT, Fields
 from pp2eb.mapping.payloads import QUOTED, cut
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def read_figures(raw: object) -> Figures:
 
 def read_id(value: object) -> int | None:
     """An id as Plug&Pay sends it (a number, or one written as text), else None."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and ID_TEXT.fullmatch(value):
         value = int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -123,7 +123,8 @@ def _read(raw: object) -> Figures:
     credit = payment_status == CREDIT_INVOICE
     billing = order.opt_obj("billing")
     if billing is None:
-        order.notes.add("billing: missing from the answer, read as no customer details")
+        state = "null" if "billing" in order.data else "missing from the answer"
+        order.notes.add(f"billing: {state}, read as no customer details")
     contact = billing.opt_obj("contact") if billing else None
     head = Order(
         id=order_id,

@@ -19,7 +19,7 @@ from pp2eb.mapping.payloads import QUOTED
 from pp2eb.mapping.vatcodes import CENT
 
 _NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
-_ID = re.compile(r"[1-9]\d{0,17}")
+ID_TEXT = re.compile(r"[1-9][0-9]{0,17}")  # an id written as text
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Larger than any real order; keeps Decimal arithmetic far inside its precision.
 _MAX_AMOUNT = Decimal(10) ** 12
@@ -104,7 +104,7 @@ class Fields:
     def id(self, key: str) -> int:
         """A required id: a whole number, or one written as text (noted)."""
         value = self.data.get(key)
-        if isinstance(value, str) and _ID.fullmatch(value):
+        if isinstance(value, str) and ID_TEXT.fullmatch(value):
             self.notes.add("ids read from text (the record shows numbers)")
             return int(value)
         return self.int(key)
