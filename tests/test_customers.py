@@ -9,7 +9,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 
 from pp2eb.mapping.customers import customer_code, relation_draft, relation_payload
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from tests.test_order import build, item
 
 SPEC_FILE = next((Path(__file__).parents[1] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))

@@ -33,7 +33,7 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.settings import DEFAULTS, Settings
 from tests.test_order import build, changed, item
 
@@ -956,7 +956,7 @@ MONEY_PATHS = [
     "total_discounts.0.amount",
     "total_discounts.0.amount_with_tax",
     "shipping.amount",
-    "shipping.tax.amount",
+    "shipping.taxes.0.amount",
 ]
 
 
