@@ -119,6 +119,8 @@ class OrderBooker:
 
     def _write(self, rec: OrderRecord, booking: Booking) -> None:
         relation_id = booking.relation_id or self.relations.ensure(booking.relation)
+        if booking.vat_id:  # reverse charge: the relation must carry the VAT id first
+            self.relations.ensure_vat_id(relation_id, booking.relation, booking.vat_id)
         if booking.insertion == "invoice":
             body = to_invoice_payload(booking, relation_id=relation_id)
             create = self.eb.create_invoice
