@@ -13,14 +13,17 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import connections
+from pp2eb import connections, jsonutil, shopsettings
 from pp2eb.extensions import db
+from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.order import parse_order
 from pp2eb.models import Attempt, Credential, OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import LineSpec, Rate, build_money
+from pp2eb.sync import fetch_reference
 from pp2eb.vat_rounding import mode_of, vat_per_code
 from tests.clock import DEMO_TODAY, START_DATE
 from tests.conftest import csrf_token
-from tests.engine_helpers import add_order, configure, demo_order, eb_state
+from tests.engine_helpers import add_order, clients, configure, demo_order, eb_state
 
 NL21 = Rate(57, "NL", Decimal("21"))
 # Plug&Pay's VAT per line is 12.75 + 0.73 + 4.84 = 18.32, and e-Boekhouden's per row too; over
@@ -171,13 +174,51 @@ def test_a_wrong_rounding_set_by_hand_flags_the_booked_order(
     assert [m["invoiceNumber"] for m in eb_state(sandbox)["mutations"]].count(NUMBER) == 1
 
 
-def test_an_install_from_before_learns_the_rounding_from_its_last_booking(app, runner, sandbox):
-    configure(app)
-    runner.invoke(args=["sync"])
-    with app.app_context():  # as the upgrade leaves a connection made before it
+def forget_rounding(app) -> None:
+    """The connection as the upgrade (0007_rounding_mode) leaves one made before it."""
+    with app.app_context():
         stored = connections.get_credential(Credential.EBOEKHOUDEN)
         stored.vat_rounding = stored.vat_rounding_by = stored.vat_rounding_from = None
         db.session.commit()
+
+
+@BOTH
+def test_an_install_from_before_exports_imports_and_books_domestic_orders_as_before(
+    app, runner, sandbox, tmp_path, insertion
+):
+    configure(app, insertion=insertion, invoice_template="Standaard")
+    forget_rounding(app)
+    exported = runner.invoke(args=["settings", "export"]).output
+    assert "rounding" in exported and "vat_rounding" not in exported  # not a setting
+    (tmp_path / "settings.json").write_text(exported)
+    imported = runner.invoke(args=["settings", "import", str(tmp_path / "settings.json")])
+    assert imported.exit_code == 0, imported.output
+    assert runner.invoke(args=["settings", "export"]).output == exported
+    runner.invoke(args=["sync"])
+    # Before this change the mapper assumed VAT over the total, as ReferenceData still does
+    # by default: each Dutch order is booked exactly as that mapper books it.
+    payload = to_invoice_payload if insertion == "invoice" else to_mutation_payload
+    pp, eb = clients(sandbox)
+    with app.app_context(), eb:
+        ref, settings = fetch_reference(eb, pp), shopsettings.load()
+        booked = db.session.execute(db.select(OrderRecord).filter_by(state="booked")).scalars()
+        domestic = 0
+        for rec in booked:
+            order = parse_order(json.loads(rec.order_json))
+            if order.address.country != "NL" or order.is_credit:
+                continue
+            before = payload(map_order(order, settings, ref), relation_id=rec.relation_id)
+            assert jsonutil.loads(rec.booking_json) == jsonutil.loads(jsonutil.dumps(before))
+            domestic += 1
+    assert domestic > 30
+    assert credential(app).vat_rounding == "total"
+
+
+def test_an_install_from_before_learns_the_rounding_from_its_last_booking(app, runner, sandbox):
+    configure(app)
+    runner.invoke(args=["sync"])
+    forget_rounding(app)
+    with app.app_context():
         newest = db.session.execute(
             db.select(OrderRecord.eboekhouden_id).order_by(OrderRecord.booked_at.desc())
         ).first()[0]
