@@ -109,14 +109,15 @@ class Relations:
           and that customer's open items and payments stay together in e-Boekhouden;
         * the intra-EU invoice and the ICP return read the buyer's VAT id from the relation.
           The earlier consumer sales on it carry Dutch or OSS VAT codes, not the intra-EU ones,
-          so the VAT id does not bring them onto the ICP return (inferred: e-Boekhouden's ICP
-          report selects bookings by VAT code, see docs/bookkeeping.md);
+          so the VAT id does not bring them onto the ICP return (see docs/bookkeeping.md);
         * a second relation would need a second customer key beside the e-mail address, and
           would split one customer over two debtors.
 
         A different VAT id already on the relation is never overwritten: the order fails with
         both ids, for a person to decide (MappingError).
         """
+        # inferred: e-Boekhouden's ICP report selects bookings by VAT code and reads the VAT id
+        # from the relation, so the consumer sales already on it stay off the ICP return.
         key = vat_id_key(vat_id)
         if self.vat_ids.get(relation_id) == key:
             return

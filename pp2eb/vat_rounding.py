@@ -153,6 +153,8 @@ class VatRounding:
 
     def _earlier_booking(self) -> dict | None:
         """pp2eb's newest booking read back, else one sales booking e-Boekhouden lists."""
+        # inferred: the newest booking shows the administration's current setting (the
+        # reference returns per-row VAT "for the given mutation").
         newest = self.session.execute(
             sa.select(OrderRecord.insertion, OrderRecord.eboekhouden_id, OrderRecord.reference)
             .where(OrderRecord.state == OrderRecord.BOOKED)

@@ -68,6 +68,7 @@ def eboekhouden_vat(gross: Decimal, vat_code: str) -> Decimal:
 def rows_vat(amounts: Iterable[Decimal], vat_code: str, rounding: str) -> Decimal:
     """The VAT e-Boekhouden computes for one code's rows (gross amounts) under ``rounding``."""
     amounts = list(amounts)
+    # inferred: per row, each row is rounded half-up to the cent like a total, then summed.
     if rounding == PER_ROW:
         return sum((eboekhouden_vat(amount, vat_code) for amount in amounts), Decimal("0.00"))
     return eboekhouden_vat(sum(amounts, Decimal("0.00")), vat_code)
