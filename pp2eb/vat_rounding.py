@@ -52,7 +52,9 @@ CHECK_BY_HAND = (
 
 def mode_of(mutation: Mapping[str, Any]) -> str | None:
     """The rounding a booking read back shows (``PER_ROW``/``PER_TOTAL``); None if it cannot."""
-    rows = [row for row in mutation.get("rows") or [] if row.get("vatCode") not in _SENT_VAT]
+    rows = mutation.get("rows")
+    rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+    rows = [row for row in rows if row.get("vatCode") not in _SENT_VAT]
     if not rows:
         return None
     # inferred: under per-row VAT every row comes back with its vatAmount, under per-total
@@ -61,14 +63,17 @@ def mode_of(mutation: Mapping[str, Any]) -> str | None:
 
 
 def vat_per_code(mutation: Mapping[str, Any]) -> dict[str, Decimal] | None:
-    """The VAT per code of a booking read back (its ``vat`` list), or None without one."""
+    """The VAT per code of a booking read back (its ``vat`` list); None without a readable one."""
     listed = mutation.get("vat")
     if not isinstance(listed, list):
         return None
     out: dict[str, Decimal] = {}
-    for entry in listed:
-        code = entry.get("vatCode")
-        out[code] = out.get(code, Decimal("0.00")) + Decimal(str(entry.get("amount") or 0))
+    try:
+        for entry in listed:
+            code = entry["vatCode"]
+            out[code] = out.get(code, Decimal("0.00")) + Decimal(str(entry.get("amount") or 0))
+    except (KeyError, TypeError, AttributeError, ArithmeticError):
+        return None
     return out
 
 

@@ -272,3 +272,24 @@ def test_the_cli_sets_the_rounding(app, runner, sandbox):
 )
 def test_a_booking_read_back_shows_its_rounding(mutation, mode):
     assert mode_of(mutation) == mode
+
+
+@pytest.mark.parametrize(
+    ("mutation", "vat"),
+    [
+        (
+            {
+                "vat": [
+                    {"vatCode": "HOOG_VERK_21", "amount": 18.32},
+                    {"vatCode": "GEEN", "amount": 0},
+                ]
+            },
+            {"HOOG_VERK_21": Decimal("18.32"), "GEEN": Decimal("0.00")},
+        ),
+        ({}, None),
+        ({"vat": [{"vatCode": "HOOG_VERK_21", "amount": "x"}]}, None),
+        ({"vat": ["HOOG_VERK_21"]}, None),
+    ],
+)
+def test_a_booking_read_back_gives_its_vat_per_code_or_none(mutation, vat):
+    assert vat_per_code(mutation) == vat
