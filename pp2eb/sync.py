@@ -51,6 +51,7 @@ from pp2eb.runstate import (
 )
 from pp2eb.settings import Settings
 from pp2eb.store import Outcome, Store
+from pp2eb.vat_rounding import VatRounding
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ class Engine:
         self.run, self.clock = run, clock
         self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
-        self.booker = OrderBooker(eb, store, settings, self.state, relations)
+        self.vat_rounding = VatRounding(eb, store.session, self.state.patiently)
+        self.booker = OrderBooker(eb, store, settings, self.state, relations, self.vat_rounding)
         self.seen: set[int] = set()
         self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
@@ -169,10 +171,12 @@ class Engine:
 
     def reference(self) -> ReferenceData:
         """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
-        needs them, so a run that finds everything booked reads nothing but the order list.
+        needs them, so a run that finds everything booked reads nothing but the order list;
+        with the administration's VAT rounding as far as it is known (``pp2eb.vat_rounding``).
         Not inside ``booker.book``: a failure here stops the run."""
         if self.booker.reference is None:
-            self.booker.reference = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+            ref = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+            self.booker.reference = ref.with_vat_rounding(self.vat_rounding.known())
         return self.booker.reference
 
     def book_all(self, orders: Iterable[dict]) -> None:
