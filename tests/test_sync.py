@@ -348,3 +348,29 @@ def test_a_reading_the_record_is_silent_on_is_logged_once_per_run(ready, sandbox
         said = [line for line in lines if line.endswith(reading) or reading in line]
         assert len(said) == 2, lines  # once in each of the two runs, not once an order
         assert "first seen on order 9101" in said[0]
+
+
+@pytest.mark.parametrize("insertion", ["mutation", "invoice"])
+def test_an_order_discount_lowers_the_ledgers_it_was_given_on(app, sandbox, insertion):
+    """A course (8010) and a book (8020), 10.00 off the order: 6.67 and 3.33, not all on 8000."""
+    from pp2eb.sandbox.plugandpay.store import BASE_KEYS
+    from tests.test_order import build, item
+
+    configure(app, insertion=insertion, invoice_template="Standaard")
+    pp, _eb = clients(sandbox)
+    demo = pp.get_order(1)
+    lines = [item("Cursus", "121.00", product=1), item("Boek", "60.50", product=3)]
+    raw = build(lines, discounts=[("10.00", "WELKOM")], order_id=9300, number="2026-09300")
+    order = {**{key: demo[key] for key in BASE_KEYS}, **raw, "invoice_date": demo["invoice_date"]}
+    sandbox.control("plugandpay", "POST", "orders", json=[order])
+    with app.app_context():
+        run(sandbox, order_ids=[9300])
+        rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=9300)).scalar_one()
+        assert rec.state == OrderRecord.BOOKED, rec.reason
+    [booking] = [m for m in eb_state(sandbox)["mutations"] if m["invoiceNumber"] == "2026-09300"]
+    ids = {22206463: "8010", 22206464: "8020"}
+    amounts = [(ids[r["ledgerId"]], Decimal(str(r["amount"]))) for r in booking["rows"]]
+    assert sorted(amounts) == sorted(
+        [("8010", Decimal("121.00")), ("8020", Decimal("60.50"))]
+        + [("8010", Decimal("-6.67")), ("8020", Decimal("-3.33"))]
+    )

@@ -10,9 +10,11 @@ How the booking is built:
   ``amount_with_tax`` by construction: each line at its gross after its own discounts, on its
   product's ledger (``product_ledgers`` setting, else the ledger Plug&Pay keeps on the product
   when e-Boekhouden has it as a VW ledger, else the revenue ledger); shipping on the shipping
-  ledger; the order-level discounts as one negative row per VAT code on the revenue ledger. A
-  discount's VAT per rate is read from Plug&Pay's ``taxes``, and its share per rate follows
-  from that VAT (see ``pp2eb.mapping.totals``), so it matches however Plug&Pay split it.
+  ledger; the order-level discounts as negative rows per VAT code where the revenue went (the
+  ledgers of the lines at that rate, in proportion), or on ``discount_ledger`` when one is set
+  (see ``pp2eb.mapping.rows.discount_rows``). A discount's VAT per rate is read from Plug&Pay's
+  ``taxes``, and its share per rate follows from that VAT (see ``pp2eb.mapping.totals``), so it
+  matches however Plug&Pay split it.
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
   country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules

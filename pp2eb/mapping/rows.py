@@ -1,9 +1,9 @@
 """The rows of a booking: which ledger, which VAT code and which amount for each part of an order.
 
-Lines go on their product's ledger, shipping on the shipping ledger, order discounts on the
-revenue ledger as one negative row per VAT code, and under OSS the foreign VAT on the country's
-OSS ledger. Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the
-separate OSS row.
+Lines go on their product's ledger, shipping on the shipping ledger, order discounts where the
+revenue went (see ``discount_rows``), and under OSS the foreign VAT on the country's OSS ledger.
+Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the separate OSS
+row.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pp2eb.mapping.order import Line, Order
 from pp2eb.mapping.payloads import cut
 from pp2eb.mapping.totals import ZERO, RateTotals
 from pp2eb.mapping.vat import Treatment
-from pp2eb.mapping.vatcodes import NO_VAT
+from pp2eb.mapping.vatcodes import CENT, NO_VAT
 from pp2eb.settings import Settings
 
 _CATEGORY = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
@@ -76,6 +76,11 @@ class Ledgers:
         """The revenue ledger of the settings."""
         return self.get(self.settings.revenue_ledger, "VW", "revenue", "revenue_ledger")
 
+    def discount(self) -> Ledger | None:
+        """The discount ledger of the settings, if one is set."""
+        code = self.settings.discount_ledger
+        return self.get(code, "VW", "discount", "discount_ledger") if code else None
+
 
 def _line_text(line: Line) -> str:
     text = line.label.strip() or f"Product {line.product_id}"
@@ -103,16 +108,7 @@ def booking_rows(
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
         ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
         rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
-    discounts: dict[str, Decimal] = {}
-    for key, totals in rates.items():
-        share = totals.discount_net if how[key].oss_country else totals.discount_gross
-        if share:
-            code = how[key].vat_code
-            discounts[code] = discounts.get(code, ZERO) - share
-    codes = ", ".join(d.code for d in order.discounts if d.code)
-    text = f"Korting {codes}" if codes else "Korting"
-    for code, amount in discounts.items():
-        rows.append(BookingRow(ledgers.revenue(), code, amount, cut(text), DISCOUNT))
+    rows += discount_rows(order, rates, how, ledgers)
     for key, totals in rates.items():
         country = how[key].oss_country
         if country:
@@ -124,6 +120,67 @@ def booking_rows(
             # FIN, CRED and DEB there).
             rows.append(BookingRow(ledger, NO_VAT, totals.vat, text + " (OSS)", OSS_VAT))
     return rows
+
+
+def discount_rows(
+    order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
+) -> list[BookingRow]:
+    """The order discounts as negative rows: on ``discount_ledger`` when one is set, else each
+    rate's share split over the ledgers of that rate's lines in proportion to their amounts.
+
+    A course on 8010 and a book on 8000 with 10% off the order each lose their own part, so no
+    revenue ledger goes below what was sold on it. The cents the split leaves go to the largest
+    remainders, so the shares add up to Plug&Pay's discount exactly.
+    """
+    codes = ", ".join(d.code for d in order.discounts if d.code)
+    text = cut(f"Korting {codes}" if codes else "Korting")
+    fixed = ledgers.discount()
+    sums: dict[tuple[str, str], BookingRow] = {}
+    for key, totals in rates.items():
+        oss = how[key].oss_country is not None
+        share = totals.discount_net if oss else totals.discount_gross
+        if not share:
+            continue
+        targets = [(fixed, share)] if fixed else _follow_lines(order, key, oss, share, ledgers)
+        code = how[key].vat_code
+        for ledger, amount in targets:
+            row = sums.get((ledger.code, code))
+            total = (row.amount if row else ZERO) - amount
+            sums[(ledger.code, code)] = BookingRow(ledger, code, total, text, DISCOUNT)
+    return [row for row in sums.values() if row.amount]
+
+
+def _follow_lines(
+    order: Order, key: str, oss: bool, share: Decimal, ledgers: Ledgers
+) -> list[tuple[Ledger, Decimal]]:
+    """``share`` of rate ``key`` over the ledgers of the lines at that rate, by their amounts."""
+    weights: dict[str, tuple[Ledger, Decimal]] = {}
+    for line in order.lines:
+        if line.rate.key == key:
+            ledger = ledgers.product(line)
+            amount = line.net if oss else line.gross
+            weights[ledger.code] = (ledger, weights.get(ledger.code, (ledger, ZERO))[1] + amount)
+    parts = split(share, [weight for _ledger, weight in weights.values()])
+    if parts is None:  # no lines at this rate to follow: the revenue ledger, as before
+        return [(ledgers.revenue(), share)]
+    return [(ledger, part) for (ledger, _w), part in zip(weights.values(), parts, strict=True)]
+
+
+def split(total: Decimal, weights: list[Decimal]) -> list[Decimal] | None:
+    """``total`` in cents over ``weights`` in proportion, the spare cents to the largest
+    remainders (the first of equals first); None unless the non-zero weights share one sign."""
+    if len({w > 0 for w in weights if w}) != 1:
+        return None
+    whole = sum(weights, ZERO)
+    cents = int((total / CENT).to_integral_value())
+    exact = [Decimal(cents) * w / whole for w in weights]
+    parts = [int(e) for e in exact]  # towards zero
+    spare = cents - sum(parts)
+    step = 1 if spare > 0 else -1
+    ranked = sorted(range(len(exact)), key=lambda i: -abs(exact[i] - parts[i]))
+    for i in ranked[: abs(spare)]:
+        parts[i] += step
+    return [Decimal(p) * CENT for p in parts]
 
 
 def group_rows(rows: list[BookingRow]) -> list[BookingRow]:
