@@ -33,6 +33,7 @@ from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
 from pp2eb.mapping.mapper import MappingError, before_start_date
 from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.vat import products_physical
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
@@ -58,7 +59,8 @@ PAID_AT_OVERLAP = timedelta(hours=1)
 
 
 def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceData:
-    """Ledgers and templates from e-Boekhouden, product ledger codes from Plug&Pay: once a run."""
+    """Ledgers and templates from e-Boekhouden, product ledger codes and kinds from Plug&Pay:
+    once a run."""
     ledgers = [
         Ledger(
             id=item["id"],
@@ -69,8 +71,10 @@ def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceDat
         for item in eb.iter_ledgers()
     ]
     templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    products = {p["id"]: _ledger_code(p.get("ledger")) for p in pp.iter_products()}
-    return ReferenceData.build(ledgers, templates, products)
+    listed = list(pp.iter_products())
+    products = {p["id"]: _ledger_code(p.get("ledger")) for p in listed}
+    physical = products_physical(listed)  # goods or a service: the VAT code abroad differs
+    return ReferenceData.build(ledgers, templates, products, product_physical=physical)
 
 
 def _ledger_code(value: object) -> str | None:

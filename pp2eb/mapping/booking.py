@@ -84,6 +84,8 @@ class ReferenceData:
     ``product_ledgers`` maps a Plug&Pay product id to the ledger code Plug&Pay keeps on that
     product (text or a number, or None). ``originals`` maps the Plug&Pay order id of a booked
     original to its booking; the engine fills it for the credit invoices it is about to map.
+    ``product_physical`` maps a product id to the product's ``is_physical`` (true: goods), for
+    the products that say.
     """
 
     ledgers: Mapping[str, Ledger] = field(default_factory=dict)
@@ -91,6 +93,7 @@ class ReferenceData:
     product_ledgers: Mapping[int, str | int | None] = field(default_factory=dict)
     originals: Mapping[int, OriginalBooking] = field(default_factory=dict)
     vat_codes: frozenset[str] = SALE_VAT_CODES
+    product_physical: Mapping[int, bool] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -99,6 +102,7 @@ class ReferenceData:
         templates: Iterable[Template] = (),
         product_ledgers: Mapping[int, str | int | None] | None = None,
         originals: Mapping[int, OriginalBooking] | None = None,
+        product_physical: Mapping[int, bool] | None = None,
     ) -> ReferenceData:
         """Index lists of ledgers and templates by code and by name."""
         return cls(
@@ -106,6 +110,7 @@ class ReferenceData:
             templates={template.name: template for template in templates},
             product_ledgers=dict(product_ledgers or {}),
             originals=dict(originals or {}),
+            product_physical=dict(product_physical or {}),
         )
 
     def with_original(self, order_id: int, original: OriginalBooking) -> ReferenceData:
@@ -136,7 +141,9 @@ class Booking:
     e-Boekhouden will compute from ``rows``; ``vat_plugandpay`` Plug&Pay's VAT per rate
     (``"NL:21"``); ``oss_vat`` the foreign VAT per country booked on OSS ledgers. For a credit
     invoice ``relation_id`` is the original's relation (use it, do not look one up) and
-    ``credit_of`` the original's invoice number. ``notes`` explain rounding rows in words.
+    ``credit_of`` the original's invoice number. ``notes`` explain in words what the order page
+    should show: rounding rows, and each VAT decision that was not plain (an assumed kind of
+    product, a territory rule, an inferred reverse charge, a VAT id of another country).
     """
 
     order_id: int

@@ -29,7 +29,7 @@ How the booking is built:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -99,11 +99,12 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     reason = skip_reason(order, settings)
     if reason:
         return Skip(reason)
+    _check_currency(order)
     check_totals(order)
     booking_date = _booking_date(order)
     number = invoice_number(order, settings)
     rates = rate_totals(order)
-    how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes)
+    how = treatments(order, settings, (t.rate for t in rates.values()), ref)
     ledgers = Ledgers(settings, ref)
     debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
     rows = booking_rows(order, rates, how, ledgers)
@@ -144,12 +145,14 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         vat_expected=vat_expected,
         vat_plugandpay={key: totals.vat for key, totals in rates.items()},
         oss_vat=_sum_per(rates, how, lambda t: t.oss_country),
-        notes=tuple(notes),
+        notes=how.notes + tuple(notes),
     )
 
 
 def _sum_per(
-    rates: dict[str, RateTotals], how: dict[str, Treatment], key: Callable[[Treatment], str | None]
+    rates: dict[str, RateTotals],
+    how: Mapping[str, Treatment],
+    key: Callable[[Treatment], str | None],
 ) -> dict[str, Decimal]:
     """Plug&Pay's VAT summed per ``key`` of each rate's treatment (None: left out)."""
     sums: dict[str, Decimal] = {}
@@ -158,6 +161,19 @@ def _sum_per(
         if group is not None:
             sums[group] = sums.get(group, ZERO) + totals.vat
     return sums
+
+
+def _check_currency(order: Order) -> None:
+    """Refuse an order in another currency than the euro: its amounts are no euros to book."""
+    # inferred: Plug&Pay sends no currency today, so absent means euros (its amounts are).
+    currency = (order.currency or "EUR").strip().upper()
+    if currency != "EUR":
+        raise MappingError(
+            f"Order {order.id} is in {cut(currency, QUOTED)}, not in euros; pp2eb books euros "
+            "only and does not convert.",
+            fix="Book this order by hand in e-Boekhouden (in euros, at the exchange rate of "
+            "the invoice date) and skip it here.",
+        )
 
 
 def _template(settings: Settings, ref: ReferenceData) -> Template | None:

@@ -152,6 +152,9 @@ class Order:
     discounts: tuple[Discount, ...]
     shipping: Shipping | None
     related_orders: tuple[RelatedOrder, ...]
+    # inferred: Plug&Pay documents no currency field (its amounts are euros); if one ever
+    # appears, it is read so that the mapper can refuse what is not EUR.
+    currency: str | None = None
 
     @property
     def is_credit(self) -> bool:
@@ -226,6 +229,7 @@ def _parse(raw: object) -> Order:
             )
             for rel in order.list("related_orders", required=False)
         ),
+        currency=order.opt_str("currency"),
     )
     _check_signs(parsed)
     return parsed

@@ -23,7 +23,7 @@ from pp2eb.mapping.booking import (
 from pp2eb.mapping.order import Line, Order
 from pp2eb.mapping.payloads import cut
 from pp2eb.mapping.totals import ZERO, RateTotals
-from pp2eb.mapping.vat import Treatment
+from pp2eb.mapping.vat import VatPlan
 from pp2eb.mapping.vatcodes import NO_VAT
 from pp2eb.settings import Settings
 
@@ -88,27 +88,27 @@ def _line_text(line: Line) -> str:
 
 
 def booking_rows(
-    order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
+    order: Order, rates: dict[str, RateTotals], how: VatPlan, ledgers: Ledgers
 ) -> list[BookingRow]:
     """The rows before grouping and rounding: lines, shipping, discounts, OSS VAT."""
     rows = []
-    for line in order.lines:
-        oss = how[line.rate.key].oss_country is not None
-        amount = line.net if oss else line.gross
-        code = how[line.rate.key].vat_code
+    for line, treatment in zip(order.lines, how.lines, strict=True):
+        amount = line.net if treatment.oss_country else line.gross
+        code = treatment.vat_code
         rows.append(BookingRow(ledgers.product(line), code, amount, cut(_line_text(line)), LINE))
     shipping = order.shipping
-    if shipping:
-        treatment = how[shipping.rate.key]
+    if shipping and how.shipping:
+        treatment = how.shipping
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
         ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
         rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
     discounts: dict[str, Decimal] = {}
     for key, totals in rates.items():
         share = totals.discount_net if how[key].oss_country else totals.discount_gross
-        if share:
-            code = how[key].vat_code
-            discounts[code] = discounts.get(code, ZERO) - share
+        # A 0% rate may hold goods and services: each kind's code takes its share.
+        for treatment, part in how.split(key, share) if share else ():
+            code = treatment.vat_code
+            discounts[code] = discounts.get(code, ZERO) - part
     codes = ", ".join(d.code for d in order.discounts if d.code)
     text = f"Korting {codes}" if codes else "Korting"
     for code, amount in discounts.items():

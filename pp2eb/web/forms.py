@@ -76,6 +76,10 @@ CHOICE_LABELS: dict[str, dict[str, Any]] = {
         "eboekhouden": _l("Let e-Boekhouden.nl make the code"),
         "name": _l("Make it from the first 5 letters of the customer's name"),
     },
+    "unknown_product_kind": {
+        "services": _l("A service (an online course, an e-book, coaching)"),
+        "goods": _l("Goods (a physical product that is shipped)"),
+    },
 }
 NOT_A_LEDGER = _l("Choose one of the listed ledgers.")
 
