@@ -4,7 +4,9 @@ the order page says what pp2eb decided, and a refused order is refused in words.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure, eb_state
 from tests.test_order import build, changed, item
 
+BEFORE = Path(__file__).parent / "fixtures" / "vatrules" / "before.json"
 # The demo shop's products: 1 and 2 are courses (ledger 8010), 3 is a book (physical, 8020),
 # 6 is coaching (no ledger of its own, so 8000). 99 is not in the shop's product list.
 COURSE, BOOK, COACHING, UNKNOWN = 1, 3, 6, 99
@@ -232,3 +235,81 @@ def test_territories_decide_by_postcode(shop, runner, sandbox, client):
         ("8020", "BI_EU_VERK", "25.00"), ("8010", "GEEN", "100.00")
     )
     assert "is Northern Ireland" in notes_on_the_order_page(client, 9443)
+
+
+@pytest.mark.parametrize("insertion", INSERTIONS)
+def test_an_install_from_before_imports_its_export_and_books_dutch_orders_as_before(
+    app, sandbox, runner, tmp_path, insertion
+):
+    before = json.loads(BEFORE.read_text())
+    old = before["settings"]
+    configure(app)
+    with app.app_context():
+        shopsettings.save_draft(old)  # what that install has stored
+    # Its export names the new VAT rows, each with the code of the old row it replaces.
+    exported = json.loads(runner.invoke(args=["settings", "export"]).output)
+    assert exported["vat_map"] == {
+        **{key: code for key, code in old["vat_map"].items() if ":" in key},
+        "reverse_charge_goods": old["vat_map"]["reverse_charge"],
+        "reverse_charge_services": old["vat_map"]["reverse_charge"],
+        "outside_eu_goods": old["vat_map"]["outside_eu"],
+        "outside_eu_services": old["vat_map"]["outside_eu"],
+    }
+    new = {"vat_map", "unknown_product_kind", "dutch_vat_products"}
+    assert {k: v for k, v in exported.items() if k not in new} == {
+        k: v for k, v in old.items() if k not in new
+    }
+    assert (exported["unknown_product_kind"], exported["dutch_vat_products"]) == ("services", [])
+    # The export it made before imports unchanged (saying what became of the old rows), and
+    # so does the new one.
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(old))
+    imported = runner.invoke(args=["settings", "import", str(path)])
+    assert imported.exit_code == 0, imported.output
+    assert "vat_map[reverse_charge] (BI_EU_VERK_D) now sets reverse_charge_goods and" in (
+        imported.output
+    )
+    assert json.loads(runner.invoke(args=["settings", "export"]).output) == exported
+    path.write_text(json.dumps(exported))
+    again = runner.invoke(args=["settings", "import", str(path)])
+    assert again.exit_code == 0 and "now sets" not in again.output
+    assert json.loads(runner.invoke(args=["settings", "export"]).output) == exported
+
+    with app.app_context():
+        shopsettings.save_draft({"insertion": insertion})
+    post(sandbox, *before["orders"])
+    runner.invoke(args=["sync"])
+    state = eb_state(sandbox)
+    if insertion == "mutation":
+        booked = {
+            m["invoiceNumber"]: [
+                [r["ledgerId"], r["vatCode"], Decimal(str(r["amount"])), r.get("description")]
+                for r in m["rows"]
+            ]
+            for m in state["mutations"]
+            if m["type"] == 2
+        }
+        expected = {
+            number: [
+                [r["ledgerId"], r["vatCode"], Decimal(r["amount"]), r["description"]]
+                for r in recorded
+            ]
+            for number, recorded in before["mutation"].items()
+        }
+    else:
+        booked = {
+            i["invoiceNumber"]: [
+                [r["ledgerId"], r["vatCode"], Decimal(str(r["pricePerUnit"])), r["description"]]
+                for r in i["items"]
+            ]
+            for i in state["invoices"]
+        }
+        expected = {
+            number: [
+                [r["ledgerId"], r["vatCode"], Decimal(r["pricePerUnit"]), r["description"]]
+                for r in recorded
+            ]
+            for number, recorded in before["invoice"].items()
+        }
+    assert len(expected) > 40
+    assert {number: booked.get(number) for number in expected} == expected

@@ -28,7 +28,6 @@ from pp2eb.settings import (
     OUTSIDE_EU_SERVICES,
     REVERSE_CHARGE_GOODS,
     REVERSE_CHARGE_SERVICES,
-    upgraded_vat_map,
 )
 from pp2eb.web.forms import StepForm, choose_ledger, choose_radio, with_rows
 
@@ -111,8 +110,7 @@ class VatForm(StepForm):
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
-        # A draft saved before goods and services had their own rows shows its old choice in both.
-        chosen = upgraded_vat_map(draft.get("vat_map") or {})
+        chosen = draft.get("vat_map") or {}
         rows = {name: chosen.get(key, "") for name, key in cls.ROWS.items()}
         return {**super().initial(draft), **rows}
 
