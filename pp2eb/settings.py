@@ -73,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
         OUTSIDE_EU_SERVICES: "GEEN",
     },
     # A line whose Plug&Pay product is unknown (or says nothing of is_physical) is this.
+    # inferred: most of what Plug&Pay shops sell is services (courses, e-books, coaching).
     "unknown_product_kind": "services",
     # Plug&Pay product ids taxed in the Netherlands wherever the customer is (admission to an
     # event held in the Netherlands, coaching on location): booked with their Dutch VAT code.

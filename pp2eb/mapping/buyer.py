@@ -47,6 +47,8 @@ def vat_id(order: Order) -> str:
 
 def charged_nothing(order: Order) -> bool:
     """True when no line (and no shipping) of a non-empty order was charged any VAT."""
+    # inferred: only a whole order without VAT is a 0% sale; one 0% line in an order with VAT
+    # is a deliberate zero rate (a gift voucher, a book where books are at 0%).
     rates = [line.rate for line in order.lines]
     if order.shipping:
         rates.append(order.shipping.rate)

@@ -124,7 +124,8 @@ def treatments(
     decide = _Decider(order, settings, ref)
     lines = tuple(decide.line(line) for line in order.lines)
     kinds = [decide.kind(line)[0] for line in order.lines]
-    # Shipping goes with the goods it ships; an order without goods has none to follow.
+    # Shipping goes with the goods it ships. inferred: an order without goods that has shipping
+    # costs books them with its services (costs that go with a supply follow it).
     default = GOODS if GOODS in kinds else SERVICES
     shipping = None
     if order.shipping:
@@ -210,6 +211,9 @@ class _Decider:
                     f"the buyer is in {buyer.country}."
                 )
             return Treatment(code), rate.key
+        # inferred: such a product at 0% to a business abroad is reverse charge, not refused:
+        # coaching for a business is taxed where the business is (VAT Directive art. 44); only
+        # admission to an event (art. 53) is not, and that one is charged Dutch VAT.
         if buyer.kind in (REVERSE, EXPORT):
             if rate.percentage:
                 raise self.charged(buyer, rate, product, what)
