@@ -104,6 +104,7 @@ ANSWERS = {
         "vat_outside_eu_goods": "BU_EU_VERK",
         "vat_outside_eu_services": "GEEN",
         "unknown_product_kind": "goods",
+        "dutch_vat_products": "6",
     },
     "shipping": {"shipping_ledger": "8050", "rounding_ledger": "8090"},
     "oss": {"oss": "oss", "oss_BE": "1640", "oss_DE": "1641"},
@@ -155,6 +156,7 @@ def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
         "outside_eu_services": "GEEN",
     }
     assert settings.unknown_product_kind == "goods"
+    assert settings.dutch_vat_products == ("6",)
     assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", "8090")
     assert settings.oss == "oss" and settings.oss_ledgers == {"BE": "1640", "DE": "1641"}
     assert (settings.customer_codes, settings.sync_interval_minutes) == ("name", 30)
@@ -243,6 +245,36 @@ def test_vat_step_has_goods_and_services_rows_with_their_defaults(owner):
     assert "Services to customers outside the EU" in html
     assert '<input checked id="unknown_product_kind-0" name="unknown_product_kind"' in html
     assert "A service (an online course, an e-book, coaching)" in html
+    # Every Plug&Pay product can be ticked as taxed in the Netherlands; none is by default.
+    boxes = re.findall(
+        r'<input id="dutch_vat_products-\d+" name="dutch_vat_products" '
+        r'type="checkbox" value="(\d+)"',
+        html,
+    )
+    assert sorted(boxes) == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_vat_step_saves_the_products_taxed_in_the_netherlands(app, owner):
+    response = owner.post(
+        "/setup/vat",
+        data={**_page_values(owner), "dutch_vat_products": ["6", "2"]},
+    )
+    assert response.status_code == 302
+    assert sorted(draft(app)["dutch_vat_products"]) == ["2", "6"]
+    html = owner.get("/setup/vat").get_data(as_text=True)
+    assert 'checked id="dutch_vat_products-' in html
+    overview = owner.get("/setup/").get_data(as_text=True)
+    assert re.search(
+        r"Products taxed in the Netherlands wherever the customer is</dt><dd>6, 2", overview
+    )
+    assert post(owner, "vat", {"dutch_vat_products": []}).status_code == 302
+    assert draft(app)["dutch_vat_products"] == []
+
+
+def _page_values(client) -> dict:
+    parser = FormValues()
+    parser.feed(client.get("/setup/vat").get_data(as_text=True).split("<main>")[1])
+    return parser.values
 
 
 def test_vat_step_of_a_draft_from_before_shows_its_old_code_in_both_rows(app, owner):

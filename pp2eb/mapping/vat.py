@@ -275,7 +275,8 @@ class _Decider:
             fix = (
                 f"If product {product} is taxed in the Netherlands wherever the customer is "
                 "(admission to an event held in the Netherlands, coaching on location), add it "
-                "to the Dutch-VAT products (setting dutch_vat_products). Otherwise: " + fix
+                "to the products taxed in the Netherlands on the VAT mapping page (setting "
+                "dutch_vat_products). Otherwise: " + fix
             )
             setting = "dutch_vat_products"
         return MappingError(reason, fix=fix, setting=setting)

@@ -124,7 +124,10 @@ class StepForm(FlaskForm):
             if field.type in ("CSRFTokenField", "SubmitField", "HiddenField"):
                 continue
             labels = {c.value: c.label for c in getattr(field, "choices", None) or []}
-            value = labels.get(field.data, field.data)
+            if isinstance(field.data, list):  # several choices (checkboxes)
+                value = ", ".join(str(labels.get(item, item)) for item in field.data)
+            else:
+                value = labels.get(field.data, field.data)
             rows.append((str(field.label.text), "—" if value in (None, "") else str(value)))
         return rows
 

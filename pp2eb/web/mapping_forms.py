@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField
+from wtforms import RadioField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
 from pp2eb.mapping.order import TaxRate
@@ -80,11 +81,22 @@ class RevenueForm(StepForm):
 
 
 class VatForm(StepForm):
-    KEYS = ("unknown_product_kind",)
+    KEYS = ("unknown_product_kind", "dutch_vat_products")
     ROWS: dict[str, str] = {}  # field name -> vat_map key
     unknown_product_kind = choose_radio(
         "unknown_product_kind",
         _l("A product Plug&Pay does not say is physical or not is booked as"),
+    )
+    # The Plug&Pay products as choices, set by the loader.
+    dutch_vat_products = SelectMultipleField(
+        _l("Products taxed in the Netherlands wherever the customer is"),
+        description=_l(
+            "Admission to an event held in the Netherlands, coaching on location: the Dutch VAT "
+            "on these is booked with its Dutch code, also for customers abroad."
+        ),
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
 
     @classmethod
