@@ -1,7 +1,8 @@
 """The pure mapper: one Plug&Pay order in, one e-Boekhouden booking (or a reason) out.
 
 ``mapper.map_order`` is the way in; the other modules are its parts: ``order`` reads the
-Plug&Pay JSON, ``totals`` checks that it adds up, ``vat`` decides the VAT treatment, ``rows``
+Plug&Pay JSON, ``totals`` checks that it adds up, ``vat`` decides the VAT treatment of each
+line (``buyer`` who buys, ``territories`` where, for VAT), ``rows``
 and ``rounding`` build the booking's rows, ``payloads`` the request bodies, ``customers`` the
 relation, ``booking`` holds the types. No clock, no database, no HTTP anywhere in here.
 

@@ -13,6 +13,10 @@ How the booking is built:
   ledger; the order-level discounts as one negative row per VAT code on the revenue ledger. A
   discount's VAT per rate is read from Plug&Pay's ``taxes``, and its share per rate follows
   from that VAT (see ``pp2eb.mapping.totals``), so it matches however Plug&Pay split it.
+* The VAT code of each line, the shipping and each discount share: ``pp2eb.mapping.vat`` (goods
+  or services, who buys and where, Dutch VAT abroad), explained for a bookkeeper in
+  ``docs/bookkeeping.md``. What it decided that the order does not show goes into ``notes``.
+* An order in another currency than the euro is refused (``_check_currency``).
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
   country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
