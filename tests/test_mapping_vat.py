@@ -18,7 +18,15 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from tests.test_mapping import RATES, eboekhouden_vat, map_raw, validate
+from tests.test_mapping import (
+    CREDITED,
+    ORIGINAL,
+    RATES,
+    REF,
+    eboekhouden_vat,
+    map_raw,
+    validate,
+)
 from tests.test_order import build, changed, item
 
 H = "HOOG_VERK_21"
@@ -56,7 +64,8 @@ def course(rate="BE:0", gross="100.00", product=COURSE):
 
 def booked(raw, **overrides) -> Booking:
     """The booking of ``raw``, checked as tests/test_mapping.py checks every booking."""
-    booking = map_raw(raw, **overrides)
+    ref = REF.with_original(41, ORIGINAL)
+    booking = map_raw(raw, ref, **overrides)
     assert isinstance(booking, Booking), booking
     assert booking.total == Decimal(raw["amount_with_tax"]) == booking.rows_total
     computed = eboekhouden_vat(booking.rows)
@@ -65,10 +74,10 @@ def booked(raw, **overrides) -> Booking:
     assert {c: v for c, v in computed.items() if c not in RATES} == {
         c: Decimal("0.00") for c in computed if c not in RATES
     }
-    validate(to_mutation_payload(booking, relation_id=1), "CreateMutation")
-    invoice = map_raw(raw, **{**overrides, "insertion": "invoice"})
+    validate(to_mutation_payload(booking, relation_id=4711), "CreateMutation")
+    invoice = map_raw(raw, ref, **{**overrides, "insertion": "invoice"})
     assert invoice.rows == booking.rows
-    validate(to_invoice_payload(invoice, relation_id=1), "CreateInvoice")
+    validate(to_invoice_payload(invoice, relation_id=4711), "CreateInvoice")
     return booking
 
 
@@ -115,6 +124,22 @@ BOOKED = [
         + [("8000", GOODS_EU, "-5.00"), ("8000", SERVICES_EU, "-20.00")],
         [],
         id="an order discount over goods and services: each code its share",
+    ),
+    pytest.param(
+        order(
+            [book(), course()],
+            "BE",
+            reverse=True,
+            vat_id=BE_VAT,
+            discounts=[("25.00", "X")],
+            payment_status="credit_invoice",
+            related=CREDITED,
+        ),
+        {},
+        [("8020", GOODS_EU, "-25.00"), ("8010", SERVICES_EU, "-100.00")]
+        + [("8000", GOODS_EU, "5.00"), ("8000", SERVICES_EU, "20.00")],
+        [],
+        id="its credit invoice: the same codes, negated",
     ),
     pytest.param(
         order([book("US:0"), course("US:0")], "US", shipping=("15.00", "US:0")),
