@@ -34,18 +34,6 @@ from pp2eb.settings import (
     Settings,
 )
 
-__all__ = [
-    "DOMESTIC",
-    "EU_CONSUMER",
-    "EXPORT",
-    "REVERSE",
-    "Treatment",
-    "VatPlan",
-    "buyer",
-    "products_physical",
-    "treatments",
-]
-
 GOODS, SERVICES = "goods", "services"
 # The vat_map key of each buyer and kind of supply that is not looked up by its rate.
 KIND_KEYS = {
