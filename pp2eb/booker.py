@@ -120,6 +120,7 @@ class OrderBooker:
                     rec,
                     found,
                     "Found in e-Boekhouden after an unconfirmed write; not booked again.",
+                    result.notes,
                 )
                 return
         self._write(rec, result)
@@ -151,7 +152,8 @@ class OrderBooker:
             found = self._lookup(booking.insertion, booking.invoice_number)
             if found is None:
                 raise
-            self._booked(rec, found, f"Already in e-Boekhouden ({exc.code}); not booked again.")
+            note = f"Already in e-Boekhouden ({exc.code}); not booked again."
+            self._booked(rec, found, note, booking.notes)
             self._read_back(rec, booking, found)
             return
         except apierrors.Unavailable as exc:
@@ -159,7 +161,8 @@ class OrderBooker:
                 raise
             found = self._safe_lookup(booking.insertion, booking.invoice_number)
             if found is not None:
-                self._booked(rec, found, "e-Boekhouden did not answer, but the booking is there.")
+                note = "e-Boekhouden did not answer, but the booking is there."
+                self._booked(rec, found, note, booking.notes)
                 self._read_back(rec, booking, found)
                 return
             self.fail(
@@ -176,7 +179,7 @@ class OrderBooker:
             )
             self.state.note_unavailable(exc)
             return
-        self._booked(rec, created["id"], "Booked.")
+        self._booked(rec, created["id"], "Booked.", booking.notes)
         self._read_back(rec, booking, created["id"])
 
     def _read_back(self, rec: OrderRecord, booking: Booking, eboekhouden_id: int) -> None:
@@ -229,7 +232,12 @@ class OrderBooker:
         except apierrors.ApiError:
             return None
 
-    def _booked(self, rec: OrderRecord, eboekhouden_id: int, note: str) -> None:
+    def _booked(
+        self, rec: OrderRecord, eboekhouden_id: int, note: str, notes: tuple[str, ...] = ()
+    ) -> None:
+        # The booking's notes (an assumed kind of product, a territory rule, ...) go on their
+        # own lines of the attempt's message: the order page lists them (records.booking_notes).
+        note = "\n".join((note, *notes))
         self.state.reached()
         # Counted before the commit that confirms it, so the count needs no commit of its own.
         self.run.booked += 1

@@ -15,7 +15,7 @@ from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
-from pp2eb.settings import Settings, SettingsError
+from pp2eb.settings import OLD_VAT_KEYS, Settings, SettingsError
 from pp2eb.settings_check import check_against
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
@@ -199,7 +199,8 @@ def settings_export(file) -> None:
 def settings_import(file) -> None:
     """Read settings from FILE, check them against e-Boekhouden, and store them."""
     try:
-        settings = Settings.from_dict(json.load(file))
+        data = json.load(file)
+        settings = Settings.from_dict(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise click.ClickException(f"{file.name} is not valid JSON: {reason}") from exc
@@ -219,6 +220,13 @@ def settings_import(file) -> None:
         )
     shopsettings.replace(settings)
     click.echo("Settings imported.")
+    old = data.get("vat_map") or {}
+    for key, new_keys in OLD_VAT_KEYS.items():
+        if key in old:
+            click.echo(
+                f"vat_map[{key}] ({old[key]}) now sets {' and '.join(new_keys)}: goods and "
+                "services each have their own VAT code; check both on the VAT mapping page."
+            )
 
 
 COMMANDS = (sync_command, backfill_command, orders_group, settings_group)

@@ -16,14 +16,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
-from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.booking import MappingError, ReferenceData
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.totals import rate_totals
-from pp2eb.mapping.vat import treatments
-from pp2eb.mapping.vatcodes import DISTANCE_SALES, SALE_VAT_CODES
+from pp2eb.mapping.vat import products_physical, treatments
+from pp2eb.mapping.vatcodes import DISTANCE_SALES
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.settings import Settings
 
@@ -112,34 +112,48 @@ class _Sums:
         self.vat[key] += vat
 
 
-def split_order(order: Order, settings: Settings) -> tuple[dict, dict]:
+def split_order(
+    order: Order, settings: Settings, physical: Mapping[int, bool] | None = None
+) -> tuple[dict, dict]:
     """The order per VAT code ``{code: (gross, vat)}`` and per OSS country ``{country: vat}``.
 
-    An OSS rate is booked as its net on ``AFST_VERK`` plus the foreign VAT on the country's
-    ledger, so its VAT counts under the country. An order pp2eb cannot split goes whole under "?".
+    Each line, the shipping and each rate's share of the order discounts go under their own
+    code (a book and a course to one company are two codes); ``physical`` says which products
+    are goods. An OSS rate is booked as its net on ``AFST_VERK`` plus the foreign VAT on the
+    country's ledger, so its VAT counts under the country. An order pp2eb cannot split goes
+    whole under "?".
     """
     try:
         rates = rate_totals(order)
-        how = treatments(order, settings, (t.rate for t in rates.values()), SALE_VAT_CODES)
+        reference = ReferenceData(product_physical=dict(physical or {}))
+        how = treatments(order, settings, (t.rate for t in rates.values()), reference)
     except MappingError:
         return {UNSPLIT: (order.amount_with_tax, ZERO)}, {}
     codes: dict[str, tuple[Decimal, Decimal]] = {}
     countries: dict[str, Decimal] = {}
-    for key, totals in rates.items():
-        shipping_net = ZERO
-        if order.shipping and order.shipping.rate.key == key:
-            shipping_net = order.shipping.amount
-        net = totals.lines_net + shipping_net - totals.discount_net
-        treatment = how[key]
+
+    def add(code: str, gross: Decimal, vat: Decimal = ZERO) -> None:
+        before = codes.get(code, (ZERO, ZERO))
+        codes[code] = (before[0] + gross, before[1] + vat)
+
+    parts = [(t, line.net, line.gross) for line, t in zip(order.lines, how.lines, strict=True)]
+    if order.shipping and how.shipping:
+        parts.append((how.shipping, order.shipping.amount, order.shipping.amount_with_tax))
+    for treatment, net, gross in parts:
         if treatment.oss_country:
-            gross, vat = codes.get(DISTANCE_SALES, (ZERO, ZERO))
-            codes[DISTANCE_SALES] = (gross + net, vat)
-            countries[treatment.oss_country] = countries.get(treatment.oss_country, ZERO) + (
-                totals.vat
-            )
+            add(DISTANCE_SALES, net)
         else:
-            gross, vat = codes.get(treatment.vat_code, (ZERO, ZERO))
-            codes[treatment.vat_code] = (gross + net + totals.vat, vat + totals.vat)
+            add(treatment.vat_code, gross)
+    for key, totals in rates.items():
+        treatment = how[key]
+        oss = treatment.oss_country
+        share = totals.discount_net if oss else totals.discount_gross
+        for part, amount in how.split(key, share) if share else ():
+            add(DISTANCE_SALES if oss else part.vat_code, -amount)
+        if oss:
+            countries[oss] = countries.get(oss, ZERO) + totals.vat
+        else:
+            add(treatment.vat_code, ZERO, totals.vat)
     split = sum((g for g, _ in codes.values()), ZERO) + sum(countries.values(), ZERO)
     if split != order.amount_with_tax:
         # inferred: a split that does not add up to the invoice total is not shown as if it did.
@@ -188,6 +202,7 @@ def reconcile(
     known_numbers: Mapping[str, int],
     oss_ledger_ids: Mapping[int, str],
     rounding_ledger_id: int | None = None,
+    physical: Mapping[int, bool] | None = None,
 ) -> Report:
     """Compare the month's orders with its mutations.
 
@@ -196,7 +211,7 @@ def reconcile(
     each OSS ledger's id to its country. Rows on ``rounding_ledger_id`` are pp2eb's VAT
     rounding pairs (+x at a rate, -x at GEEN, so that e-Boekhouden computes Plug&Pay's VAT):
     they count in e-Boekhouden's amounts, are shown as ``rounding`` and left out of the
-    difference.
+    difference. ``physical`` says which Plug&Pay products are goods.
     """
     pp, eb = _Sums(), _Sums()
     pp_countries, eb_countries = _Sums(), _Sums()
@@ -209,7 +224,7 @@ def reconcile(
             number = order.invoice_number or str(order.id)
         previous = expected.get(number, (order.id, ZERO))[1]
         expected[number] = (order.id, previous + order.amount_with_tax)
-        codes, countries = split_order(order, settings)
+        codes, countries = split_order(order, settings, physical)
         for code, (gross, vat) in codes.items():
             pp.add(code, gross, vat)
         for country, vat in countries.items():
@@ -294,4 +309,5 @@ def run(
             ids[code]: country for country, code in settings.oss_ledgers.items() if code in ids
         },
         rounding_ledger_id=ids.get(settings.rounding_ledger),
+        physical=products_physical(pp.iter_products()),
     )

@@ -103,6 +103,16 @@ def attempts(rec: OrderRecord) -> list[Attempt]:
     )
 
 
+def booking_notes(rec: OrderRecord, attempts: list[Attempt]) -> list[str]:
+    """What the mapper noted on the order's booking (an assumed kind of product, a territory
+    rule, an inferred reverse charge, ...): the lines after the first of the message of the
+    attempt that booked it (``OrderBooker._booked`` writes them so)."""
+    if rec.state != OrderRecord.BOOKED:
+        return []
+    booked = [a for a in attempts if a.outcome == OrderRecord.BOOKED and a.message]
+    return booked[-1].message.splitlines()[1:] if booked else []
+
+
 def order_data(rec: OrderRecord) -> dict | None:
     """The order as Plug&Pay last sent it."""
     return jsonutil.loads(rec.order_json) if rec.order_json else None

@@ -24,8 +24,25 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "insertion": ("mutation", "invoice"),
     "oss": ("home_country", "oss"),
     "customer_codes": ("eboekhouden", "name"),
+    "unknown_product_kind": ("services", "goods"),
 }
+# The vat_map keys of sales that are not looked up by their rate: reverse charge to an EU
+# business and sales outside the EU, each for goods and for services.
+REVERSE_CHARGE_GOODS, REVERSE_CHARGE_SERVICES = "reverse_charge_goods", "reverse_charge_services"
+OUTSIDE_EU_GOODS, OUTSIDE_EU_SERVICES = "outside_eu_goods", "outside_eu_services"
+KIND_VAT_KEYS = (
+    REVERSE_CHARGE_GOODS,
+    REVERSE_CHARGE_SERVICES,
+    OUTSIDE_EU_GOODS,
+    OUTSIDE_EU_SERVICES,
+)
+# Settings made before goods and services had codes of their own had one key for both: read
+# there, each sets both of its new keys (unless the file names them too).
 REVERSE_CHARGE, OUTSIDE_EU = "reverse_charge", "outside_eu"
+OLD_VAT_KEYS = {
+    REVERSE_CHARGE: (REVERSE_CHARGE_GOODS, REVERSE_CHARGE_SERVICES),
+    OUTSIDE_EU: (OUTSIDE_EU_GOODS, OUTSIDE_EU_SERVICES),
+}
 _LEDGERS = ("debtor_ledger", "revenue_ledger", "shipping_ledger", "rounding_ledger")
 _RATE_KEY = re.compile(r"([A-Z]{2}):(\d{1,2}(?:\.\d{1,4})?)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -49,9 +66,19 @@ DEFAULTS: dict[str, Any] = {
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",
         "NL:0": "GEEN",
-        REVERSE_CHARGE: "BI_EU_VERK_D",
-        OUTSIDE_EU: "BU_EU_VERK",
+        REVERSE_CHARGE_GOODS: "BI_EU_VERK",
+        REVERSE_CHARGE_SERVICES: "BI_EU_VERK_D",
+        OUTSIDE_EU_GOODS: "BU_EU_VERK",
+        # inferred: a service supplied outside the EU is no Dutch supply, so no box of the
+        # Dutch VAT return applies (box 3a is for goods exported).
+        OUTSIDE_EU_SERVICES: "GEEN",
     },
+    # A line whose Plug&Pay product is unknown (or says nothing of is_physical) is this.
+    # inferred: most of what Plug&Pay shops sell is services (courses, e-books, coaching).
+    "unknown_product_kind": "services",
+    # Plug&Pay product ids taxed in the Netherlands wherever the customer is (admission to an
+    # event held in the Netherlands, coaching on location): booked with their Dutch VAT code.
+    "dutch_vat_products": [],
     "oss": "home_country",
     "oss_ledgers": {},
     "customer_codes": "eboekhouden",
@@ -91,6 +118,8 @@ class Settings:
     shipping_ledger: str
     discount_ledger: str | None
     vat_map: dict[str, str]
+    unknown_product_kind: str
+    dutch_vat_products: tuple[str, ...]
     oss: str
     oss_ledgers: dict[str, str]
     customer_codes: str
@@ -125,6 +154,7 @@ class Settings:
                 "product_ledgers", _product_id, "a Plug&Pay product id (a number)"
             ),
             "vat_map": read.vat_map(),
+            "dutch_vat_products": read.product_ids("dutch_vat_products"),
             "oss_ledgers": read.ledger_map(
                 "oss_ledgers", _oss_country, f"an EU country code other than {HOME_COUNTRY}"
             ),
@@ -157,6 +187,7 @@ class Settings:
         data["payments_from"] = self.payments_from.isoformat() if self.payments_from else None
         for key in ("product_ledgers", "vat_map", "oss_ledgers", "payment_ledgers"):
             data[key] = dict(data[key])
+        data["dutch_vat_products"] = list(self.dutch_vat_products)
         return data
 
 
@@ -265,6 +296,28 @@ class _Reader:
             result[name] = self.ledger(f"{key}[{_bare(item)}]", code)
         return result
 
+    def product_ids(self, key: str) -> tuple[str, ...]:
+        value = self.values[key]
+        if not isinstance(value, list):
+            self.problems.append(
+                f"{key}: expected a list of Plug&Pay product ids, got {shown(value)}."
+            )
+            return ()
+        result: list[str] = []
+        for item in value:
+            # A number (12) or its text ("12"), as JSON lists and settings forms write ids.
+            number = isinstance(item, int) and not isinstance(item, bool)
+            product = _product_id(str(item) if number else item)
+            if product is None:
+                self.problems.append(
+                    f"{key}: {shown(item)} is not a Plug&Pay product id (a number)."
+                )
+            elif product in result:
+                self.problems.append(f"{key}: {shown(item)} is listed twice.")
+            else:
+                result.append(product)
+        return tuple(result)
+
     def vat_map(self) -> dict[str, str]:
         result: dict[str, str] = {}
         seen: set[str] = set()
@@ -272,8 +325,8 @@ class _Reader:
             canonical = _vat_map_key(key)
             if canonical is None:
                 self.problems.append(
-                    f'vat_map: {shown(key)} is not COUNTRY:RATE (e.g. "NL:21"), '
-                    f"{REVERSE_CHARGE} or {OUTSIDE_EU}."
+                    f'vat_map: {shown(key)} is not COUNTRY:RATE (e.g. "NL:21") or one of '
+                    f"{', '.join(KIND_VAT_KEYS)}."
                 )
                 continue
             if canonical in seen:
@@ -285,14 +338,26 @@ class _Reader:
                 )
                 continue
             result[canonical] = code
-        return result
+        return upgraded_vat_map(result)
+
+
+def upgraded_vat_map(vat_map: dict[str, str]) -> dict[str, str]:
+    """``vat_map`` with the keys of before goods and services had their own codes replaced:
+    ``reverse_charge`` sets ``reverse_charge_goods`` and ``reverse_charge_services`` (and
+    ``outside_eu`` both of its own), unless the map names them itself."""
+    result = {key: code for key, code in vat_map.items() if key not in OLD_VAT_KEYS}
+    for old, new_keys in OLD_VAT_KEYS.items():
+        if old in vat_map:
+            for key in new_keys:
+                result.setdefault(key, vat_map[old])
+    return result
 
 
 def _vat_map_key(key: object) -> str | None:
     """``NL:21.0`` → ``NL:21``; the special keys as they are; None when not a valid key."""
     if not isinstance(key, str):
         return None
-    if key in (REVERSE_CHARGE, OUTSIDE_EU):
+    if key in KIND_VAT_KEYS or key in OLD_VAT_KEYS:
         return key
     match = _RATE_KEY.fullmatch(key)
     if not match or match.group(1) not in ISO_COUNTRIES:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.orderjson import shown
 from pp2eb.mapping.vatcodes import vat_rate
-from pp2eb.settings import OUTSIDE_EU, REVERSE_CHARGE, Settings
+from pp2eb.settings import KIND_VAT_KEYS, Settings
 
 _CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
@@ -50,7 +50,7 @@ def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
         if code not in reference.vat_codes:
             problems.append(f"vat_map[{key}]: {shown(code)} is not an e-Boekhouden sales VAT code.")
             continue
-        rate = Decimal(0) if key in (REVERSE_CHARGE, OUTSIDE_EU) else Decimal(key.split(":")[1])
+        rate = Decimal(0) if key in KIND_VAT_KEYS else Decimal(key.split(":")[1])
         if vat_rate(code) != rate:
             problems.append(
                 f"vat_map[{key}]: e-Boekhouden books {code} at {vat_rate(code)}%, not {rate}%."

@@ -11,7 +11,7 @@ from typing import Any
 
 from pp2eb.extensions import db
 from pp2eb.models import ShopSettings
-from pp2eb.settings import DEFAULTS, Settings
+from pp2eb.settings import DEFAULTS, Settings, upgraded_vat_map
 
 
 def _row() -> ShopSettings | None:
@@ -22,7 +22,11 @@ def load_draft() -> dict[str, Any]:
     """The stored settings over the defaults, as plain JSON data (may be incomplete)."""
     row = _row()
     stored = json.loads(row.data) if row is not None else {}
-    return {**json.loads(json.dumps(DEFAULTS)), **stored}
+    draft = {**json.loads(json.dumps(DEFAULTS)), **stored}
+    if isinstance(draft.get("vat_map"), dict):
+        # Saved before goods and services had their own VAT rows: read (and export) it as now.
+        draft["vat_map"] = upgraded_vat_map(draft["vat_map"])
+    return draft
 
 
 def save_draft(values: dict[str, Any]) -> dict[str, Any]:

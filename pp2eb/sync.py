@@ -35,6 +35,7 @@ from pp2eb.mapping.figures import raw_order_id, read_id
 from pp2eb.mapping.mapper import MappingError, before_start_date
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.vat import products_physical
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
@@ -61,7 +62,8 @@ PAID_AT_OVERLAP = timedelta(hours=1)
 
 
 def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceData:
-    """Ledgers and templates from e-Boekhouden, product ledger codes from Plug&Pay: once a run."""
+    """Ledgers and templates from e-Boekhouden, product ledger codes and kinds from Plug&Pay:
+    once a run."""
     ledgers = [
         Ledger(
             id=item["id"],
@@ -72,9 +74,11 @@ def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceDat
         for item in eb.iter_ledgers()
     ]
     templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in pp.iter_products()}
+    listed = list(pp.iter_products())
+    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in listed}
     products.pop(None, None)  # a product without a readable id cannot be on an order line
-    return ReferenceData.build(ledgers, templates, products)
+    physical = products_physical(listed)  # goods or a service: the VAT code abroad differs
+    return ReferenceData.build(ledgers, templates, products, product_physical=physical)
 
 
 def _ledger_code(value: object) -> str | None:

@@ -54,11 +54,13 @@ LEDGERS = [
     Ledger(22206479, "8090", "Afrondingsverschillen", "VW"),
 ]
 # Plug&Pay's own ledger codes on its products: 8030 does not exist in e-Boekhouden, product 4
-# has none, product 5 has one typed as a number (the SDK allows int|string|null).
+# has none, product 5 has one typed as a number (the SDK allows int|string|null). Products 2
+# and 5 are physical (goods), 1 and 3 are not (services); product 4 does not say.
 REF = ReferenceData.build(
     LEDGERS,
     [Template(752296, "Standaard")],
     product_ledgers={1: "8010", 2: "8020", 3: "8030", 4: None, 5: 8020},
+    product_physical={1: False, 2: True, 3: False, 5: True},
 )
 SETTINGS = Settings.from_dict(
     {
@@ -228,10 +230,10 @@ BOOKED = [
     pytest.param(
         build([item("Cursus", "100.00", "US:0")], country="US"),
         {},
-        [("8010", "BU_EU_VERK", "100.00")],
+        [("8010", "GEEN", "100.00")],
         {},
         {},
-        id="export to the US",
+        id="course to a US consumer: a service outside the EU, no Dutch box",
     ),
     pytest.param(
         build([item("Cursus", "119.00", "DE:19")], country="DE"),
@@ -763,9 +765,9 @@ REFUSED = [
         build([item("Cursus", "121.00")], country="US"),
         {},
         REF,
-        ["to US is an export order but was charged VAT at NL:21"],
-        None,
-        id="export with NL VAT charged",
+        ["to US is a sale outside the EU but was charged VAT at NL:21 on the line 'Cursus'"],
+        "dutch_vat_products",
+        id="sale outside the EU with NL VAT charged",
     ),
     pytest.param(
         build([item("Cursus", "122.00", "AT:22")], country="AT"),
@@ -787,8 +789,8 @@ REFUSED = [
         build([item("Cursus", "121.00")], country="DE"),
         {"oss": "oss"},
         REF,
-        ["consumer in DE was charged NL:21, but the OSS setting books the VAT of the destination"],
-        "oss",
+        ["consumer in DE was charged NL:21 on the line 'Cursus', but the OSS setting books"],
+        "dutch_vat_products",
         id="oss with NL VAT charged",
     ),
     pytest.param(

@@ -233,3 +233,19 @@ def test_a_booking_entered_excluding_vat_is_named():
     report = _pure([mutation])
     assert report.excl_vat_mutations == [1]
     assert [d.kind for d in report.orders] == [reconcile.DIFFERENT]
+
+
+def test_a_book_and_a_course_to_one_company_split_under_their_own_codes():
+    from pp2eb.mapping.order import parse_order
+    from tests.test_mapping_vat import book, course, order
+
+    lines = [book(), course()]
+    extra = {"shipping": ("6.00", "BE:0"), "discounts": [("25.00", "X")]}
+    raw = order(lines, "BE", reverse=True, vat_id="BE0123456789", **extra)
+    settings = Settings.from_dict({**SETTINGS, "start_date": "2026-01-01"})
+    codes, countries = reconcile.split_order(parse_order(raw), settings, {1: False, 2: True})
+    assert codes == {"BI_EU_VERK": (D("26.00"), D(0)), "BI_EU_VERK_D": (D("80.00"), D(0))}
+    assert countries == {}
+    # Without the products' kinds both are services, the default of unknown_product_kind.
+    codes, _ = reconcile.split_order(parse_order(raw), settings)
+    assert codes == {"BI_EU_VERK_D": (D("106.00"), D(0))}

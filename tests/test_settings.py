@@ -33,6 +33,17 @@ EXAMPLE = {
     "customer_codes": "eboekhouden",
     "sync_interval_minutes": 15,
 }
+# The example's vat_map as it is read and written since goods and services have codes of their
+# own: each old key sets both of its new keys.
+UPGRADED_VAT_MAP = {
+    "NL:21": "HOOG_VERK_21",
+    "NL:9": "LAAG_VERK_9",
+    "NL:0": "GEEN",
+    "reverse_charge_goods": "BI_EU_VERK_D",
+    "reverse_charge_services": "BI_EU_VERK_D",
+    "outside_eu_goods": "BU_EU_VERK",
+    "outside_eu_services": "BU_EU_VERK",
+}
 
 
 def test_reads_the_issue_example():
@@ -52,6 +63,9 @@ def test_round_trip_through_json():
     data = settings.to_dict()
     assert data == {
         **EXAMPLE,
+        "vat_map": UPGRADED_VAT_MAP,
+        "unknown_product_kind": "services",
+        "dutch_vat_products": [],
         "insertion": "invoice",
         "oss": "oss",
         "rounding_ledger": "8091",
@@ -84,8 +98,62 @@ def test_vat_map_keys_are_normalised():
     vat_map = {"NL:21.0": "HOOG_VERK_21", "FR:5.50": "AFST_VERK", "outside_eu": "BU_EU_VERK"}
     settings = Settings.from_dict({**EXAMPLE, "vat_map": vat_map})
     assert settings.vat_map == {"NL:21": "HOOG_VERK_21", "FR:5.5": "AFST_VERK"} | {
-        "outside_eu": "BU_EU_VERK"
+        "outside_eu_goods": "BU_EU_VERK",
+        "outside_eu_services": "BU_EU_VERK",
     }
+
+
+@pytest.mark.parametrize(
+    ("vat_map", "special"),
+    [
+        pytest.param(
+            {"reverse_charge": "BI_EU_VERK_D", "outside_eu": "BU_EU_VERK"},
+            ["BI_EU_VERK_D", "BI_EU_VERK_D", "BU_EU_VERK", "BU_EU_VERK"],
+            id="an old key sets both of its new keys",
+        ),
+        pytest.param(
+            {"reverse_charge": "BI_EU_VERK_D", "reverse_charge_goods": "BI_EU_VERK"}
+            | {"outside_eu_services": "GEEN", "outside_eu": "BU_EU_VERK"},
+            ["BI_EU_VERK", "BI_EU_VERK_D", "BU_EU_VERK", "GEEN"],
+            id="a new key named next to the old one wins",
+        ),
+        pytest.param(
+            dict(DEFAULTS["vat_map"]),
+            ["BI_EU_VERK", "BI_EU_VERK_D", "BU_EU_VERK", "GEEN"],
+            id="the new defaults",
+        ),
+    ],
+)
+def test_goods_and_services_vat_keys(vat_map, special):
+    settings = Settings.from_dict({**EXAMPLE, "vat_map": vat_map})
+    keys = ["reverse_charge_goods", "reverse_charge_services"]
+    keys += ["outside_eu_goods", "outside_eu_services"]
+    assert [settings.vat_map.get(key) for key in keys] == special
+    assert not {"reverse_charge", "outside_eu"} & set(settings.to_dict()["vat_map"])
+
+
+def test_vat_settings_of_products():
+    data = {**EXAMPLE, "dutch_vat_products": ["12", 7, "0031"], "unknown_product_kind": "goods"}
+    settings = Settings.from_dict(data)
+    assert settings.dutch_vat_products == ("12", "7", "31")
+    assert settings.unknown_product_kind == "goods"
+    assert settings.to_dict()["dutch_vat_products"] == ["12", "7", "31"]
+    bad = {**EXAMPLE, "dutch_vat_products": ["abc", True, "12", 12], "unknown_product_kind": "x"}
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(bad)
+    assert info.value.problems == [
+        "unknown_product_kind: 'x' is not one of services, goods.",
+        "dutch_vat_products: 'abc' is not a Plug&Pay product id (a number).",
+        "dutch_vat_products: True is not a Plug&Pay product id (a number).",
+        "dutch_vat_products: 12 is listed twice.",
+    ]
+    with pytest.raises(SettingsError, match="dutch_vat_products: expected a list"):
+        Settings.from_dict({**EXAMPLE, "dutch_vat_products": {"12": True}})
+
+
+SPECIAL_KEYS = (
+    "reverse_charge_goods, reverse_charge_services, outside_eu_goods, outside_eu_services."
+)
 
 
 def test_every_problem_is_named():
@@ -124,8 +192,8 @@ def test_every_problem_is_named():
         "shipping_ledger: ' 8050' is not a ledger code.",
         "product_ledgers: 'abc' is not a Plug&Pay product id (a number).",
         'product_ledgers[13]: a ledger code is text, e.g. "8000"; got 8020.',
-        "vat_map: 'NL21' is not COUNTRY:RATE (e.g. \"NL:21\"), reverse_charge or outside_eu.",
-        "vat_map: 'XX:21' is not COUNTRY:RATE (e.g. \"NL:21\"), reverse_charge or outside_eu.",
+        "vat_map: 'NL21' is not COUNTRY:RATE (e.g. \"NL:21\") or one of " + SPECIAL_KEYS,
+        "vat_map: 'XX:21' is not COUNTRY:RATE (e.g. \"NL:21\") or one of " + SPECIAL_KEYS,
         "vat_map[NL:9]: expected a VAT code, got ''.",
         "vat_map: 'NL:9.0' is listed twice.",
         "vat_map[NL:9.0]: expected a VAT code, got None.",

@@ -61,7 +61,8 @@ def test_check_against_names_each_problem():
         "ledger (BAL).",
         "vat_map[NL:21]: e-Boekhouden books LAAG_VERK_9 at 9%, not 21%.",
         "vat_map[NL:0]: 'HOOG_INK_21' is not an e-Boekhouden sales VAT code.",
-        "vat_map[outside_eu]: e-Boekhouden books HOOG_VERK_21 at 21%, not 0%.",
+        "vat_map[outside_eu_goods]: e-Boekhouden books HOOG_VERK_21 at 21%, not 0%.",
+        "vat_map[outside_eu_services]: e-Boekhouden books HOOG_VERK_21 at 21%, not 0%.",
         "invoice_template: there is no invoice template named 'Luxe' in e-Boekhouden.",
     ]
 

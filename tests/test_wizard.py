@@ -99,8 +99,12 @@ ANSWERS = {
         "vat_NL_21": "HOOG_VERK_21",
         "vat_NL_9": "LAAG_VERK_9",
         "vat_NL_0": "GEEN",
-        "vat_reverse_charge": "BI_EU_VERK_D",
-        "vat_outside_eu": "BU_EU_VERK",
+        "vat_reverse_charge_goods": "BI_EU_VERK",
+        "vat_reverse_charge_services": "BI_EU_VERK_D",
+        "vat_outside_eu_goods": "BU_EU_VERK",
+        "vat_outside_eu_services": "GEEN",
+        "unknown_product_kind": "goods",
+        "dutch_vat_products": "6",
     },
     "shipping": {"shipping_ledger": "8050", "rounding_ledger": "8090"},
     "oss": {"oss": "oss", "oss_BE": "1640", "oss_DE": "1641"},
@@ -146,9 +150,13 @@ def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",
         "NL:0": "GEEN",
-        "reverse_charge": "BI_EU_VERK_D",
-        "outside_eu": "BU_EU_VERK",
+        "reverse_charge_goods": "BI_EU_VERK",
+        "reverse_charge_services": "BI_EU_VERK_D",
+        "outside_eu_goods": "BU_EU_VERK",
+        "outside_eu_services": "GEEN",
     }
+    assert settings.unknown_product_kind == "goods"
+    assert settings.dutch_vat_products == ("6",)
     assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", "8090")
     assert settings.oss == "oss" and settings.oss_ledgers == {"BE": "1640", "DE": "1641"}
     assert (settings.customer_codes, settings.sync_interval_minutes) == ("name", 30)
@@ -214,6 +222,71 @@ def test_vat_rows_prefilled_for_dutch_rates_only(owner):
     assert '<option selected value="BU_EU_VERK">' in html
     # Foreign rates go through the OSS step, never through this map.
     assert "FR 20%" not in html and "BE 21%" not in html and "vat_DE_19" not in html
+
+
+FOUR_ROWS = ["reverse_charge_goods", "reverse_charge_services", "outside_eu_goods"]
+FOUR_ROWS += ["outside_eu_services"]
+
+
+def _selected(html: str, name: str) -> str:
+    row = html[html.index(f'id="{name}"') :].split("</select>")[0]
+    return re.search(r'<option selected value="([^"]*)">', row).group(1)
+
+
+def test_vat_step_has_goods_and_services_rows_with_their_defaults(owner):
+    html = owner.get("/setup/vat").get_data(as_text=True)
+    assert [_selected(html, f"vat_{key}") for key in FOUR_ROWS] == [
+        "BI_EU_VERK",
+        "BI_EU_VERK_D",
+        "BU_EU_VERK",
+        "GEEN",
+    ]
+    assert "Reverse charge, goods: businesses in other EU countries" in html
+    assert "Services to customers outside the EU" in html
+    assert '<input checked id="unknown_product_kind-0" name="unknown_product_kind"' in html
+    assert "A service (an online course, an e-book, coaching)" in html
+    # Every Plug&Pay product can be ticked as taxed in the Netherlands; none is by default.
+    boxes = re.findall(
+        r'<input id="dutch_vat_products-\d+" name="dutch_vat_products" '
+        r'type="checkbox" value="(\d+)"',
+        html,
+    )
+    assert sorted(boxes) == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_vat_step_saves_the_products_taxed_in_the_netherlands(app, owner):
+    response = owner.post(
+        "/setup/vat",
+        data={**_page_values(owner), "dutch_vat_products": ["6", "2"]},
+    )
+    assert response.status_code == 302
+    assert sorted(draft(app)["dutch_vat_products"]) == ["2", "6"]
+    html = owner.get("/setup/vat").get_data(as_text=True)
+    assert 'checked id="dutch_vat_products-' in html
+    overview = owner.get("/setup/").get_data(as_text=True)
+    assert re.search(
+        r"Products taxed in the Netherlands wherever the customer is</dt><dd>6, 2", overview
+    )
+    assert post(owner, "vat", {"dutch_vat_products": []}).status_code == 302
+    assert draft(app)["dutch_vat_products"] == []
+
+
+def _page_values(client) -> dict:
+    parser = FormValues()
+    parser.feed(client.get("/setup/vat").get_data(as_text=True).split("<main>")[1])
+    return parser.values
+
+
+def test_vat_step_of_a_draft_from_before_shows_its_old_code_in_both_rows(app, owner):
+    with app.app_context():
+        old = {"reverse_charge": "BI_EU_VERK_D", "outside_eu": "BU_EU_VERK"}
+        shopsettings.save_draft({"vat_map": {"NL:21": "HOOG_VERK_21", **old}})
+    html = owner.get("/setup/vat").get_data(as_text=True)
+    selected = [_selected(html, f"vat_{key}") for key in FOUR_ROWS]
+    assert selected == ["BI_EU_VERK_D", "BI_EU_VERK_D", "BU_EU_VERK", "BU_EU_VERK"]
+    assert post(owner, "vat", {}).status_code == 302
+    saved = draft(app)["vat_map"]
+    assert [saved[key] for key in FOUR_ROWS] == selected and "reverse_charge" not in saved
 
 
 def test_sales_invoice_needs_a_template_and_mutation_keeps_it(app, owner):

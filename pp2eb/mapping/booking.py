@@ -86,6 +86,8 @@ class ReferenceData:
     original to its booking; the engine fills it for the credit invoices it is about to map.
     ``vat_rounding`` is how the administration rounds VAT (``PER_TOTAL`` or ``PER_ROW``), as
     stored with the e-Boekhouden connection, or None while pp2eb does not know it yet.
+    ``product_physical`` maps a product id to the product's ``is_physical`` (true: goods), for
+    the products that say.
     """
 
     ledgers: Mapping[str, Ledger] = field(default_factory=dict)
@@ -94,6 +96,7 @@ class ReferenceData:
     originals: Mapping[int, OriginalBooking] = field(default_factory=dict)
     vat_codes: frozenset[str] = SALE_VAT_CODES
     vat_rounding: str | None = PER_TOTAL
+    product_physical: Mapping[int, bool] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -102,6 +105,7 @@ class ReferenceData:
         templates: Iterable[Template] = (),
         product_ledgers: Mapping[int, str | int | None] | None = None,
         originals: Mapping[int, OriginalBooking] | None = None,
+        product_physical: Mapping[int, bool] | None = None,
     ) -> ReferenceData:
         """Index lists of ledgers and templates by code and by name."""
         return cls(
@@ -109,6 +113,7 @@ class ReferenceData:
             templates={template.name: template for template in templates},
             product_ledgers=dict(product_ledgers or {}),
             originals=dict(originals or {}),
+            product_physical=dict(product_physical or {}),
         )
 
     def with_original(self, order_id: int, original: OriginalBooking) -> ReferenceData:
@@ -143,9 +148,12 @@ class Booking:
     e-Boekhouden will compute from ``rows``; ``vat_plugandpay`` Plug&Pay's VAT per rate
     (``"NL:21"``); ``oss_vat`` the foreign VAT per country booked on OSS ledgers. For a credit
     invoice ``relation_id`` is the original's relation (use it, do not look one up) and
-    ``credit_of`` the original's invoice number. ``notes`` explain rounding rows in words;
-    ``vat_rounding`` is the rounding they were made for. ``vat_id`` is the buyer's VAT id when
-    the order is booked under reverse charge: the relation must carry it before the write.
+    ``credit_of`` the original's invoice number. ``notes`` explain in words what the order page
+    should show: rounding rows, and each VAT decision that was not plain (an assumed kind of
+    product, a territory rule, an inferred reverse charge, a VAT id of another country).
+    ``vat_rounding`` is the rounding the rounding rows were made for. ``vat_id`` is the buyer's
+    VAT id when the order is booked under reverse charge: the relation must carry it before the
+    write.
     """
 
     order_id: int

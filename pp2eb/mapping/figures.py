@@ -150,6 +150,7 @@ def _read(raw: object) -> Figures:
             )
             for rel in order.include("related_orders")
         ),
+        currency=order.opt_str("currency"),
     )
     if "shipping" not in order.data:
         order.notes.add("shipping: missing from the answer, read as none")

@@ -15,6 +15,10 @@ How the booking is built:
   (see ``pp2eb.mapping.rows.discount_rows``). A discount's VAT per rate is read from Plug&Pay's
   ``taxes``, and its share per rate follows from that VAT (see ``pp2eb.mapping.totals``), so it
   matches however Plug&Pay split it.
+* The VAT code of each line, the shipping and each discount share: ``pp2eb.mapping.vat`` (goods
+  or services, who buys and where, Dutch VAT abroad), explained for a bookkeeper in
+  ``docs/bookkeeping.md``. What it decided that the order does not show goes into ``notes``.
+* An order in another currency than the euro is refused (``_check_currency``).
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
   country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
@@ -35,7 +39,7 @@ How the booking is built:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -113,11 +117,12 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     reason = skip_reason(order, settings)
     if reason:
         return Skip(reason)
+    _check_currency(order)
     check_totals(order)
     booking_date = _booking_date(order)
     number = invoice_number(order, settings)
     rates = rate_totals(order)
-    how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes)
+    how = treatments(order, settings, (t.rate for t in rates.values()), ref)
     ledgers = Ledgers(settings, ref)
     debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
     rows = booking_rows(order, rates, how, ledgers)
@@ -169,14 +174,16 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         vat_expected=vat_expected,
         vat_plugandpay={key: totals.vat for key, totals in rates.items()},
         oss_vat=_sum_per(rates, how, lambda t: t.oss_country),
-        notes=tuple(notes),
+        notes=how.notes + tuple(notes),
         vat_rounding=vat_rounding,
         vat_id=vat_id,
     )
 
 
 def _sum_per(
-    rates: dict[str, RateTotals], how: dict[str, Treatment], key: Callable[[Treatment], str | None]
+    rates: dict[str, RateTotals],
+    how: Mapping[str, Treatment],
+    key: Callable[[Treatment], str | None],
 ) -> dict[str, Decimal]:
     """Plug&Pay's VAT summed per ``key`` of each rate's treatment (None: left out)."""
     sums: dict[str, Decimal] = {}
@@ -185,6 +192,19 @@ def _sum_per(
         if group is not None:
             sums[group] = sums.get(group, ZERO) + totals.vat
     return sums
+
+
+def _check_currency(order: Order) -> None:
+    """Refuse an order in another currency than the euro: its amounts are no euros to book."""
+    # inferred: Plug&Pay sends no currency today, so absent means euros (its amounts are).
+    currency = (order.currency or "EUR").strip().upper()
+    if currency != "EUR":
+        raise MappingError(
+            f"Order {order.id} is in {cut(currency, QUOTED)}, not in euros; pp2eb books euros "
+            "only and does not convert.",
+            fix="Book this order by hand in e-Boekhouden (in euros, at the exchange rate of "
+            "the invoice date) and skip it here.",
+        )
 
 
 def _template(settings: Settings, ref: ReferenceData) -> Template | None:

@@ -141,6 +141,9 @@ class Order:
     #: How the JSON was read where the record is silent, in words ("shipping: VAT read from
     #: `taxes` (a list)"): for the run's log. Not part of what the order is.
     readings: tuple[str, ...] = field(default=(), compare=False)
+    # inferred: Plug&Pay documents no currency field (its amounts are euros); if one ever
+    # appears, it is read so that the mapper can refuse what is not EUR.
+    currency: str | None = None
 
     @property
     def is_credit(self) -> bool:

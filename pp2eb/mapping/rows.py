@@ -23,7 +23,7 @@ from pp2eb.mapping.booking import (
 from pp2eb.mapping.order import Line, Order
 from pp2eb.mapping.payloads import cut
 from pp2eb.mapping.totals import ZERO, RateTotals
-from pp2eb.mapping.vat import Treatment
+from pp2eb.mapping.vat import Treatment, VatPlan
 from pp2eb.mapping.vatcodes import CENT, NO_VAT
 from pp2eb.settings import Settings
 
@@ -93,18 +93,17 @@ def _line_text(line: Line) -> str:
 
 
 def booking_rows(
-    order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
+    order: Order, rates: dict[str, RateTotals], how: VatPlan, ledgers: Ledgers
 ) -> list[BookingRow]:
     """The rows before grouping and rounding: lines, shipping, discounts, OSS VAT."""
     rows = []
-    for line in order.lines:
-        oss = how[line.rate.key].oss_country is not None
-        amount = line.net if oss else line.gross
-        code = how[line.rate.key].vat_code
+    for line, treatment in zip(order.lines, how.lines, strict=True):
+        amount = line.net if treatment.oss_country else line.gross
+        code = treatment.vat_code
         rows.append(BookingRow(ledgers.product(line), code, amount, cut(_line_text(line)), LINE))
     shipping = order.shipping
-    if shipping:
-        treatment = how[shipping.rate.key]
+    if shipping and how.shipping:
+        treatment = how.shipping
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
         ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
         rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
@@ -123,14 +122,16 @@ def booking_rows(
 
 
 def discount_rows(
-    order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
+    order: Order, rates: dict[str, RateTotals], how: VatPlan, ledgers: Ledgers
 ) -> list[BookingRow]:
-    """The order discounts as negative rows: on ``discount_ledger`` when one is set, else each
-    rate's share split over the ledgers of that rate's lines in proportion to their amounts.
+    """The order discounts as negative rows: each rate's share split over the lines at that
+    rate in proportion to their amounts, on each line's ledger with each line's VAT code; on
+    ``discount_ledger`` instead when one is set.
 
-    A course on 8010 and a book on 8000 with 10% off the order each lose their own part, so no
-    revenue ledger goes below what was sold on it. The cents the split leaves go to the largest
-    remainders, so the shares add up to Plug&Pay's discount exactly.
+    A course on 8010 and a book on 8020 with 10% off the order each lose their own part, so no
+    revenue ledger goes below what was sold on it; at a 0% rate that holds goods and services,
+    each kind's code takes its own share. The cents the split leaves go to the largest
+    remainders, so the parts add up to Plug&Pay's discount exactly.
     """
     codes = ", ".join(d.code for d in order.discounts if d.code)
     text = cut(f"Korting {codes}" if codes else "Korting")
@@ -141,29 +142,37 @@ def discount_rows(
         share = totals.discount_net if oss else totals.discount_gross
         if not share:
             continue
-        targets = [(fixed, share)] if fixed else _follow_lines(order, key, oss, share, ledgers)
-        code = how[key].vat_code
-        for ledger, amount in targets:
-            row = sums.get((ledger.code, code))
+        if fixed:
+            targets = [(fixed, treatment, part) for treatment, part in how.split(key, share)]
+        else:
+            targets = _follow_lines(order, how, key, oss, share, ledgers)
+        for ledger, treatment, amount in targets:
+            where = (ledger.code, treatment.vat_code)
+            row = sums.get(where)
             total = (row.amount if row else ZERO) - amount
-            sums[(ledger.code, code)] = BookingRow(ledger, code, total, text, DISCOUNT)
+            sums[where] = BookingRow(ledger, treatment.vat_code, total, text, DISCOUNT)
     return [row for row in sums.values() if row.amount]
 
 
 def _follow_lines(
-    order: Order, key: str, oss: bool, share: Decimal, ledgers: Ledgers
-) -> list[tuple[Ledger, Decimal]]:
-    """``share`` of rate ``key`` over the ledgers of the lines at that rate, by their amounts."""
-    weights: dict[str, tuple[Ledger, Decimal]] = {}
-    for line in order.lines:
+    order: Order, how: VatPlan, key: str, oss: bool, share: Decimal, ledgers: Ledgers
+) -> list[tuple[Ledger, Treatment, Decimal]]:
+    """``share`` of rate ``key`` over the (ledger, treatment) of the lines at that rate, by
+    their amounts."""
+    weights: dict[tuple[str, str], tuple[Ledger, Treatment, Decimal]] = {}
+    for line, treatment in zip(order.lines, how.lines, strict=True):
         if line.rate.key == key:
             ledger = ledgers.product(line)
             amount = line.net if oss else line.gross
-            weights[ledger.code] = (ledger, weights.get(ledger.code, (ledger, ZERO))[1] + amount)
-    parts = split(share, [weight for _ledger, weight in weights.values()])
+            where = (ledger.code, treatment.vat_code)
+            before = weights.get(where, (ledger, treatment, ZERO))[2]
+            weights[where] = (ledger, treatment, before + amount)
+    parts = split(share, [weight for _l, _t, weight in weights.values()])
     if parts is None:  # no lines at this rate to follow: the revenue ledger, as before
-        return [(ledgers.revenue(), share)]
-    return [(ledger, part) for (ledger, _w), part in zip(weights.values(), parts, strict=True)]
+        revenue = ledgers.revenue()
+        return [(revenue, treatment, part) for treatment, part in how.split(key, share)]
+    pairs = zip(weights.values(), parts, strict=True)
+    return [(ledger, treatment, part) for (ledger, treatment, _w), part in pairs]
 
 
 def split(total: Decimal, weights: list[Decimal]) -> list[Decimal] | None:

@@ -128,6 +128,7 @@ def order(order_id: int):
     booking = records.booking_data(rec)
     total = payloads.sent_total(booking) if booking else None
     retry_payment = records.payment_retryable(rec)
+    attempts = records.attempts(rec)
     return render_template(
         "dashboard/order.html",
         rec=rec,
@@ -139,7 +140,8 @@ def order(order_id: int):
         and rec.amount_with_tax is not None
         and total == Decimal(rec.amount_with_tax),
         payment=records.payment_data(rec),
-        attempts=records.attempts(rec),
+        attempts=attempts,
+        notes=records.booking_notes(rec, attempts),
         skip_form=SkipForm(),
         retry_form=ConfirmForm(),
         can_skip=rec.state not in (OrderRecord.BOOKED, OrderRecord.BOOKING),

@@ -93,6 +93,10 @@ CHOICE_LABELS: dict[str, dict[str, Any]] = {
         "eboekhouden": _l("Let e-Boekhouden.nl make the code"),
         "name": _l("Make it from the first 5 letters of the customer's name"),
     },
+    "unknown_product_kind": {
+        "services": _l("A service (an online course, an e-book, coaching)"),
+        "goods": _l("Goods (a physical product that is shipped)"),
+    },
 }
 NOT_A_LEDGER = _l("Choose one of the listed ledgers.")
 
@@ -137,7 +141,10 @@ class StepForm(FlaskForm):
             if field.type in ("CSRFTokenField", "SubmitField", "HiddenField"):
                 continue
             labels = {c.value: c.label for c in getattr(field, "choices", None) or []}
-            value = labels.get(field.data, field.data)
+            if isinstance(field.data, list):  # several choices (checkboxes)
+                value = ", ".join(str(labels.get(item, item)) for item in field.data)
+            else:
+                value = labels.get(field.data, field.data)
             rows.append((str(field.label.text), "—" if value in (None, "") else str(value)))
         return rows
 

@@ -36,6 +36,7 @@ LEDGER_FIELDS: dict[str, tuple[str, type[StepForm]]] = {
 }
 # The ids of the fragments a problem is shown in; a ledger dropdown's is "pick-" + its name.
 PRODUCT_ROWS, VAT_ROWS, OSS_ROWS = "product-ledgers", "vat-rows", "oss-ledgers"
+DUTCH_PRODUCTS = "dutch-vat-products"
 PAYMENT_ROWS = "payment-ledgers"
 TEMPLATE_PICK = "pick-invoice_template"
 
@@ -210,7 +211,22 @@ def _load_vat(draft: dict, source: Source) -> Loaded:
         field_.choices = [*blank, *options]
         if source.formdata is None and not field_.data:
             field_.data = DEFAULTS["vat_map"].get(key, "")
+    _fill_products(loaded, draft, source)
     return loaded
+
+
+def _fill_products(loaded: Loaded, draft: dict, source: Source) -> None:
+    """The Plug&Pay products to tick as taxed in the Netherlands; a product ticked earlier that
+    Plug&Pay no longer lists keeps its box, so it is not lost."""
+    try:
+        choices = [SelectChoice(str(p.id), p.title) for p in lookups.products(fresh=source.fresh)]
+    except lookups.LookupFailed as exc:
+        choices = []
+        loaded.problems[DUTCH_PRODUCTS] = explain(exc)
+    listed = {choice.value for choice in choices}
+    saved = [str(pid) for pid in draft.get("dutch_vat_products") or [] if str(pid) not in listed]
+    choices += [SelectChoice(pid, _("Product %(id)s", id=pid)) for pid in saved]
+    loaded.form.dutch_vat_products.choices = choices
 
 
 def _saved_rates(draft: dict) -> list[TaxRate]:

@@ -17,13 +17,19 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField
+from wtforms import RadioField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
 from pp2eb.mapping.order import TaxRate
 from pp2eb.mapping.vatcodes import SALE_VAT_CODES, vat_rate
-from pp2eb.settings import OUTSIDE_EU, REVERSE_CHARGE
+from pp2eb.settings import (
+    OUTSIDE_EU_GOODS,
+    OUTSIDE_EU_SERVICES,
+    REVERSE_CHARGE_GOODS,
+    REVERSE_CHARGE_SERVICES,
+)
 from pp2eb.web.forms import StepForm, choose_ledger, choose_radio, with_rows
 
 # e-Boekhouden has no VAT-code list endpoint: the sales codes are a fixed enum.
@@ -40,8 +46,10 @@ VAT_CODE_LABELS: dict[str, Any] = {
     "AFW_VERK": _l("Sales at a different rate"),
 }
 SPECIAL_VAT_ROWS = {
-    REVERSE_CHARGE: _l("Reverse charge: businesses in other EU countries"),
-    OUTSIDE_EU: _l("Customers outside the EU"),
+    REVERSE_CHARGE_GOODS: _l("Reverse charge, goods: businesses in other EU countries"),
+    REVERSE_CHARGE_SERVICES: _l("Reverse charge, services: businesses in other EU countries"),
+    OUTSIDE_EU_GOODS: _l("Goods to customers outside the EU (export)"),
+    OUTSIDE_EU_SERVICES: _l("Services to customers outside the EU"),
 }
 NOT_A_CODE = _l("Choose one of the listed VAT codes.")
 
@@ -83,12 +91,28 @@ class RevenueForm(StepForm):
 
 
 class VatForm(StepForm):
-    KEYS = ()
+    KEYS = ("unknown_product_kind", "dutch_vat_products")
     ROWS: dict[str, str] = {}  # field name -> vat_map key
+    unknown_product_kind = choose_radio(
+        "unknown_product_kind",
+        _l("A product Plug&Pay does not say is physical or not is booked as"),
+    )
+    # The Plug&Pay products as choices, set by the loader.
+    dutch_vat_products = SelectMultipleField(
+        _l("Products taxed in the Netherlands wherever the customer is"),
+        description=_l(
+            "Admission to an event held in the Netherlands, coaching on location: the Dutch VAT "
+            "on these is booked with its Dutch code, also for customers abroad."
+        ),
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
     @classmethod
     def with_rates(cls, rates: Iterable[TaxRate]) -> type[VatForm]:
-        """This form with a VAT-code dropdown per Dutch Plug&Pay tax rate, plus the two specials.
+        """This form with a VAT-code dropdown per Dutch Plug&Pay tax rate, plus four rows for
+        reverse charge and sales outside the EU, each for goods and for services.
 
         Other countries' rates get no row: reverse charge and exports have their own codes, and an
         EU consumer's foreign rate is booked through the OSS step (with home-country VAT such a
@@ -109,12 +133,12 @@ class VatForm(StepForm):
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
         chosen = draft.get("vat_map") or {}
-        return {name: chosen.get(key, "") for name, key in cls.ROWS.items()}
+        rows = {name: chosen.get(key, "") for name, key in cls.ROWS.items()}
+        return {**super().initial(draft), **rows}
 
     def settings(self) -> dict[str, Any]:
-        return {
-            "vat_map": {key: self[name].data for name, key in self.ROWS.items() if self[name].data}
-        }
+        chosen = {key: self[name].data for name, key in self.ROWS.items() if self[name].data}
+        return {**super().settings(), "vat_map": chosen}
 
 
 class OssForm(StepForm):
