@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import jobs, shopsettings
+from pp2eb import apierrors, jobs, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
 from pp2eb.settings import Settings, SettingsError
-from pp2eb.settings_check import check_against
+from pp2eb.settings_check import check_against, with_usual_codes
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
 
@@ -25,6 +26,15 @@ def _ready():
         clients = jobs.build_clients()
         return jobs.load_settings(), clients
     except jobs.NotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _api_errors():
+    """An API call that fails says what failed and what to do in one line, not a traceback."""
+    try:
+        yield
+    except apierrors.ApiError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -77,7 +87,7 @@ def backfill_command(since, until, dry_run: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         return
     settings, (pp, eb) = _ready()
-    with eb:
+    with _api_errors(), eb:
         ref = fetch_reference(eb, pp)
         summary = Summary()
         items = preview_orders(
@@ -190,22 +200,29 @@ def settings_export(file) -> None:
 @settings_group.command("import")
 @click.argument("file", type=click.File("r"))
 def settings_import(file) -> None:
-    """Read settings from FILE, check them against e-Boekhouden, and store them."""
+    """Read settings from FILE, check them against e-Boekhouden, and store them.
+
+    A ledger or template that FILE leaves out takes its usual code only when the e-Boekhouden
+    account has it; otherwise it stays unset, which refuses the file only when it is required.
+    """
     try:
-        settings = Settings.from_dict(json.load(file))
+        data = json.load(file)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise click.ClickException(f"{file.name} is not valid JSON: {reason}") from exc
-    except SettingsError as exc:
-        raise click.ClickException(
-            "The settings have problems:\n  " + "\n  ".join(exc.problems)
-        ) from exc
     try:
         pp, eb = jobs.build_clients()
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc) + " The settings are checked against it.") from exc
-    with eb:
-        problems = check_against(settings, fetch_reference(eb, pp))
+    with _api_errors(), eb:
+        reference = fetch_reference(eb, pp)
+    try:
+        settings = Settings.from_dict(with_usual_codes(data, reference))
+    except SettingsError as exc:
+        raise click.ClickException(
+            "The settings have problems:\n  " + "\n  ".join(exc.problems)
+        ) from exc
+    problems = check_against(settings, reference)
     if problems:
         raise click.ClickException(
             "The settings do not fit the e-Boekhouden account:\n  " + "\n  ".join(problems)
