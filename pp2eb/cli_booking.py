@@ -15,6 +15,7 @@ from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
+from pp2eb.schema import needs_database
 from pp2eb.settings import Settings, SettingsError
 from pp2eb.settings_check import check_against, with_usual_codes
 from pp2eb.store import Store
@@ -58,6 +59,7 @@ def _report(result: RunResult) -> None:
 
 @click.command("sync")
 @with_appcontext
+@needs_database
 def sync_command() -> None:
     """Book every new order, and retry the ones that are due. Exit 1 when any failed."""
     try:
@@ -76,6 +78,7 @@ def sync_command() -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last invoice date.")
 @click.option("--dry-run", is_flag=True, help="Show what would be booked; write nothing.")
 @with_appcontext
+@needs_database
 def backfill_command(since, until, dry_run: bool) -> None:
     """Book the existing invoices of a date range (or show them with --dry-run)."""
     since_day: date = since.date()
@@ -144,6 +147,7 @@ orders_group = AppGroup("orders", help="Look at the orders pp2eb has seen.")
 
 @orders_group.command("show")
 @click.argument("order_id", type=int)
+@needs_database
 def orders_show(order_id: int) -> None:
     """Show an order, the booking made from it, its e-Boekhouden id and every attempt."""
     rec = db.session.execute(
@@ -191,6 +195,7 @@ settings_group = AppGroup("settings", help="Export or import the shop's settings
 
 @settings_group.command("export")
 @click.argument("file", type=click.File("w"), default="-")
+@needs_database
 def settings_export(file) -> None:
     """Write the settings as JSON to FILE (default: the screen)."""
     json.dump(shopsettings.load_draft(), file, indent=2, sort_keys=True, ensure_ascii=False)
@@ -199,6 +204,7 @@ def settings_export(file) -> None:
 
 @settings_group.command("import")
 @click.argument("file", type=click.File("r"))
+@needs_database
 def settings_import(file) -> None:
     """Read settings from FILE, check them against e-Boekhouden, and store them.
 
