@@ -165,6 +165,21 @@ def test_an_import_refuses_for_what_the_file_names_and_what_is_required(
     assert "debtor_ledger: ledger 1300 does not exist in e-Boekhouden." in result.output
 
 
+@pytest.mark.parametrize(
+    "args", [["settings", "import", "FILE"], ["backfill", "--since", "2026-01-01", "--dry-run"]]
+)
+def test_eboekhouden_down_is_one_line_not_a_traceback(ready, runner, sandbox, tmp_path, args):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(SETTINGS))
+    fault = {"path": "/v1/ledger", "status": 503, "times": None}
+    sandbox.control("eboekhouden", "POST", "faults", json=fault)
+    result = runner.invoke(args=[str(path) if arg == "FILE" else arg for arg in args])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: e-Boekhouden")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+
+
 def test_dry_run_finds_known_customers_without_a_read_each(ready, runner, sandbox):
     pp, eb = clients(sandbox)
     orders = list(pp.iter_orders(since_invoice_date=SETTINGS["start_date"]))
