@@ -30,7 +30,7 @@ from pp2eb.mapping.payloads import to_mutation_payload
 from pp2eb.mapping.readings import parse_order
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.settings import Settings
+from pp2eb.settings import USUAL_CODES, Settings
 from pp2eb.sync import backfill_orders, fetch_reference
 
 
@@ -96,7 +96,7 @@ class NaiveConnector:
 def naive_settings(since: date) -> Settings:
     """The settings ``bench.worker`` stores, as the naive connector would have them."""
     return Settings.from_dict(
-        {"start_date": since.isoformat(), "oss": "oss", "oss_ledgers": OSS_LEDGERS}
+        {**USUAL_CODES, "start_date": since.isoformat(), "oss": "oss", "oss_ledgers": OSS_LEDGERS}
     )
 
 

@@ -66,6 +66,7 @@ def set_up(app, since: date) -> None:
 
     from pp2eb import connections, shopsettings
     from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+    from pp2eb.settings import USUAL_CODES
     from pp2eb.web.auth import create_user
 
     with app.app_context():
@@ -74,7 +75,12 @@ def set_up(app, since: date) -> None:
         connections.connect(PLUGANDPAY, PLUGANDPAY_KEY)
         connections.connect(EBOEKHOUDEN, EBOEKHOUDEN_TOKEN)
         shopsettings.save_draft(
-            {"start_date": since.isoformat(), "oss": "oss", "oss_ledgers": OSS_LEDGERS}
+            {
+                **USUAL_CODES,  # the sandbox's chart has them all
+                "start_date": since.isoformat(),
+                "oss": "oss",
+                "oss_ledgers": OSS_LEDGERS,
+            }
         )
 
 

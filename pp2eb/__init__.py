@@ -97,7 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_filter(dutchtime.show, "local_time")  # every time a person reads
     app.before_request(remember_language)
 
-    from pp2eb import cli, dbconfig
+    from pp2eb import cli, dbconfig, schema
     from pp2eb.web import (
         alerts,
         auth,
@@ -113,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     dbconfig.init_app(app)
+    schema.init_app(app)  # before the blueprints: their hooks read the database
     security.init_app(app)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(auth.bp)

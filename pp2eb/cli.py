@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import backup, cli_booking, connections
 from pp2eb.models import Credential
+from pp2eb.schema import needs_database
 from pp2eb.web.auth import create_user_command
 
 
@@ -18,7 +19,9 @@ def connect_group() -> None:
     """Connect an account: the key is checked live, then stored encrypted."""
 
 
-def _connect(service: str, secret: str, base_url: str | None) -> None:
+def _connect(service: str, secret: str | None, base_url: str | None, asked: str) -> None:
+    # Asked for here, not by click: a database that is not ready is said before the question.
+    secret = secret or click.prompt(asked, hide_input=True)
     try:
         connection = connections.connect(service, secret, base_url)
     except connections.ConnectError as exc:
@@ -31,28 +34,26 @@ def _connect(service: str, secret: str, base_url: str | None) -> None:
 @click.option(
     "--api-key",
     envvar="PP2EB_PLUGANDPAY_API_KEY",
-    prompt=True,
-    hide_input=True,
     help="The Plug&Pay API key (asked for when left out).",
 )
 @click.option("--base-url", default=None, help="API address, version included.")
-def connect_plugandpay(api_key: str, base_url: str | None) -> None:
+@needs_database
+def connect_plugandpay(api_key: str | None, base_url: str | None) -> None:
     """Connect Plug&Pay with an API key."""
-    _connect(Credential.PLUGANDPAY, api_key, base_url)
+    _connect(Credential.PLUGANDPAY, api_key, base_url, "Api key")
 
 
 @connect_group.command("eboekhouden")
 @click.option(
     "--token",
     envvar="PP2EB_EBOEKHOUDEN_TOKEN",
-    prompt=True,
-    hide_input=True,
     help="The e-Boekhouden.nl API token (asked for when left out).",
 )
 @click.option("--base-url", default=None, help="API address, version included.")
-def connect_eboekhouden(token: str, base_url: str | None) -> None:
+@needs_database
+def connect_eboekhouden(token: str | None, base_url: str | None) -> None:
     """Connect e-Boekhouden.nl with an API token."""
-    _connect(Credential.EBOEKHOUDEN, token, base_url)
+    _connect(Credential.EBOEKHOUDEN, token, base_url, "Token")
 
 
 @connect_group.command("vat-rounding")
@@ -73,6 +74,7 @@ def connect_vat_rounding(how: str) -> None:
 @click.command("disconnect")
 @with_appcontext
 @click.argument("service", type=click.Choice(sorted(connections.SERVICES)))
+@needs_database
 def disconnect_command(service: str) -> None:
     """Delete the stored key of SERVICE."""
     if connections.disconnect(service):

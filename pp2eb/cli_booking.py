@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import jobs, shopsettings
+from pp2eb import apierrors, jobs, shopsettings
 from pp2eb.dutchtime import show
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
+from pp2eb.schema import needs_database
 from pp2eb.settings import OLD_VAT_KEYS, Settings, SettingsError
-from pp2eb.settings_check import check_against
+from pp2eb.settings_check import check_against, with_usual_codes
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
 from pp2eb.vat_rounding import VatRounding
@@ -27,6 +29,15 @@ def _ready():
         clients = jobs.build_clients()
         return jobs.load_settings(), clients
     except jobs.NotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def _api_errors():
+    """An API call that fails says what failed and what to do in one line, not a traceback."""
+    try:
+        yield
+    except apierrors.ApiError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -52,6 +63,7 @@ def _report(result: RunResult) -> None:
 
 @click.command("sync")
 @with_appcontext
+@needs_database
 def sync_command() -> None:
     """Book every new order, and retry the ones that are due. Exit 1 when any failed."""
     try:
@@ -70,6 +82,7 @@ def sync_command() -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last invoice date.")
 @click.option("--dry-run", is_flag=True, help="Show what would be booked; write nothing.")
 @with_appcontext
+@needs_database
 def backfill_command(since, until, dry_run: bool) -> None:
     """Book the existing invoices of a date range (or show them with --dry-run)."""
     since_day: date = since.date()
@@ -81,7 +94,7 @@ def backfill_command(since, until, dry_run: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         return
     settings, (pp, eb) = _ready()
-    with eb:
+    with _api_errors(), eb:
         # The rounding as the run will know it; what is learnt here is not stored (a dry run).
         rounding = VatRounding(eb, db.session).known(save=False)
         ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
@@ -140,6 +153,7 @@ orders_group = AppGroup("orders", help="Look at the orders pp2eb has seen.")
 
 @orders_group.command("show")
 @click.argument("order_id", type=int)
+@needs_database
 def orders_show(order_id: int) -> None:
     """Show an order, the booking made from it, its e-Boekhouden id and every attempt."""
     rec = db.session.execute(
@@ -188,6 +202,7 @@ settings_group = AppGroup("settings", help="Export or import the shop's settings
 
 @settings_group.command("export")
 @click.argument("file", type=click.File("w"), default="-")
+@needs_database
 def settings_export(file) -> None:
     """Write the settings as JSON to FILE (default: the screen)."""
     json.dump(shopsettings.load_draft(), file, indent=2, sort_keys=True, ensure_ascii=False)
@@ -196,24 +211,31 @@ def settings_export(file) -> None:
 
 @settings_group.command("import")
 @click.argument("file", type=click.File("r"))
+@needs_database
 def settings_import(file) -> None:
-    """Read settings from FILE, check them against e-Boekhouden, and store them."""
+    """Read settings from FILE, check them against e-Boekhouden, and store them.
+
+    A ledger or template that FILE leaves out takes its usual code only when the e-Boekhouden
+    account has it; otherwise it stays unset, which refuses the file only when it is required.
+    """
     try:
         data = json.load(file)
-        settings = Settings.from_dict(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise click.ClickException(f"{file.name} is not valid JSON: {reason}") from exc
-    except SettingsError as exc:
-        raise click.ClickException(
-            "The settings have problems:\n  " + "\n  ".join(exc.problems)
-        ) from exc
     try:
         pp, eb = jobs.build_clients()
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc) + " The settings are checked against it.") from exc
-    with eb:
-        problems = check_against(settings, fetch_reference(eb, pp))
+    with _api_errors(), eb:
+        reference = fetch_reference(eb, pp)
+    try:
+        settings = Settings.from_dict(with_usual_codes(data, reference))
+    except SettingsError as exc:
+        raise click.ClickException(
+            "The settings have problems:\n  " + "\n  ".join(exc.problems)
+        ) from exc
+    problems = check_against(settings, reference)
     if problems:
         raise click.ClickException(
             "The settings do not fit the e-Boekhouden account:\n  " + "\n  ".join(problems)

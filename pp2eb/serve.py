@@ -10,6 +10,7 @@ import threading
 import click
 from flask import Flask
 
+from pp2eb import schema
 from pp2eb.extensions import db
 from pp2eb.models import User
 
@@ -68,6 +69,12 @@ def main(app: Flask) -> None:
     )
     # The scheduler ticks every minute; its own "running job" lines would fill the log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # The database check (pp2eb.schema) reads alembic's revision; its "Context impl" lines too.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    with app.app_context():
+        problem = schema.problem()
+    if problem:
+        sys.exit(problem)  # before the demo user and the scheduler touch the database
     cfg = app.config
     host, port = cfg.get("HOST", "127.0.0.1"), int(cfg.get("PORT", 5000))
     if cfg["DEMO"]:

@@ -43,25 +43,59 @@ OLD_VAT_KEYS = {
     REVERSE_CHARGE: (REVERSE_CHARGE_GOODS, REVERSE_CHARGE_SERVICES),
     OUTSIDE_EU: (OUTSIDE_EU_GOODS, OUTSIDE_EU_SERVICES),
 }
-_LEDGERS = ("debtor_ledger", "revenue_ledger", "shipping_ledger", "rounding_ledger")
+# Every order needs these two; the other two only the orders with shipping costs or a VAT
+# rounding difference, which fail with a reason naming the setting while it is not set.
+REQUIRED_LEDGERS = ("debtor_ledger", "revenue_ledger")
+OPTIONAL_LEDGERS = ("shipping_ledger", "rounding_ledger")
 _RATE_KEY = re.compile(r"([A-Z]{2}):(\d{1,2}(?:\.\d{1,4})?)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PROVIDER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 MAX_LEDGER_CODE = 10  # the ledger list's ``code`` filter takes at most 10 characters
 
-# What the wizard starts from. start_date has no sensible default: the owner picks it.
+# What the wizard starts from. start_date has no sensible default: the owner picks it. Nothing
+# here names a ledger, VAT code or template: those are in ``USUAL_CODES``.
 DEFAULTS: dict[str, Any] = {
     "orders": "final_invoices",
     "start_date": None,
     "reference": "invoice_number",
     "insertion": "mutation",
-    "invoice_template": "Standaard",
+    "invoice_template": None,
     "group_lines": False,
+    "debtor_ledger": None,
+    "revenue_ledger": None,
+    "product_ledgers": {},
+    "shipping_ledger": None,
+    "discount_ledger": None,  # order discounts; None: where the discounted revenue went
+    "vat_map": {},
+    # A line whose Plug&Pay product is unknown (or says nothing of is_physical) is this.
+    # inferred: most of what Plug&Pay shops sell is services (courses, e-books, coaching).
+    "unknown_product_kind": "services",
+    # Plug&Pay product ids taxed in the Netherlands wherever the customer is (admission to an
+    # event held in the Netherlands, coaching on location): booked with their Dutch VAT code.
+    "dutch_vat_products": [],
+    "oss": "home_country",
+    "oss_ledgers": {},
+    "customer_codes": "eboekhouden",
+    "sync_interval_minutes": 15,
+    # Where a VAT rounding difference is booked, visibly (pp2eb.mapping.rounding).
+    "rounding_ledger": None,
+    "term_of_payment": 14,
+    # Payments (mutation type 3, see pp2eb/payments.py): off unless the owner turns them on.
+    "book_payments": False,
+    "payments_from": None,  # paid on or after this date; None: from start_date
+    "payment_ledgers": {},  # provider (or method) -> clearing ledger (FIN): {"mollie": "1650"}
+    "payment_fallback_ledger": None,  # any other provider or method; None: not booked
+}
+
+# The codes of e-Boekhouden's standard chart of accounts. Suggested, never assumed: an
+# administration need not have them, so an import takes one and the wizard preselects it only
+# where the administration has it (``pp2eb.settings_check.usual_codes``).
+USUAL_CODES: dict[str, Any] = {
+    "invoice_template": "Standaard",
     "debtor_ledger": "1300",
     "revenue_ledger": "8000",
-    "product_ledgers": {},
     "shipping_ledger": "8050",
-    "discount_ledger": None,  # order discounts; None: where the discounted revenue went
+    "rounding_ledger": "8090",
     "vat_map": {
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",
@@ -73,24 +107,6 @@ DEFAULTS: dict[str, Any] = {
         # Dutch VAT return applies (box 3a is for goods exported).
         OUTSIDE_EU_SERVICES: "GEEN",
     },
-    # A line whose Plug&Pay product is unknown (or says nothing of is_physical) is this.
-    # inferred: most of what Plug&Pay shops sell is services (courses, e-books, coaching).
-    "unknown_product_kind": "services",
-    # Plug&Pay product ids taxed in the Netherlands wherever the customer is (admission to an
-    # event held in the Netherlands, coaching on location): booked with their Dutch VAT code.
-    "dutch_vat_products": [],
-    "oss": "home_country",
-    "oss_ledgers": {},
-    "customer_codes": "eboekhouden",
-    "sync_interval_minutes": 15,
-    # Not in the example: where a VAT rounding difference is booked, visibly.
-    "rounding_ledger": "8090",
-    "term_of_payment": 14,
-    # Payments (mutation type 3, see pp2eb/payments.py): off unless the owner turns them on.
-    "book_payments": False,
-    "payments_from": None,  # paid on or after this date; None: from start_date
-    "payment_ledgers": {},  # provider (or method) -> clearing ledger (FIN): {"mollie": "1650"}
-    "payment_fallback_ledger": None,  # any other provider or method; None: not booked
 }
 
 
@@ -110,12 +126,12 @@ class Settings:
     start_date: date
     reference: str
     insertion: str
-    invoice_template: str
+    invoice_template: str | None
     group_lines: bool
     debtor_ledger: str
     revenue_ledger: str
     product_ledgers: dict[str, str]
-    shipping_ledger: str
+    shipping_ledger: str | None
     discount_ledger: str | None
     vat_map: dict[str, str]
     unknown_product_kind: str
@@ -124,7 +140,7 @@ class Settings:
     oss_ledgers: dict[str, str]
     customer_codes: str
     sync_interval_minutes: int
-    rounding_ledger: str
+    rounding_ledger: str | None
     term_of_payment: int
     book_payments: bool
     payments_from: date | None
@@ -147,9 +163,10 @@ class Settings:
         settings = {
             **{key: read.choice(key) for key in CHOICES},
             "start_date": read.date("start_date"),
-            "invoice_template": read.text("invoice_template"),
+            "invoice_template": read.optional_text("invoice_template"),
             "group_lines": read.flag("group_lines"),
-            **{key: read.ledger(key, values[key]) for key in _LEDGERS},
+            **{key: read.required_ledger(key) for key in REQUIRED_LEDGERS},
+            **{key: read.optional_ledger(key) for key in OPTIONAL_LEDGERS},
             "product_ledgers": read.ledger_map(
                 "product_ledgers", _product_id, "a Plug&Pay product id (a number)"
             ),
@@ -241,12 +258,14 @@ class _Reader:
         self.problems.append(f"{key}: {shown(value)} is not a date (YYYY-MM-DD).")
         return None
 
-    def text(self, key: str) -> str:
+    def optional_text(self, key: str) -> str | None:
         value = self.values[key]
+        if value is None:
+            return None
         if not isinstance(value, str):
             self.problems.append(f"{key}: expected text, got {shown(value)}.")
-            return ""
-        return value.strip()
+            return None
+        return value.strip() or None
 
     def flag(self, key: str) -> bool:
         value = self.values[key]
@@ -270,6 +289,13 @@ class _Reader:
         if not value or value != value.strip() or len(value) > MAX_LEDGER_CODE:
             self.problems.append(f"{key}: {shown(value)} is not a ledger code.")
         return value
+
+    def required_ledger(self, key: str) -> str:
+        value = self.values[key]
+        if value is None:
+            self.problems.append(f"{key}: missing; choose one of the ledgers in e-Boekhouden.")
+            return ""
+        return self.ledger(key, value)
 
     def optional_ledger(self, key: str) -> str | None:
         value = self.values[key]

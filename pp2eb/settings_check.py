@@ -3,31 +3,62 @@
 ``check_against`` names every ledger, VAT code and invoice template that the settings use and
 the account's reference data (``pp2eb.sync.fetch_reference`` reads it live) lacks, or has of
 the wrong kind. ``Settings.from_dict`` has already checked the settings on their own.
+``usual_codes`` keeps of ``USUAL_CODES`` what the account has, so that a setting a file leaves
+out is filled in only with something that is there, and otherwise stays unset.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.orderjson import shown
 from pp2eb.mapping.vatcodes import vat_rate
-from pp2eb.settings import KIND_VAT_KEYS, Settings
+from pp2eb.settings import KIND_VAT_KEYS, USUAL_CODES, Settings
 
 _CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
 # inferred: a payment (mutation type 3) is booked on a bank or cash ledger (FIN) at the top;
 # the sandbox answers MUT_009 otherwise (reference §3.6: "for 3–6 = bank/cash (FIN)").
 _CATEGORY_NAMES["FIN"] = "a bank or cash ledger (FIN), e.g. a tussenrekening"
+# The category each single-ledger setting needs.
+LEDGER_CATEGORIES = {
+    "debtor_ledger": "DEB",
+    "revenue_ledger": "VW",
+    "shipping_ledger": "VW",
+    "rounding_ledger": "VW",
+}
+
+
+def usual_codes(reference: ReferenceData) -> dict[str, Any]:
+    """The ``USUAL_CODES`` that ``reference`` has, each of the category its setting needs."""
+    found: dict[str, Any] = {}
+    for key, category in LEDGER_CATEGORIES.items():
+        ledger = reference.ledgers.get(USUAL_CODES[key])
+        if ledger is not None and ledger.category == category:
+            found[key] = ledger.code
+    if USUAL_CODES["invoice_template"] in reference.templates:
+        found["invoice_template"] = USUAL_CODES["invoice_template"]
+    vat_map = {k: c for k, c in USUAL_CODES["vat_map"].items() if c in reference.vat_codes}
+    if vat_map:
+        found["vat_map"] = vat_map
+    return found
+
+
+def with_usual_codes(data: object, reference: ReferenceData) -> object:
+    """Settings JSON with the usual codes ``reference`` has for the keys ``data`` leaves out."""
+    if not isinstance(data, dict):
+        return data  # Settings.from_dict names the problem
+    return {**usual_codes(reference), **data}
 
 
 def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
     """Name every ledger, VAT code and template in ``settings`` that ``reference`` lacks."""
     wanted = [
-        ("debtor_ledger", settings.debtor_ledger, "DEB"),
-        ("revenue_ledger", settings.revenue_ledger, "VW"),
-        ("shipping_ledger", settings.shipping_ledger, "VW"),
-        ("rounding_ledger", settings.rounding_ledger, "VW"),
+        (key, getattr(settings, key), category)
+        for key, category in LEDGER_CATEGORIES.items()
+        if getattr(settings, key) is not None  # an optional ledger left unset
     ]
     wanted += [(f"product_ledgers[{p}]", c, "VW") for p, c in settings.product_ledgers.items()]
     wanted += [(f"oss_ledgers[{c}]", code, "BAL") for c, code in settings.oss_ledgers.items()]

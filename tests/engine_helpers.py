@@ -7,15 +7,20 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
+import requests
+
 from pp2eb import connections, jsonutil, shopsettings
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.extensions import db
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.settings import USUAL_CODES
 from pp2eb.store import Store
 from tests.clock import START_DATE
 
+# The demo chart has every usual code (the sandbox's seed ledgers and template).
 SETTINGS = {
+    **USUAL_CODES,
     "start_date": START_DATE.isoformat(),
     "oss": "oss",
     "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
@@ -40,6 +45,17 @@ def clients(sandbox, sleep=None, timeout=5.0):
         EBOEKHOUDEN_TOKEN, sandbox.eboekhouden_url, timeout=timeout, max_attempts=2, **extra
     )
     return pp, eb
+
+
+def add_ledger(sandbox, code: str, description: str, category: str = "VW") -> None:
+    """Create a ledger in the e-Boekhouden sandbox, as the owner would in e-Boekhouden."""
+    base = sandbox.eboekhouden_url
+    session = requests.post(
+        f"{base}/session", json={"accessToken": EBOEKHOUDEN_TOKEN, "source": "test"}, timeout=5
+    )
+    body = {"code": code, "description": description, "category": category}
+    headers = {"Authorization": session.json()["token"]}
+    requests.post(f"{base}/ledger", json=body, headers=headers, timeout=5).raise_for_status()
 
 
 def store() -> Store:

@@ -7,9 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from pp2eb import shopsettings
+from pp2eb import connections, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.settings import USUAL_CODES
 from tests.engine_helpers import (
     DEMO_REFUSED,
     SETTINGS,
@@ -129,6 +131,69 @@ def test_settings_import_names_every_problem(ready, runner, sandbox, tmp_path):
     assert "revenue_ledger: ledger 9999 does not exist" in result.output
     path.write_text("{not json")
     assert "is not valid JSON" in runner.invoke(args=["settings", "import", str(path)]).output
+
+
+def test_a_file_without_the_rounding_ledger_imports_where_8090_does_not_exist(
+    app, runner, sandbox, tmp_path
+):
+    sandbox.control("eboekhouden", "POST", "config", json={"remove_ledgers": ["8090"]})
+    with app.app_context():
+        connections.connect("plugandpay", PLUGANDPAY_KEY)
+        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+    # The file names none of the usual codes: those the administration has are taken.
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({k: v for k, v in SETTINGS.items() if k not in USUAL_CODES}))
+
+    result = runner.invoke(args=["settings", "import", str(path)])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        settings = shopsettings.load()
+    assert (settings.debtor_ledger, settings.revenue_ledger) == ("1300", "8000")
+    assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", None)
+    synced = runner.invoke(args=["sync"])
+    assert "Finish the set-up first" not in synced.output
+    failures = [line for line in synced.output.splitlines() if line.startswith("  order ")]
+    assert len(failures) > DEMO_REFUSED
+    assert all("OSS" in line or "(setting rounding_ledger)" in line for line in failures)
+    # Once the owner chooses the rounding ledger, a backfill books the orders that needed it.
+    path.write_text(json.dumps({**json.loads(path.read_text()), "rounding_ledger": "8000"}))
+    assert runner.invoke(args=["settings", "import", str(path)]).exit_code == 0
+    again = runner.invoke(args=["backfill", "--since", SETTINGS["start_date"]])
+    assert f"failed {DEMO_REFUSED}," in again.output.splitlines()[0]
+
+
+def test_an_import_refuses_for_what_the_file_names_and_what_is_required(
+    app, runner, sandbox, tmp_path
+):
+    sandbox.control("eboekhouden", "POST", "config", json={"remove_ledgers": ["1300", "8090"]})
+    configure(app)
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"start_date": "2026-01-01", "rounding_ledger": "8090"}))
+
+    result = runner.invoke(args=["settings", "import", str(path)])
+
+    assert result.exit_code == 1
+    assert "debtor_ledger: missing" in result.output
+    path.write_text(json.dumps({"start_date": "2026-01-01", "debtor_ledger": "1300"}))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 1
+    assert "debtor_ledger: ledger 1300 does not exist in e-Boekhouden." in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["settings", "import", "FILE"], ["backfill", "--since", "2026-01-01", "--dry-run"]]
+)
+def test_eboekhouden_down_is_one_line_not_a_traceback(ready, runner, sandbox, tmp_path, args):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(SETTINGS))
+    fault = {"path": "/v1/ledger", "status": 503, "times": None}
+    sandbox.control("eboekhouden", "POST", "faults", json=fault)
+    result = runner.invoke(args=[str(path) if arg == "FILE" else arg for arg in args])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: e-Boekhouden")
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
 
 
 def test_dry_run_finds_known_customers_without_a_read_each(ready, runner, sandbox):

@@ -35,7 +35,7 @@ from pp2eb.mapping.mapper import (
 )
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.rows import split
-from pp2eb.settings import DEFAULTS, Settings
+from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings
 from tests.test_order import build, changed, item
 
 # Found wherever the sandbox keeps it, so a move of the sandbox does not break this test.
@@ -65,6 +65,7 @@ REF = ReferenceData.build(
 SETTINGS = Settings.from_dict(
     {
         **DEFAULTS,
+        **USUAL_CODES,
         "start_date": "2026-01-01",
         "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
     }
@@ -744,6 +745,22 @@ REFUSED = [
         id="missing rounding ledger when rounding is needed",
     ),
     pytest.param(
+        build(ROUNDING_21),
+        {"rounding_ledger": None},
+        REF,
+        ["No rounding ledger is chosen (setting rounding_ledger)", "needs one for a VAT rounding"],
+        "rounding_ledger",
+        id="no rounding ledger chosen when rounding is needed",
+    ),
+    pytest.param(
+        build([item("Boek", "21.80", "NL:9", product=2)], shipping=("6.05", "NL:21")),
+        {"shipping_ledger": None},
+        REF,
+        ["No shipping ledger is chosen (setting shipping_ledger)", "for its shipping costs."],
+        "shipping_ledger",
+        id="no shipping ledger chosen for an order with shipping costs",
+    ),
+    pytest.param(
         build([item("Cursus", "100.00", "BE:0")], country="BE", company="X", tax_exempt="reverse"),
         {},
         REF,
@@ -852,6 +869,19 @@ def test_refused(raw, overrides, ref, words, setting):
         assert word in info.value.reason
     assert info.value.setting == setting
     assert info.value.fix
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(build(COURSE_AND_BOOK), id="no shipping"),
+        pytest.param(build(COURSE_AND_BOOK, shipping=("0.00", "NL:21")), id="zero shipping"),
+    ],
+)
+def test_orders_that_need_neither_book_without_shipping_and_rounding_ledgers(raw):
+    booking = map_raw(raw, shipping_ledger=None, rounding_ledger=None)
+    assert booking.rows_total == booking.total
+    assert {row.ledger.code for row in booking.rows} == {"8010", "8020"}
 
 
 def test_fact_009_fix_names_both_ways_out():

@@ -19,7 +19,7 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
-from pp2eb.settings import Settings
+from pp2eb.settings import USUAL_CODES, Settings
 
 MOLLIE = Ledger(101, "1650", "Tussenrekening Mollie", "FIN")
 STRIPE = Ledger(102, "1660", "Tussenrekening Stripe", "FIN")
@@ -28,6 +28,7 @@ LOAN = Ledger(104, "0600", "Lening", "BAL")
 LEDGERS = {ledger.code: ledger for ledger in (MOLLIE, STRIPE, BANK, LOAN)}
 SETTINGS = Settings.from_dict(
     {
+        **USUAL_CODES,
         "start_date": "2026-01-01",
         "book_payments": True,
         "payment_ledgers": {"mollie": "1650", "stripe": "1660"},

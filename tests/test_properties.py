@@ -29,7 +29,7 @@ from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS
-from pp2eb.settings import DEFAULTS, Settings, SettingsError
+from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
 from pp2eb.sync import run_once
 from tests.conftest import AuthActions, csrf_token
 from tests.engine_helpers import clients, configure, eb_state, store
@@ -283,7 +283,7 @@ settings_values = st.sampled_from(NASTY[1:]) | st.text(max_size=12) | st.integer
 @st.composite
 def settings_files(draw):
     """The default settings with some keys changed, removed or added."""
-    data = {**DEFAULTS, "start_date": "2026-01-01"}
+    data = {**DEFAULTS, **USUAL_CODES, "start_date": "2026-01-01"}
     for _ in range(draw(st.integers(0, 4))):
         key = draw(st.sampled_from([*DEFAULTS, "unknown_key", "vat_map", "oss_ledgers"]))
         value = draw(

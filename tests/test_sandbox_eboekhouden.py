@@ -408,6 +408,20 @@ def test_reset_restores_the_seed_and_settings(client, auth):
 def test_config_rejects_bad_values(client):
     assert_error(client.post("/_sandbox/config", json={"vat_rounding": "x"}), 400, "ERR_002")
     assert_error(client.post("/_sandbox/config", json={"session_ttl": -1}), 400, "ERR_002")
+    assert_error(client.post("/_sandbox/config", json={"remove_ledgers": "8090"}), 400, "ERR_002")
+
+
+def test_an_administration_without_some_seed_ledgers_until_the_reset(client, auth):
+    client.post("/_sandbox/config", json={"remove_ledgers": ["8090", "8050"]})
+    codes = {
+        x["code"] for x in client.get("/v1/ledger?limit=500", headers=auth).get_json()["items"]
+    }
+    assert "8000" in codes and not codes & {"8090", "8050"}
+    client.post("/_sandbox/reset")
+    codes = {
+        x["code"] for x in client.get("/v1/ledger?limit=500", headers=auth).get_json()["items"]
+    }
+    assert {"8090", "8050"} <= codes
 
 
 def test_state_money_is_json_numbers(client, auth):

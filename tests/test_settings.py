@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from pp2eb import jsonutil
-from pp2eb.settings import DEFAULTS, Settings, SettingsError
+from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
 
 EXAMPLE = {
     "orders": "final_invoices",
@@ -52,7 +52,8 @@ def test_reads_the_issue_example():
     assert settings.debtor_ledger == "1300"
     assert settings.product_ledgers == {"12": "8010"}
     assert settings.vat_map["NL:21"] == "HOOG_VERK_21"
-    assert settings.rounding_ledger == "8090"  # not in the example: its default
+    # Not in the example: unset, not a code the administration may not have.
+    assert settings.rounding_ledger is None
     assert settings.term_of_payment == 14
 
 
@@ -83,15 +84,35 @@ def test_to_dict_does_not_share_the_settings_maps():
     settings = Settings.from_dict(EXAMPLE)
     settings.to_dict()["vat_map"]["NL:21"] = "GEEN"
     assert settings.vat_map["NL:21"] == "HOOG_VERK_21"
-    assert DEFAULTS["vat_map"]["NL:21"] == "HOOG_VERK_21"
+    assert USUAL_CODES["vat_map"]["NL:21"] == "HOOG_VERK_21"
 
 
-def test_defaults_need_only_a_start_date():
-    settings = Settings.from_dict({"start_date": "2026-03-01"})
-    assert settings.to_dict() == {**DEFAULTS, "start_date": "2026-03-01"}
+def test_defaults_need_a_start_date_and_the_two_ledgers_every_order_needs():
+    ledgers = {"debtor_ledger": "1300", "revenue_ledger": "8000"}
+    settings = Settings.from_dict({"start_date": "2026-03-01", **ledgers})
+    assert settings.to_dict() == {**DEFAULTS, "start_date": "2026-03-01", **ledgers}
     with pytest.raises(SettingsError) as info:
         Settings.from_dict({})
-    assert info.value.problems == ["start_date: missing; choose the first invoice date to book."]
+    assert info.value.problems == [
+        "start_date: missing; choose the first invoice date to book.",
+        "debtor_ledger: missing; choose one of the ledgers in e-Boekhouden.",
+        "revenue_ledger: missing; choose one of the ledgers in e-Boekhouden.",
+    ]
+
+
+def test_no_default_names_a_ledger_vat_code_or_template():
+    for key, usual in USUAL_CODES.items():
+        assert DEFAULTS[key] in (None, {}), key
+        assert usual
+
+
+@pytest.mark.parametrize("unset", [None, ""])
+def test_shipping_and_rounding_ledgers_and_the_mutation_template_may_be_unset(unset):
+    optional = ("shipping_ledger", "rounding_ledger", "invoice_template")
+    settings = Settings.from_dict({**EXAMPLE, **dict.fromkeys(optional, unset)})
+    assert (settings.shipping_ledger, settings.rounding_ledger) == (None, None)
+    assert settings.invoice_template is None
+    assert Settings.from_dict(settings.to_dict()) == settings
 
 
 def test_vat_map_keys_are_normalised():
@@ -118,9 +139,9 @@ def test_vat_map_keys_are_normalised():
             id="a new key named next to the old one wins",
         ),
         pytest.param(
-            dict(DEFAULTS["vat_map"]),
+            dict(USUAL_CODES["vat_map"]),
             ["BI_EU_VERK", "BI_EU_VERK_D", "BU_EU_VERK", "GEEN"],
-            id="the new defaults",
+            id="the usual codes",
         ),
     ],
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.settings import Settings
-from pp2eb.settings_check import check_against
+from pp2eb.settings import USUAL_CODES, Settings
+from pp2eb.settings_check import check_against, usual_codes, with_usual_codes
 from tests.test_settings import EXAMPLE, PAYMENTS
 
 LEDGERS = [
@@ -95,3 +95,29 @@ def test_a_discount_ledger_must_be_a_profit_and_loss_ledger():
     settings = Settings.from_dict({**EXAMPLE, "discount_ledger": "1300"})
     [problem] = check_against(settings, reference)
     assert problem.startswith("discount_ledger: ledger 1300 (") and "must be" in problem
+
+
+def test_usual_codes_are_only_those_the_account_has():
+    assert usual_codes(REFERENCE) == USUAL_CODES
+    # No 8090, 8050 a balance sheet ledger, no templates: none of the three is suggested.
+    ledgers = [x for x in LEDGERS if x.code not in ("8090", "8050")]
+    ledgers.append(Ledger(10, "8050", "Vooruitontvangen", "BAL"))
+    found = usual_codes(ReferenceData.build(ledgers, []))
+    assert found == {
+        "debtor_ledger": "1300",
+        "revenue_ledger": "8000",
+        "vat_map": USUAL_CODES["vat_map"],
+    }
+
+
+def test_a_file_without_the_optional_ledgers_fits_an_account_without_them():
+    reference = ReferenceData.build([x for x in LEDGERS if x.code != "8090"], [])
+    data = {k: v for k, v in EXAMPLE.items() if k != "shipping_ledger"}
+    settings = Settings.from_dict(with_usual_codes(data, reference))
+    assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", None)
+    assert check_against(settings, reference) == []
+    # What the file itself names is checked, as before.
+    named = Settings.from_dict(with_usual_codes({**data, "rounding_ledger": "8090"}, reference))
+    assert check_against(named, reference) == [
+        "rounding_ledger: ledger 8090 does not exist in e-Boekhouden."
+    ]

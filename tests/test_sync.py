@@ -13,6 +13,7 @@ from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
 from pp2eb.sync import run_once
 from tests.engine_helpers import (
     DEMO_REFUSED,
+    add_ledger,
     assert_exactly_once,
     booked_numbers,
     clients,
@@ -374,3 +375,30 @@ def test_an_order_discount_lowers_the_ledgers_it_was_given_on(app, sandbox, inse
         [("8010", Decimal("121.00")), ("8020", Decimal("60.50"))]
         + [("8010", Decimal("-6.67")), ("8020", Decimal("-3.33"))]
     )
+
+
+def test_unset_optional_ledgers_fail_only_the_orders_that_need_them(app, sandbox):
+    # An administration without e-Boekhouden's usual shipping and rounding ledgers.
+    sandbox.control("eboekhouden", "POST", "config", json={"remove_ledgers": ["8050", "8090"]})
+    configure(app, shipping_ledger=None, rounding_ledger=None)
+    with app.app_context():
+        first = run(sandbox)
+        assert first.status == SyncRun.FINISHED
+        needing = {f.order_id: f.reason for f in first.failures if "OSS" not in f.reason}
+        shipping = [i for i, r in needing.items() if "(setting shipping_ledger)" in r]
+        rounding = [i for i, r in needing.items() if "(setting rounding_ledger)" in r]
+        assert shipping and rounding and len(shipping) + len(rounding) == len(needing)
+        assert first.failed == DEMO_REFUSED + len(needing)
+        assert first.booked > 30
+        for rec in records(OrderRecord.FAILED):
+            assert rec.order_id not in needing or "on the settings page" in rec.fix
+
+        add_ledger(sandbox, "8055", "Verzendkosten")
+        add_ledger(sandbox, "8095", "Afrondingsverschillen")
+        shopsettings.save_draft({"shipping_ledger": "8055", "rounding_ledger": "8095"})
+        retried = run(sandbox, order_ids=list(needing))
+        assert (retried.booked, retried.failed) == (len(needing), 0), retried.failures
+        assert_exactly_once(sandbox, first.booked + len(needing))
+        ledgers = {x["id"]: x["code"] for x in eb_state(sandbox)["ledgers"]}
+        rows = [row for m in eb_state(sandbox)["mutations"] for row in m["rows"]]
+        assert {"8055", "8095"} <= {ledgers[row["ledgerId"]] for row in rows}

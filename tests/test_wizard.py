@@ -202,7 +202,7 @@ def test_ledger_of_the_wrong_category_is_refused_next_to_the_field(app, owner):
     picker = fragment(response.get_data(as_text=True), "pick-debtor_ledger")
     assert "Choose one of the listed ledgers." in picker.split("</div>\n</div>")[0]
     assert 'value="8000"' not in picker.split("</select>")[0]
-    assert draft(app)["debtor_ledger"] == "1300"
+    assert draft(app)["debtor_ledger"] is None
 
 
 def test_vat_code_at_another_rate_is_refused(app, owner):
@@ -210,7 +210,7 @@ def test_vat_code_at_another_rate_is_refused(app, owner):
     html = post(owner, "vat", answer).get_data(as_text=True)
     row = html[html.index('id="vat_NL_21"') :].split("</tr>")[0]
     assert "Choose one of the listed VAT codes." in row
-    assert "NL:21" in draft(app)["vat_map"] and draft(app)["vat_map"]["NL:21"] == "HOOG_VERK_21"
+    assert draft(app)["vat_map"] == {}
 
 
 def test_vat_rows_prefilled_for_dutch_rates_only(owner):
@@ -294,6 +294,7 @@ def test_sales_invoice_needs_a_template_and_mutation_keeps_it(app, owner):
     # Without JavaScript the dropdown was not on the page; the answer reveals it.
     assert '<select id="invoice_template"' in html and "Choose an invoice template." in html
     assert draft(app)["insertion"] == "mutation"
+    post(owner, "insertion", ANSWERS["insertion"])
     post(owner, "insertion", {"insertion": "mutation"})
     assert draft(app)["insertion"] == "mutation"
     assert draft(app)["invoice_template"] == "Standaard"
@@ -351,7 +352,10 @@ def test_overview_lists_every_step_with_its_values(owner):
 
 def test_settings_from_elsewhere_count_as_done(app, owner):
     with app.app_context():
-        shopsettings.save_draft({"start_date": "2026-01-01"})  # as ``flask settings import``
+        # As ``flask settings import`` stores them: complete.
+        shopsettings.save_draft(
+            {"start_date": "2026-01-01", "debtor_ledger": "1300", "revenue_ledger": "8000"}
+        )
     assert next_url(app) is None
 
 
@@ -464,3 +468,36 @@ def test_the_discount_ledger_is_optional_and_saved_when_chosen(app, owner):
     assert draft(app)["discount_ledger"] is None  # none chosen: with the revenue
     assert post(owner, "revenue", {"discount_ledger": "8000"}).status_code == 302
     assert draft(app)["discount_ledger"] == "8000"
+
+
+def test_usual_codes_are_preselected_where_the_administration_has_them(owner):
+    pages = {slug: owner.get(f"/setup/{slug}").get_data(as_text=True) for slug in ANSWERS}
+    assert '<option selected value="1300">' in fragment(pages["debtor"], "pick-debtor_ledger")
+    assert '<option selected value="8000">' in fragment(pages["revenue"], "pick-revenue_ledger")
+    shipping = pages["shipping"]
+    assert '<option selected value="8050">' in fragment(shipping, "pick-shipping_ledger")
+    assert '<option selected value="8090">' in fragment(shipping, "pick-rounding_ledger")
+    template = owner.get("/htmx/invoice-template?insertion=invoice", headers={"HX-Request": "true"})
+    assert '<option selected value="Standaard">' in template.get_data(as_text=True)
+
+
+def test_a_usual_code_the_administration_lacks_is_left_empty(app, owner, sandbox):
+    sandbox.control("eboekhouden", "POST", "config", json={"remove_ledgers": ["1300", "8090"]})
+    debtor = fragment(owner.get("/setup/debtor").get_data(as_text=True), "pick-debtor_ledger")
+    assert "<option selected" not in debtor.split("</select>")[0]
+    assert "is not in this list" not in debtor  # nothing was chosen, so nothing is missing
+    shipping = owner.get("/setup/shipping").get_data(as_text=True)
+    rounding = fragment(shipping, "pick-rounding_ledger").split("</select>")[0]
+    assert "<option selected" not in rounding and '<option value="">— none —</option>' in rounding
+    assert '<option selected value="8050">' in fragment(shipping, "pick-shipping_ledger")
+    # The rounding ledger is optional: the step is saved without it.
+    response = post(owner, "shipping", {})
+    assert response.status_code == 302
+    assert (draft(app)["shipping_ledger"], draft(app)["rounding_ledger"]) == ("8050", "")
+    ledgers = {"start_date": "2026-01-01", "debtor_ledger": "1300", "revenue_ledger": "8000"}
+    assert Settings.from_dict({**draft(app), **ledgers}).rounding_ledger is None
+    # A blank chosen on purpose stays blank, also where the administration has the usual code.
+    sandbox.control("eboekhouden", "POST", "reset")
+    lookups.clear()
+    again = owner.get("/setup/shipping").get_data(as_text=True)
+    assert '<option selected value="">' in fragment(again, "pick-rounding_ledger")

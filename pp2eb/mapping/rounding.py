@@ -92,7 +92,12 @@ def balance_vat(
                 f"over the {gross} incl. VAT booked with that code; that is more than rounding.",
                 fix="Check the order's VAT in Plug&Pay.",
             )
-        ledger = ledgers.get(ledgers.settings.rounding_ledger, "VW", "rounding", "rounding_ledger")
+        ledger = ledgers.optional(
+            ledgers.settings.rounding_ledger,
+            "rounding",
+            "rounding_ledger",
+            f"a VAT rounding difference of {abs(target - computed)} at {code}",
+        )
         text = f"Afrondingsverschil btw {format(vat_rate(code), 'f')}%"
         extra.append(BookingRow(ledger, code, delta, text, ROUNDING))
         extra.append(BookingRow(ledger, NO_VAT, -delta, text + ", tegenboeking", ROUNDING))

@@ -57,6 +57,18 @@ class Ledgers:
             )
         return ledger
 
+    def optional(self, code: str | None, what: str, setting: str, needed_for: str) -> Ledger:
+        """The VW ledger of an optional setting, which this order needs for ``needed_for``."""
+        if code is None:
+            raise MappingError(
+                f"No {what} ledger is chosen (setting {setting}), and this order needs one "
+                f"for {needed_for}.",
+                fix=f"Choose the {what} ledger on the settings page ({setting}), then retry "
+                "the order.",
+                setting=setting,
+            )
+        return self.get(code, "VW", what, setting)
+
     def product(self, line: Line) -> Ledger:
         """The settings' ledger for the product, else Plug&Pay's if it exists, else revenue."""
         product = line.product_id
@@ -102,10 +114,13 @@ def booking_rows(
         code = treatment.vat_code
         rows.append(BookingRow(ledgers.product(line), code, amount, cut(_line_text(line)), LINE))
     shipping = order.shipping
-    if shipping and how.shipping:
+    # No shipping costs, no row: the shipping ledger is needed only when there are some.
+    if shipping is not None and shipping.amount_with_tax and how.shipping:
         treatment = how.shipping
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
-        ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
+        ledger = ledgers.optional(
+            ledgers.settings.shipping_ledger, "shipping", "shipping_ledger", "its shipping costs"
+        )
         rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
     rows += discount_rows(order, rates, how, ledgers)
     for key, totals in rates.items():

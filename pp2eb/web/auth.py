@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from pp2eb.extensions import db
 from pp2eb.models import User, utcnow
+from pp2eb.schema import needs_database
 from pp2eb.web import security
 from pp2eb.web.forms import LoginForm
 
@@ -102,8 +103,11 @@ def logout():
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.password_option(help="The password (asked for when left out).")
-def create_user_command(username: str, password: str) -> None:
+@click.option("--password", help="The password (asked for when left out).")
+@needs_database
+def create_user_command(username: str, password: str | None) -> None:
     """Create a user who can log in (or set a new password)."""
+    # Asked for here, not by click: a database that is not ready is said before the question.
+    password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     create_user(username, password)
     click.echo(f"User {username} can now log in.")

@@ -218,12 +218,22 @@ class DebtorForm(StepForm):
 
 
 class ShippingForm(StepForm):
+    """Both optional: only some orders need them, and those fail, saying so, until it is set."""
+
     KEYS = ("shipping_ledger", "rounding_ledger")
-    shipping_ledger = choose_ledger(_l("Shipping costs ledger"))
+    shipping_ledger = choose_ledger(
+        _l("Shipping costs ledger"),
+        required=False,
+        description=_l(
+            "Only orders with shipping costs need it: they are booked once it is chosen."
+        ),
+    )
     rounding_ledger = choose_ledger(
         _l("Rounding differences ledger"),
+        required=False,
         description=_l(
-            "Where a cent of VAT rounding difference is booked, visibly, in its own row."
+            "Where a cent of VAT rounding difference is booked, visibly, in its own row. Only "
+            "orders with such a difference need it: they are booked once it is chosen."
         ),
     )
 

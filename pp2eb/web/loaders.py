@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from pp2eb import dutchtime, lookups, records, shopsettings
 from pp2eb.mapping.order import TaxRate
-from pp2eb.settings import DEFAULTS
+from pp2eb.settings import OPTIONAL_LEDGERS, USUAL_CODES
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
 from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
 from pp2eb.web.payment_forms import PaymentsForm
@@ -125,6 +125,17 @@ def _fill(loaded: Loaded, names: list[str], options: Callable[[], list], blank: 
     return bool(choices)
 
 
+def _suggest(loaded: Loaded, name: str, draft: dict, source: Source) -> None:
+    """Preselect the usual code (``USUAL_CODES``) in a dropdown nobody chose for yet, only when
+    its list offers it: a code the administration lacks is never shown as chosen."""
+    field_ = loaded.form[name]
+    touched = source.submitted or (source.formdata is not None and name in source.formdata)
+    if touched or draft.get(name) is not None or field_.data:
+        return
+    if USUAL_CODES[name] in {choice.value for choice in field_.choices}:
+        field_.data = USUAL_CODES[name]
+
+
 def _chosen(source: Source, key: str, draft: dict) -> Any:
     return source.formdata.get(key, draft[key]) if source.formdata else draft[key]
 
@@ -133,15 +144,18 @@ def load_ledger(name: str, source: Source = Source()) -> Loaded:
     """The form of the step with the ledger dropdown ``name`` (a key of ``LEDGER_FIELDS``),
     with only that dropdown filled."""
     form_class = LEDGER_FIELDS[name][1]
-    loaded = Loaded(_make(form_class, shopsettings.load_draft(), source))
-    _fill_ledger(loaded, name, source.fresh)
+    draft = shopsettings.load_draft()
+    loaded = Loaded(_make(form_class, draft, source))
+    _fill_ledger(loaded, name, draft, source)
     return loaded
 
 
-def _fill_ledger(loaded: Loaded, name: str, fresh: bool) -> None:
+def _fill_ledger(loaded: Loaded, name: str, draft: dict, source: Source) -> None:
     category = LEDGER_FIELDS[name][0]
-    options = lambda: ledger_options(category, fresh)  # noqa: E731
-    _fill(loaded, [name], options, _("— choose a ledger —"), f"pick-{name}")
+    options = lambda: ledger_options(category, source.fresh)  # noqa: E731
+    blank = _("— none —") if name in OPTIONAL_LEDGERS else _("— choose a ledger —")
+    _fill(loaded, [name], options, blank, f"pick-{name}")
+    _suggest(loaded, name, draft, source)
 
 
 def _load_ledgers(base: type[StepForm]) -> Callable[..., Loaded]:
@@ -149,7 +163,7 @@ def _load_ledgers(base: type[StepForm]) -> Callable[..., Loaded]:
         loaded = Loaded(_make(base, draft, source))
         for name, (_category, form_class) in LEDGER_FIELDS.items():
             if form_class is base:
-                _fill_ledger(loaded, name, source.fresh)
+                _fill_ledger(loaded, name, draft, source)
         return loaded
 
     return loader
@@ -167,6 +181,7 @@ def _load_insertion(draft: dict, source: Source) -> Loaded:
         _fill(loaded, ["invoice_template"], options, blank, TEMPLATE_PICK)
         if len(loaded.form.invoice_template.choices) == 1:
             loaded.form.invoice_template.choices = []  # only the blank: there is none to choose
+        _suggest(loaded, "invoice_template", draft, source)
     return loaded
 
 
@@ -179,6 +194,7 @@ def _load_revenue(draft: dict, source: Source) -> Loaded:
     loaded = Loaded(_make(RevenueForm.with_products(products), draft, source), problems)
     vw = lambda: ledger_options("VW", fresh)  # noqa: E731
     _fill(loaded, ["revenue_ledger"], vw, _("— choose a ledger —"), "pick-revenue_ledger")
+    _suggest(loaded, "revenue_ledger", draft, source)
     _fill(loaded, ["discount_ledger"], vw, _("— none: with the revenue —"), "pick-discount_ledger")
     automatic = _("Automatic: the Plug&Pay ledger if it exists here, else the revenue ledger")
     if _fill(loaded, list(loaded.form.ROWS), vw, automatic, PRODUCT_ROWS):
@@ -209,8 +225,10 @@ def _load_vat(draft: dict, source: Source) -> Loaded:
         options = vat_code_options(percentages.get(key, Decimal(0)))
         blank = [] if field_.flags.required else [SelectChoice("", _("— not mapped —"))]
         field_.choices = [*blank, *options]
-        if source.formdata is None and not field_.data:
-            field_.data = DEFAULTS["vat_map"].get(key, "")
+        usual = USUAL_CODES["vat_map"].get(key)
+        touched = source.submitted or (source.formdata is not None and name in source.formdata)
+        if not touched and not field_.data and usual in {o.value for o in options}:
+            field_.data = usual
     _fill_products(loaded, draft, source)
     return loaded
 

@@ -245,7 +245,7 @@ def _install_sandbox_routes(app: Flask, store: Store) -> None:
 
     @app.post("/_sandbox/config")
     def sandbox_config() -> Response:
-        """Change session_ttl, vat_rounding, api_tokens or revoke an API token."""
+        """Change session_ttl, vat_rounding, api_tokens, revoke an API token or remove ledgers."""
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict):
             raise validation("DATA_01")

@@ -147,7 +147,8 @@ class Store:
             return count
 
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Apply sandbox settings (``session_ttl``, ``vat_rounding``, API tokens)."""
+        """Apply sandbox settings (``session_ttl``, ``vat_rounding``, API tokens) or remove
+        ledgers (``remove_ledgers``: codes)."""
         with self.lock:
             if "session_ttl" in body:
                 ttl = body["session_ttl"]
@@ -164,6 +165,12 @@ class Store:
                     raise validation("ERR_002", "api_tokens", "api_tokens: a list of strings.")
                 self.api_tokens = set(tokens)
                 self.revoked_tokens -= self.api_tokens
+            if "remove_ledgers" in body:
+                codes = body["remove_ledgers"]
+                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                    raise validation("ERR_002", "remove_ledgers", "remove_ledgers: ledger codes.")
+                # An administration without some of the seed's ledgers, until the next reset.
+                self.ledgers = {i: lg for i, lg in self.ledgers.items() if lg["code"] not in codes}
             if "revoke_api_token" in body:
                 token = body["revoke_api_token"]
                 self.api_tokens.discard(token)
