@@ -236,7 +236,7 @@ def test_a_booking_entered_excluding_vat_is_named():
 
 
 def test_a_book_and_a_course_to_one_company_split_under_their_own_codes():
-    from pp2eb.mapping.order import parse_order
+    from pp2eb.mapping.readings import parse_order
     from tests.test_mapping_vat import book, course, order
 
     lines = [book(), course()]
