@@ -130,10 +130,11 @@ def _suggest(loaded: Loaded, name: str, draft: dict, source: Source) -> None:
     its list offers it: a code the administration lacks is never shown as chosen."""
     field_ = loaded.form[name]
     touched = source.submitted or (source.formdata is not None and name in source.formdata)
-    if touched or draft.get(name) is not None or field_.data:
+    usual = USUAL_CODES.get(name)  # the discount ledger has none: empty is its usual choice
+    if usual is None or touched or draft.get(name) is not None or field_.data:
         return
-    if USUAL_CODES[name] in {choice.value for choice in field_.choices}:
-        field_.data = USUAL_CODES[name]
+    if usual in {choice.value for choice in field_.choices}:
+        field_.data = usual
 
 
 def _chosen(source: Source, key: str, draft: dict) -> Any:
@@ -153,7 +154,12 @@ def load_ledger(name: str, source: Source = Source()) -> Loaded:
 def _fill_ledger(loaded: Loaded, name: str, draft: dict, source: Source) -> None:
     category = LEDGER_FIELDS[name][0]
     options = lambda: ledger_options(category, source.fresh)  # noqa: E731
-    blank = _("— none —") if name in OPTIONAL_LEDGERS else _("— choose a ledger —")
+    if name == "discount_ledger":
+        blank = _("— none: with the revenue —")
+    elif name in OPTIONAL_LEDGERS:
+        blank = _("— none —")
+    else:
+        blank = _("— choose a ledger —")
     _fill(loaded, [name], options, blank, f"pick-{name}")
     _suggest(loaded, name, draft, source)
 
