@@ -21,6 +21,7 @@ from tests.test_mapping import (
     H,
     L,
     consistent_orders,
+    eboekhouden_vat,
     map_raw,
     to_mutation_payload,
     validate,
@@ -44,20 +45,7 @@ def vat_per_row(rows) -> dict[str, Decimal]:
     return out
 
 
-def vat_over_total(rows) -> dict[str, Decimal]:
-    """VAT per code as e-Boekhouden computes it over each code's total."""
-    totals: dict[str, Decimal] = {}
-    for row in rows:
-        totals[row.vat_code] = totals.get(row.vat_code, Decimal(0)) + row.amount
-    return {
-        code: (gross * RATES.get(code, 0) / (100 + RATES.get(code, 0))).quantize(
-            CENTS, rounding=ROUND_HALF_UP
-        )
-        for code, gross in totals.items()
-    }
-
-
-COMPUTE = {"row": vat_per_row, "total": vat_over_total}
+COMPUTE = {"row": vat_per_row, "total": eboekhouden_vat}  # over each code's total
 
 # (order, settings overrides, the administration's rounding, rows as (ledger, code, amount),
 #  Plug&Pay's VAT per code)
