@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from pp2eb import jobs, shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
+from pp2eb.originals import fetcher
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
 from pp2eb.settings import Settings, SettingsError
@@ -81,7 +82,12 @@ def backfill_command(since, until, dry_run: bool) -> None:
         ref = fetch_reference(eb, pp)
         summary = Summary()
         items = preview_orders(
-            backfill_orders(pp, since_day, until_day), eb, Store(db.session), settings, ref
+            backfill_orders(pp, since_day, until_day),
+            eb,
+            Store(db.session),
+            settings,
+            ref,
+            fetcher(pp),
         )
         for item in items:
             summary.add(item)

@@ -34,6 +34,7 @@ from pp2eb.mapping.booking import Ledger, ReferenceData, Template
 from pp2eb.mapping.mapper import MappingError, before_start_date
 from pp2eb.mapping.order import Order, parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.originals import fetcher
 from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
@@ -158,7 +159,7 @@ class Engine:
         self.run, self.clock = run, clock
         self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
-        self.booker = OrderBooker(eb, store, settings, self.state, relations)
+        self.booker = OrderBooker(eb, store, settings, self.state, relations, fetcher(pp))
         self.seen: set[int] = set()
         # Only when payments are booked: with them off, a run costs nothing more.
         self.payments = Payments(self) if settings.book_payments else None
@@ -201,6 +202,17 @@ class Engine:
                 self.run.waiting -= 1
                 self.book_raw(jsonutil.loads(rec.order_json))
 
+    def look_again_at_originals(self, order: Order) -> None:
+        """Before a credit invoice: an original pp2eb skipped is fetched and mapped afresh.
+
+        A concept made final, or an unpaid order credited (which counts as paid), may be
+        bookable now; only an original that stays skipped lets its credit be booked on its own.
+        """
+        for related in order.related_orders:
+            rec = self.store.find(related.id)
+            if rec is not None and rec.state == OrderRecord.SKIPPED and not rec.skipped_by_hand:
+                self.book_by_id([related.id])
+
     def book_raw(self, raw: object) -> None:
         """Book one order as Plug&Pay returned it; every failure ends up on its record."""
         order_id = raw.get("id") if isinstance(raw, dict) else None
@@ -233,6 +245,8 @@ class Engine:
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
         self.reference()
+        if order.is_credit:
+            self.look_again_at_originals(order)
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self.booker.book(rec, order)
         if self.payments is not None:

@@ -1,8 +1,9 @@
 """One Plug&Pay order → one e-Boekhouden booking, exact to the cent. Pure: no clock, DB or HTTP.
 
 ``map_order`` returns a ``Booking``, a ``Skip`` (test mode, concept, unpaid under
-``orders=paid``, nothing to book) or a ``Wait`` (a credit invoice whose original is not booked
-yet), and raises ``MappingError`` for an order it cannot book as it is.
+``orders=paid``, nothing to book) or a ``Wait`` (a credit invoice whose original pp2eb is still
+to book, see ``pp2eb.mapping.credits``), and raises ``MappingError`` for an order it cannot
+book as it is.
 
 How the booking is built:
 
@@ -39,14 +40,16 @@ from pp2eb.mapping.booking import (
     Ledger,
     MappingError,
     OriginalBooking,
+    OriginalNotBooked,
     ReferenceData,
     Skip,
     Template,
     Wait,
 )
+from pp2eb.mapping.credits import Credit, credit_of
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import QUOTED, cut, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.payloads import cut, to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.rounding import balance_vat, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
@@ -59,6 +62,7 @@ __all__ = [
     "Ledger",
     "MappingError",
     "OriginalBooking",
+    "OriginalNotBooked",
     "ReferenceData",
     "Skip",
     "Template",
@@ -103,6 +107,11 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     booking_date = _booking_date(order)
     number = invoice_number(order, settings)
     rates = rate_totals(order)
+    credit = None
+    if order.is_credit:
+        credit = credit_of(order, settings, ref)
+        if isinstance(credit, Wait):
+            return credit
     how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes)
     ledgers = Ledgers(settings, ref)
     debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
@@ -120,11 +129,6 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     rows += rounding
     vat_expected = verify(order, rows, targets)
     template = _template(settings, ref)
-    original = None
-    if order.is_credit:
-        original = _original(order, ref)
-        if isinstance(original, Wait):
-            return original
     relation = relation_draft(order)
     return Booking(
         order_id=order.id,
@@ -132,19 +136,20 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         date=booking_date,
         invoice_number=number,
         payment_reference=f"pp2eb-{order.id}",
-        description=_description(order, settings, number, relation.name, original),
+        description=_description(order, settings, number, relation.name, credit),
         debtor_ledger=debtor,
         template=template,
         term_of_payment=settings.term_of_payment,
         rows=tuple(rows),
         relation=relation,
-        relation_id=original.relation_id if original else None,
-        credit_of=original.invoice_number if original else None,
+        relation_id=credit.relation_id if credit else None,
+        credit_of=credit.number if credit else None,
         total=order.amount_with_tax,
         vat_expected=vat_expected,
         vat_plugandpay={key: totals.vat for key, totals in rates.items()},
         oss_vat=_sum_per(rates, how, lambda t: t.oss_country),
         notes=tuple(notes),
+        alone=credit.alone if credit else None,
     )
 
 
@@ -213,37 +218,15 @@ def invoice_number(order: Order, settings: Settings) -> str:
     return number
 
 
-def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
-    """The booking of the order a credit invoice credits, or Wait until it exists."""
-    related = [r for r in order.related_orders if r.payment_status == "credited"]
-    # inferred: the original is the related order marked credited; a single link will do too.
-    if not related and len(order.related_orders) == 1:
-        related = list(order.related_orders)
-    number = cut(order.invoice_number or str(order.id), QUOTED)
-    if len(related) != 1:
-        raise MappingError(
-            f"Credit invoice {number} does not name the one order it credits (related_orders).",
-            fix="Check the credit invoice in Plug&Pay.",
-        )
-    original = ref.originals.get(related[0].id)
-    if original is None:
-        original_number = cut(related[0].invoice_number or "unknown", QUOTED)
-        return Wait(
-            f"Credit invoice {number} waits for its original, order {related[0].id} "
-            f"(invoice {original_number}), to be booked."
-        )
-    return original
-
-
 def _description(
     order: Order,
     settings: Settings,
     number: str,
     name: str,
-    original: OriginalBooking | None,
+    credit: Credit | None,
 ) -> str:
-    if original:
-        text = f"Plug&Pay creditfactuur {number} bij {original.invoice_number}"
+    if credit:
+        text = f"Plug&Pay creditfactuur {number} bij {credit.number}"
     elif settings.reference == "invoice_number":
         text = f"Plug&Pay factuur {number}"
     else:
