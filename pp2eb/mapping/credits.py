@@ -12,10 +12,14 @@ became of the original, as the engine tells it in ``ReferenceData.originals``:
   description;
 * still to be booked by pp2eb (or not seen yet while dated from ``start_date`` on): not yet, a
   ``Wait`` with the reason.
+
+The original's invoice date also decides the credit invoice's VAT: a credit invoice is booked
+under the rules its original was booked under (``oss_from``, see ``pp2eb.mapping.vat``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,3 +107,17 @@ def credit_of(order: Order, settings: Settings, ref: ReferenceData) -> Credit | 
     # The description names the original; without an invoice number, by its order number.
     name = related.invoice_number or f"order {related.id}"
     return Credit(name, None, day, f"Booked on its own: its original, {original}, {why}.")
+
+
+def vat_date(order: Order, original_dates: Mapping[int, date]) -> date | None:
+    """The date whose VAT rules apply to ``order``: its invoice date, or for a credit invoice
+    its original's (from ``original_dates``, order id → invoice date) when known."""
+    if order.is_credit:
+        try:
+            original = original_dates.get(credited_order(order).id)
+        except MappingError:
+            original = None
+        # inferred: a credit invoice whose original's date is not known follows its own date.
+        if original is not None:
+            return original
+    return order.invoice_date

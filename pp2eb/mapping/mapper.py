@@ -112,7 +112,10 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         credit = credit_of(order, settings, ref)
         if isinstance(credit, Wait):
             return credit
-    how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes)
+    # A credit invoice follows the VAT rules of its original's date (oss_from). inferred: when
+    # that date is not known, the credit invoice's own date decides.
+    vat_date = credit.invoice_date if credit and credit.invoice_date else booking_date
+    how = treatments(order, settings, (t.rate for t in rates.values()), ref.vat_codes, vat_date)
     ledgers = Ledgers(settings, ref)
     debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
     rows = booking_rows(order, rates, how, ledgers)

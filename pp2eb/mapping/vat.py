@@ -5,12 +5,18 @@ id abroad is reverse charge, anyone outside the EU is an export, a consumer else
 falls under the OSS setting. Only what remains (NL, and EU consumers charged NL VAT) is looked
 up as ``COUNTRY:RATE`` in ``vat_map``. A rate that does not fit its buyer is an error, never a
 guess.
+
+The OSS setting applies from ``oss_from`` (an invoice date; empty: always). An order dated
+before it, and a credit invoice of such an order, is booked as it was then: with Dutch VAT, as
+under ``oss=home_country``. So switching to OSS in the middle of a year leaves the year's
+earlier orders, their backfills and their credit invoices as they were.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
@@ -59,21 +65,46 @@ def buyer(order: Order) -> tuple[str, str]:
     return country, EU_CONSUMER
 
 
+def oss_applies(settings: Settings, day: date | None) -> bool:
+    """True when the OSS rules apply to an invoice dated ``day``: OSS on, from ``oss_from``."""
+    if settings.oss != "oss":
+        return False
+    # inferred: an order without a date (never a final invoice) follows the setting as it is.
+    return settings.oss_from is None or day is None or day >= settings.oss_from
+
+
 def treatments(
-    order: Order, settings: Settings, rates: Iterable[TaxRate], vat_codes: frozenset[str]
+    order: Order,
+    settings: Settings,
+    rates: Iterable[TaxRate],
+    vat_codes: frozenset[str],
+    day: date | None = None,
 ) -> dict[str, Treatment]:
-    """The treatment of every rate (by ``COUNTRY:RATE`` key) used in the order."""
+    """The treatment of every rate (by ``COUNTRY:RATE`` key) used in the order.
+
+    ``day`` is the date whose rules apply (``oss_from``): the order's invoice date when not
+    given; for a credit invoice, its original's.
+    """
     country, kind = buyer(order)
-    decide = _Decider(order, settings, vat_codes, country)
+    decide = _Decider(order, settings, vat_codes, country, day or order.invoice_date)
     return {rate.key: decide(kind, rate) for rate in rates}
 
 
 class _Decider:
-    def __init__(self, order: Order, settings: Settings, vat_codes: frozenset[str], country: str):
+    def __init__(
+        self,
+        order: Order,
+        settings: Settings,
+        vat_codes: frozenset[str],
+        country: str,
+        day: date | None,
+    ):
         self.order = order
         self.settings = settings
         self.vat_codes = vat_codes
         self.country = country
+        self.day = day
+        self.oss = oss_applies(settings, day)
 
     def __call__(self, kind: str, rate: TaxRate) -> Treatment:
         if kind == DOMESTIC:
@@ -87,21 +118,16 @@ class _Decider:
                     fix="Correct the order's VAT in Plug&Pay (or the customer's VAT status).",
                 )
             return Treatment(self.mapped(kind, rate))
-        if self.settings.oss == "home_country":
+        if not self.oss:
             if rate.country != HOME_COUNTRY:
-                raise MappingError(
-                    f"Order {self.order.id} to a consumer in {self.country} was charged "
-                    f"{rate.key}, not an NL rate, but the OSS setting books home-country VAT.",
-                    fix="Switch the OSS setting to 'oss' and link an OSS ledger for "
-                    f"{rate.country}, or charge NL VAT in Plug&Pay.",
-                    setting="oss",
-                )
+                raise self.foreign_before_oss(rate)
             return Treatment(self.mapped(rate.key, rate))
         if rate.country != self.country:
             raise MappingError(
                 f"Order {self.order.id} to a consumer in {self.country} was charged {rate.key}, "
                 f"but the OSS setting books the VAT of the destination ({self.country}).",
-                fix="Switch the OSS setting to home-country VAT, or correct the rate in Plug&Pay.",
+                fix="Switch the OSS setting to home-country VAT, set 'OSS from' to a date after "
+                "this order's if it was made before the switch, or correct the rate in Plug&Pay.",
                 setting="oss",
             )
         if rate.country not in self.settings.oss_ledgers:
@@ -113,6 +139,24 @@ class _Decider:
             )
         self.known(DISTANCE_SALES, "OSS revenue")
         return Treatment(DISTANCE_SALES, oss_country=rate.country)
+
+    def foreign_before_oss(self, rate: TaxRate) -> MappingError:
+        """A foreign rate where Dutch VAT is booked: OSS off, or the order before ``oss_from``."""
+        charged = f"Order {self.order.id} to a consumer in {self.country} was charged {rate.key}"
+        if self.settings.oss == "oss":
+            return MappingError(
+                f"{charged}, not an NL rate, but it is dated {self.day}, before OSS applies "
+                f"(from {self.settings.oss_from}): orders before then are booked with Dutch VAT.",
+                fix=f"If OSS applied to this order, set 'OSS from' to {self.day} or earlier on "
+                "the OSS page; otherwise correct the rate in Plug&Pay.",
+                setting="oss_from",
+            )
+        return MappingError(
+            f"{charged}, not an NL rate, but the OSS setting books home-country VAT.",
+            fix=f"Switch the OSS setting to 'oss' and link an OSS ledger for {rate.country}, "
+            "or charge NL VAT in Plug&Pay.",
+            setting="oss",
+        )
 
     def mapped(self, key: str, rate: TaxRate) -> str:
         """The vat_map code for ``key``, which must be a known code at the rate charged."""

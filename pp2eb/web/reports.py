@@ -44,12 +44,23 @@ def known_numbers() -> dict[str, int]:
     return known
 
 
+def invoice_dates() -> dict[int, date]:
+    """The invoice date of every order pp2eb has seen: a credit invoice follows its original's
+    VAT rules (``oss_from``)."""
+    rows = db.session.execute(
+        sa.select(OrderRecord.order_id, OrderRecord.invoice_date).where(
+            OrderRecord.invoice_date.is_not(None)
+        )
+    ).all()
+    return {order_id: date.fromisoformat(day) for order_id, day in rows}
+
+
 def build(month: date) -> reconcile.Report:
     """The month's report, read live from both accounts."""
     pp, eb = jobs.build_clients()
     settings = jobs.load_settings()
     with eb:
-        return reconcile.run(pp, eb, settings, month, known_numbers())
+        return reconcile.run(pp, eb, settings, month, known_numbers(), invoice_dates())
 
 
 def chart(report: reconcile.Report) -> list[dict]:
