@@ -238,8 +238,8 @@ BOOKED = [
         ),
         {"oss": "oss"},
         [("8010", "AFST_VERK", "100.00"), ("8020", "AFST_VERK", "100.00")]
-        + [("8050", "AFST_VERK", "5.00"), ("8000", "AFST_VERK", "-10.62")]
-        + [("1640", "GEEN", "21.01"), ("1640", "GEEN", "5.66")],
+        + [("8050", "AFST_VERK", "5.00"), ("8000", "AFST_VERK", "-4.95")]
+        + [("8000", "AFST_VERK", "-5.67"), ("1640", "GEEN", "21.01"), ("1640", "GEEN", "5.66")],
         {},
         {"BE": "26.67"},
         id="OSS consumer BE with oss, two rates, shipping and discount",

@@ -149,13 +149,19 @@ LINE, SHIPPING, DISCOUNT, OSS_VAT, ROUNDING = "line", "shipping", "discount", "o
 
 @dataclass(frozen=True)
 class BookingRow:
-    """One mutation row or invoice item; ``amount`` includes VAT (pp2eb books ``inExVat`` IN)."""
+    """One mutation row or invoice item; ``amount`` includes VAT (pp2eb books ``inExVat`` IN).
+
+    ``rate`` is the Plug&Pay rate (``DE:19``) the row belongs to, None for rounding rows;
+    ``oss`` marks the rows of an OSS rate, whose country and rate the OSS return needs.
+    """
 
     ledger: Ledger
     vat_code: str
     amount: Decimal
     description: str | None
     kind: str
+    rate: str | None = None
+    oss: bool = False
 
 
 @dataclass(frozen=True)

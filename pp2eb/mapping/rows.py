@@ -1,9 +1,14 @@
 """The rows of a booking: which ledger, which VAT code and which amount for each part of an order.
 
 Lines go on their product's ledger, shipping on the shipping ledger, order discounts on the
-revenue ledger as one negative row per VAT code, and under OSS the foreign VAT on the country's
+revenue ledger as one negative row per rate, and under OSS the foreign VAT on the country's
 OSS ledger. Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the
 separate OSS row.
+
+Every row knows its Plug&Pay rate (``DE:19``). The OSS return needs the base and the VAT per
+country and rate, and e-Boekhouden has one code (``AFST_VERK``) for all of them, so the rows of
+an OSS rate end their description with the country and rate (``Cursus DE 19% (OSS)``), and
+grouping keeps rates apart: rows are grouped per ledger, VAT code, country and rate.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from pp2eb.mapping.booking import (
     MappingError,
     ReferenceData,
 )
-from pp2eb.mapping.order import Line, Order
-from pp2eb.mapping.payloads import cut
-from pp2eb.mapping.totals import ZERO, RateTotals
+from pp2eb.mapping.order import Line, Order, TaxRate
+from pp2eb.mapping.payloads import MAX_DESCRIPTION, cut
+from pp2eb.mapping.totals import RateTotals
 from pp2eb.mapping.vat import Treatment
 from pp2eb.mapping.vatcodes import NO_VAT
 from pp2eb.settings import Settings
@@ -87,56 +92,81 @@ def _line_text(line: Line) -> str:
     return text
 
 
+def oss_tag(rate_key: str) -> str:
+    """What ends the description of an OSS rate's rows: `` DE 19% (OSS)`` for ``DE:19``."""
+    country, percentage = rate_key.split(":")
+    return f" {country} {percentage}% (OSS)"
+
+
+def _described(text: str, rate_key: str | None, oss: bool) -> str:
+    """``text`` cut to fit, with an OSS rate's country and rate after it."""
+    tag = oss_tag(rate_key) if oss and rate_key else ""
+    return cut(text, MAX_DESCRIPTION - len(tag)) + tag
+
+
+def _row(
+    ledger: Ledger, treatment: Treatment, amount: Decimal, text: str, kind: str, rate: TaxRate
+) -> BookingRow:
+    """A row at ``rate`` booked with ``treatment``."""
+    oss = treatment.oss_country is not None
+    description = _described(text, rate.key, oss)
+    return BookingRow(ledger, treatment.vat_code, amount, description, kind, rate.key, oss)
+
+
 def booking_rows(
     order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
 ) -> list[BookingRow]:
     """The rows before grouping and rounding: lines, shipping, discounts, OSS VAT."""
     rows = []
     for line in order.lines:
-        oss = how[line.rate.key].oss_country is not None
-        amount = line.net if oss else line.gross
-        code = how[line.rate.key].vat_code
-        rows.append(BookingRow(ledgers.product(line), code, amount, cut(_line_text(line)), LINE))
+        treatment = how[line.rate.key]
+        amount = line.net if treatment.oss_country else line.gross
+        ledger = ledgers.product(line)
+        rows.append(_row(ledger, treatment, amount, _line_text(line), LINE, line.rate))
     shipping = order.shipping
     if shipping:
         treatment = how[shipping.rate.key]
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
         ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
-        rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
-    discounts: dict[str, Decimal] = {}
+        rows.append(_row(ledger, treatment, amount, "Verzendkosten", SHIPPING, shipping.rate))
+    codes = ", ".join(d.code for d in order.discounts if d.code)
+    text = f"Korting {codes}" if codes else "Korting"
+    # One row per rate, in the rates' order: per rate, not per VAT code, so that the OSS
+    # rates of one country stay apart (a domestic order has one rate per VAT code anyway).
     for key, totals in rates.items():
         share = totals.discount_net if how[key].oss_country else totals.discount_gross
         if share:
-            code = how[key].vat_code
-            discounts[code] = discounts.get(code, ZERO) - share
-    codes = ", ".join(d.code for d in order.discounts if d.code)
-    text = f"Korting {codes}" if codes else "Korting"
-    for code, amount in discounts.items():
-        rows.append(BookingRow(ledgers.revenue(), code, amount, cut(text), DISCOUNT))
+            rows.append(_row(ledgers.revenue(), how[key], -share, text, DISCOUNT, totals.rate))
     for key, totals in rates.items():
         country = how[key].oss_country
         if country:
             ledger = ledgers.get(
                 ledgers.settings.oss_ledgers[country], "BAL", f"OSS {country}", "oss_ledgers"
             )
-            text = f"Btw {totals.rate.country} {format(totals.rate.percentage.normalize(), 'f')}%"
             # inferred: a BAL ledger with GEEN is allowed on a type-2 row (MUT_106 bans only
             # FIN, CRED and DEB there).
-            rows.append(BookingRow(ledger, NO_VAT, totals.vat, text + " (OSS)", OSS_VAT))
+            text = "Btw" + oss_tag(key)
+            rows.append(BookingRow(ledger, NO_VAT, totals.vat, text, OSS_VAT, key, True))
     return rows
 
 
 def group_rows(rows: list[BookingRow]) -> list[BookingRow]:
-    """Rows summed per (ledger, VAT code), in order of first appearance, without descriptions."""
-    grouped: dict[tuple[str, str], BookingRow] = {}
+    """Rows summed per ledger, VAT code, country and rate, in order of first appearance.
+
+    A grouped row loses the lines' descriptions; an OSS rate's row is described by its ledger,
+    country and rate (``Omzet cursussen DE 19% (OSS)``), so that the OSS return can read it.
+    """
+    grouped: dict[tuple[str, str, str | None], BookingRow] = {}
     for row in rows:
-        key = (row.ledger.code, row.vat_code)
-        if key in grouped:
-            first = grouped[key]
-            kind = first.kind if first.kind == row.kind else LINE
-            grouped[key] = BookingRow(
-                row.ledger, row.vat_code, first.amount + row.amount, None, kind
-            )
-        else:
-            grouped[key] = BookingRow(row.ledger, row.vat_code, row.amount, None, row.kind)
+        key = (row.ledger.code, row.vat_code, row.rate)
+        first = grouped.get(key)
+        amount = row.amount if first is None else first.amount + row.amount
+        kind = row.kind if first is None or first.kind == row.kind else LINE
+        description = None
+        if row.oss:
+            text = "Btw" if kind == OSS_VAT else row.ledger.description
+            description = _described(text or f"Grootboek {row.ledger.code}", row.rate, True)
+        grouped[key] = BookingRow(
+            row.ledger, row.vat_code, amount, description, kind, row.rate, row.oss
+        )
     return list(grouped.values())
