@@ -6,14 +6,24 @@ date, then the whole path: sandbox orders, ``flask sync`` / ``flask backfill``, 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pp2eb import jsonutil, oss_watch, shopsettings
 from pp2eb.extensions import db
-from pp2eb.mapping.booking import UNSEEN, Booking, MappingError, OriginalBooking, OriginalNotBooked
+from pp2eb.mapping.booking import (
+    UNSEEN,
+    Booking,
+    MappingError,
+    OriginalBooking,
+    OriginalNotBooked,
+    Skip,
+)
 from pp2eb.mapping.order import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.reconcile import split_order
@@ -21,7 +31,7 @@ from pp2eb.settings import Settings
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure, eb_state
 from tests.test_credits import booked, customer, put_orders
-from tests.test_mapping import CREDITED, REF, SETTINGS, map_raw
+from tests.test_mapping import CREDITED, REF, SETTINGS, consistent_orders, map_raw
 from tests.test_order import build, item
 from tests.test_oss_watch import order_data
 from tests.test_wizard import connect, fragment, post
@@ -298,3 +308,78 @@ def _fix(app, order_id: int) -> str:
     with app.app_context():
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=order_id)).scalar_one()
         return rec.fix or ""
+
+
+# --- an install from before this change --------------------------------------------------------
+
+# What `flask settings export` wrote before oss_from existed (the demo chart's ledgers).
+OLD_EXPORT = {
+    "book_payments": False,
+    "customer_codes": "eboekhouden",
+    "debtor_ledger": "1300",
+    "group_lines": False,
+    "insertion": "mutation",
+    "invoice_template": "Standaard",
+    "orders": "final_invoices",
+    "oss": "oss",
+    "oss_ledgers": {"BE": "1640", "DE": "1641", "FR": "1642"},
+    "payment_fallback_ledger": None,
+    "payment_ledgers": {},
+    "payments_from": None,
+    "product_ledgers": {},
+    "reference": "invoice_number",
+    "revenue_ledger": "8000",
+    "rounding_ledger": "8090",
+    "shipping_ledger": "8050",
+    "start_date": START.isoformat(),
+    "sync_interval_minutes": 15,
+    "term_of_payment": 14,
+    "vat_map": {
+        "NL:0": "GEEN",
+        "NL:21": "HOOG_VERK_21",
+        "NL:9": "LAAG_VERK_9",
+        "outside_eu": "BU_EU_VERK",
+        "reverse_charge": "BI_EU_VERK_D",
+    },
+}
+
+
+def test_an_export_from_before_oss_from_imports_unchanged(app, runner, sandbox, tmp_path):
+    configure(app)
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(OLD_EXPORT))
+    result = runner.invoke(args=["settings", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    again = json.loads(runner.invoke(args=["settings", "export"]).output)
+    assert again == {**OLD_EXPORT, "oss_from": None}  # empty: OSS applies always, as before
+    with app.app_context():
+        assert shopsettings.load().oss_from is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(consistent_orders(), st.booleans())
+def test_a_domestic_order_is_grouped_and_described_as_before(case, oss_from):
+    """Before: rows grouped per ledger and VAT code, discounts one row per VAT code, no marks.
+    A domestic order has one rate per VAT code, so grouping per country and rate too changes
+    nothing for it, whatever oss_from says."""
+    raw, overrides = case
+    if overrides["oss"] == "oss":
+        return  # the German cases: OSS orders, not domestic
+    extra = {"oss_from": date(2026, 7, 1)} if oss_from else {}
+    ref = REF.with_original(41, OriginalBooking(4711, "2026-00041", date(2026, 1, 1)))
+    ungrouped = map_raw(raw, ref, **extra)
+    if isinstance(ungrouped, Skip):
+        return
+    assert not any(row.oss for row in ungrouped.rows)
+    discounts = [row.vat_code for row in ungrouped.rows if row.kind == "discount"]
+    assert len(discounts) == len(set(discounts))  # one discount row per VAT code
+    grouped = map_raw(raw, ref, group_lines=True, **extra)
+    per_code: dict[tuple[str, str], Decimal] = {}
+    for row in ungrouped.rows:
+        if row.kind != "rounding":
+            key = (row.ledger.code, row.vat_code)
+            per_code[key] = per_code.get(key, D(0)) + row.amount
+    assert {
+        (r.ledger.code, r.vat_code): r.amount for r in grouped.rows if r.kind != "rounding"
+    } == {key: amount for key, amount in per_code.items() if amount}
+    assert all(r.description is None for r in grouped.rows if r.kind != "rounding")
