@@ -26,8 +26,8 @@ from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Booking, MappingError, OriginalBooking, Skip
 from pp2eb.mapping.customers import relation_payload
 from pp2eb.mapping.mapper import map_order
-from pp2eb.mapping.order import parse_order
 from pp2eb.mapping.payloads import to_mutation_payload
+from pp2eb.mapping.readings import parse_order
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
-from pp2eb import crypto
+from pp2eb import crypto, dutchtime
 from pp2eb.extensions import babel, csrf, db, migrate
 
 __version__ = "0.1.0"
@@ -94,6 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
+    app.add_template_filter(dutchtime.show, "local_time")  # every time a person reads
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig

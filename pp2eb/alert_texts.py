@@ -17,7 +17,8 @@ from babel.numbers import format_currency
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from pp2eb.alerts import Mail, shown
+from pp2eb.alerts import Mail
+from pp2eb.dutchtime import show
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def failures_mail(
     what = "; ".join(parts)
     subject = "pp2eb: " + what
     lines = [
-        _("The run of %(when)s in e-Boekhouden.nl: %(what)s.", when=shown(when), what=what),
+        _("The run of %(when)s in e-Boekhouden.nl: %(what)s.", when=show(when), what=what),
         "",
     ]
     for problem in problems:
@@ -120,7 +121,7 @@ def credential_mail(service_name: str, when: datetime, link: str | None) -> Mail
         _(
             "The run of %(when)s stopped because %(name)s refused the stored key or token. It "
             "may have been deleted, replaced or expired.",
-            when=shown(when),
+            when=show(when),
             name=service_name,
         ),
         "",
@@ -141,7 +142,7 @@ def aborted_mail(message: str, when: datetime, runs: int, link: str | None) -> M
         _(
             "The last %(num)d runs stopped before they were done; the latest at %(when)s:",
             num=runs,
-            when=shown(when),
+            when=show(when),
         ),
         "",
         f"  {message}",
@@ -198,6 +199,6 @@ def check_mail(when: datetime) -> Mail:
         _("pp2eb: test e-mail"),
         _(
             "This test e-mail was sent at %(when)s. Alerts from pp2eb reach this address.",
-            when=shown(when),
+            when=show(when),
         ),
     )

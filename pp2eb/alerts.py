@@ -2,8 +2,7 @@
 
 No Flask app, request or database here (the texts are in ``pp2eb.alert_texts``, the decisions
 of when to send in ``pp2eb.alerting``). Every step has a timeout, and a failure becomes a
-``MailError`` that says in words what went wrong, without the password. Alerts are counted per
-Dutch calendar day, so the local-time helpers live here too.
+``MailError`` that says in words what went wrong, without the password.
 """
 
 from __future__ import annotations
@@ -15,24 +14,16 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask_babel import gettext as _
-
-from pp2eb.dutchtime import local
 
 logger = logging.getLogger(__name__)
 
 NONE, STARTTLS, SSL = "none", "starttls", "ssl"
 TIMEOUT = 10.0  # seconds for the connection and each SMTP command
 _ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\"']+@[\w-]+(\.[\w-]+)+$")
-
-
-def shown(when: datetime) -> str:
-    """A naive UTC moment as Dutch local time for a mail, e.g. ``2026-11-25 10:05``."""
-    return local(when).strftime("%Y-%m-%d %H:%M")
 
 
 def split_addresses(text: str) -> list[str]:

@@ -5,6 +5,10 @@ The intent is committed before the remote write and confirmed after it. A record
 invoice number before anything is written again, and an answer that says the booking exists
 (``DUPLICATE_CODES``) leads to the same look-up: the order is marked booked, not failed. A
 failure ends on the order's record, in words, with a time to try again; the run goes on.
+
+After the confirm, a booking with rounding rows (or any, while the VAT rounding is unknown) is
+read back (``pp2eb.vat_rounding``): a read only, so the order stays booked whatever it finds. A
+booking whose VAT is not Plug&Pay's is flagged: booked, with the reason and ``VAT_CHECK``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pp2eb.relations import Relations
 from pp2eb.runstate import RETRY_FIRST, Failure, RunState, retry_delay
 from pp2eb.settings import Settings
 from pp2eb.store import Outcome, Store
+from pp2eb.vat_rounding import VAT_CHECK, VatRounding
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +48,13 @@ class OrderBooker:
         settings: Settings,
         state: RunState,
         relations: Relations,
+        vat_rounding: VatRounding,
         fetch: Fetch | None = None,
     ) -> None:
         self.eb, self.store, self.settings, self.state = eb, store, settings, state
         self.fetch = fetch  # a credit invoice's unseen original, from Plug&Pay
         self.run, self.clock, self.relations = state.run, state.clock, relations
+        self.vat_rounding = vat_rounding
         self.reference: ReferenceData | None = None  # set by the engine before the first order
         self.waiting: list[int] = []  # credit invoices that wait for their original
         self.fresh_intent: OrderRecord | None = None
@@ -123,6 +130,8 @@ class OrderBooker:
 
     def _write(self, rec: OrderRecord, booking: Booking) -> None:
         relation_id = booking.relation_id or self.relations.ensure(booking.relation)
+        if booking.vat_id:  # reverse charge: the relation must carry the VAT id first
+            self.relations.ensure_vat_id(relation_id, booking.relation, booking.vat_id)
         if booking.insertion == "invoice":
             body = to_invoice_payload(booking, relation_id=relation_id)
             create = self.eb.create_invoice
@@ -147,6 +156,7 @@ class OrderBooker:
             if found is None:
                 raise
             self._booked(rec, found, f"Already in e-Boekhouden ({exc.code}); not booked again.")
+            self._read_back(rec, booking, found)
             return
         except apierrors.Unavailable as exc:
             if not exc.write_uncertain:
@@ -154,6 +164,7 @@ class OrderBooker:
             found = self._safe_lookup(booking.insertion, booking.invoice_number)
             if found is not None:
                 self._booked(rec, found, "e-Boekhouden did not answer, but the booking is there.")
+                self._read_back(rec, booking, found)
                 return
             self.fail(
                 rec,
@@ -170,6 +181,25 @@ class OrderBooker:
             self.state.note_unavailable(exc)
             return
         self._booked(rec, created["id"], booking.alone or "Booked.")
+        self._read_back(rec, booking, created["id"])
+
+    def _read_back(self, rec: OrderRecord, booking: Booking, eboekhouden_id: int) -> None:
+        """After the confirm: learn the VAT rounding, check the VAT of rounding rows."""
+        if not booking.has_rounding_rows and self.reference.vat_rounding is not None:
+            return
+        problem = self.vat_rounding.read_back(booking, eboekhouden_id)
+        if self.vat_rounding.mode is not None:
+            self.reference = self.reference.with_vat_rounding(self.vat_rounding.mode)
+        if problem is None:
+            return
+        reason, fix = problem
+        # Booked it stays (never booked again); the reason on it is for a person to act on.
+        flagged = Outcome(OrderRecord.BOOKED, reason, fix, VAT_CHECK)
+        self.store.settle(
+            rec, self.run, self.clock(), flagged, None, counts_as_attempt=False, attempt="vat_check"
+        )
+        self.state.flagged.append(Failure(rec.order_id, rec.invoice_number, reason))
+        logger.warning("order %s is booked, but its VAT needs a look: %s", rec.order_id, reason)
 
     def _lookup(self, insertion: str, number: str | None) -> int | None:
         """The id of the booking with invoice number ``number`` in e-Boekhouden, if any."""
@@ -193,6 +223,7 @@ class OrderBooker:
         # Counted before the commit that confirms it, so the count needs no commit of its own.
         self.run.booked += 1
         self.store.confirm_booked(rec, self.run, eboekhouden_id, self.clock(), note)
+        self.fresh_intent = None  # confirmed: nothing after this may undo it
         logger.info("order %s booked as %s %s", rec.order_id, rec.insertion, eboekhouden_id)
 
     def _skip(self, rec: OrderRecord, order: Order, reason: str) -> None:

@@ -55,6 +55,21 @@ def connect_eboekhouden(token: str, base_url: str | None) -> None:
     _connect(Credential.EBOEKHOUDEN, token, base_url)
 
 
+@connect_group.command("vat-rounding")
+@click.argument("how", type=click.Choice(["learn", "total", "row"]))
+def connect_vat_rounding(how: str) -> None:
+    """Set how e-Boekhouden computes VAT: over the TOTAL per VAT code, per ROW, or LEARN it
+    from a booking (the default)."""
+    try:
+        connections.set_vat_rounding(None if how == "learn" else how)
+    except connections.ConnectError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if how == "learn":
+        click.echo("pp2eb learns how e-Boekhouden computes VAT from a booking it reads back.")
+    else:
+        click.echo(f"VAT rounding set by hand: {how}.")
+
+
 @click.command("disconnect")
 @with_appcontext
 @click.argument("service", type=click.Choice(sorted(connections.SERVICES)))

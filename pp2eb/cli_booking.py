@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import jobs, shopsettings
+from pp2eb.dutchtime import show
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.originals import fetcher
@@ -19,6 +20,7 @@ from pp2eb.settings import Settings, SettingsError
 from pp2eb.settings_check import check_against
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
+from pp2eb.vat_rounding import VatRounding
 
 
 def _ready():
@@ -41,6 +43,8 @@ def _report(result: RunResult) -> None:
     )
     for failure in result.failures:
         click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
+    for flagged in result.flagged:
+        click.echo(f"  order {flagged.number or flagged.order_id} (booked): {flagged.reason}")
     if result.message:
         click.echo(result.message)
     if not result.ok:
@@ -79,7 +83,9 @@ def backfill_command(since, until, dry_run: bool) -> None:
         return
     settings, (pp, eb) = _ready()
     with eb:
-        ref = fetch_reference(eb, pp)
+        # The rounding as the run will know it; what is learnt here is not stored (a dry run).
+        rounding = VatRounding(eb, db.session).known(save=False)
+        ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
         summary = Summary()
         items = preview_orders(
             backfill_orders(pp, since_day, until_day),
@@ -170,7 +176,8 @@ def orders_show(order_id: int) -> None:
     click.echo("Attempts:")
     for attempt in attempts:
         code = f" [{attempt.error_code}]" if attempt.error_code else ""
-        click.echo(f"  {attempt.at:%Y-%m-%d %H:%M:%S} {attempt.outcome}{code}: {attempt.message}")
+        when = show(attempt.at, seconds=True)
+        click.echo(f"  {when} {attempt.outcome}{code}: {attempt.message}")
 
 
 def _echo_payment(rec: OrderRecord) -> None:

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 
 from pp2eb import apierrors, crypto, eboekhouden, plugandpay
 from pp2eb.extensions import db
+from pp2eb.mapping.vatcodes import VAT_ROUNDINGS
 from pp2eb.models import Credential, utcnow
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,9 @@ def connect(service: str, secret: str, base_url: str | None = None) -> Connectio
     if credential is None:
         credential = Credential(service=service)
         db.session.add(credential)
+    if credential.vat_rounding_by != Credential.BY_HAND:
+        # Another token may open another administration: learn its VAT rounding afresh.
+        credential.vat_rounding = credential.vat_rounding_by = credential.vat_rounding_from = None
     credential.secret_encrypted = vault.encrypt(secret)
     credential.base_url = base_url
     credential.account_name = connection.account_name
@@ -164,6 +168,21 @@ def connect(service: str, secret: str, base_url: str | None = None) -> Connectio
     db.session.commit()
     logger.info("connected %s at %s", service, base_url)
     return connection
+
+
+def set_vat_rounding(mode: str | None) -> None:
+    """Set how the e-Boekhouden administration rounds VAT by hand (``VAT_ROUNDINGS``), or with
+    None let pp2eb learn it again from a booking (``pp2eb.vat_rounding``)."""
+    if mode is not None and mode not in VAT_ROUNDINGS:
+        raise ValueError(f"VAT rounding must be one of {', '.join(VAT_ROUNDINGS)}")
+    credential = get_credential(Credential.EBOEKHOUDEN)
+    if credential is None:
+        raise ConnectError(_("Connect %(name)s first.", name=SERVICES[Credential.EBOEKHOUDEN]))
+    credential.vat_rounding = mode
+    credential.vat_rounding_by = Credential.BY_HAND if mode else None
+    credential.vat_rounding_from = None
+    db.session.commit()
+    logger.info("VAT rounding set by hand: %s", mode or "learn from a booking")
 
 
 def disconnect(service: str) -> bool:

@@ -227,6 +227,11 @@ class EBoekhoudenClient:
         """Create a relation; returns ``{id, code}``. A taken code gives Rejected REL_049."""
         return self._call("POST", "/relation", body=body)
 
+    def update_relation(self, relation_id: int, body: Mapping[str, Any]) -> None:
+        """Change a relation (``PATCH``, ``name`` required); e-Boekhouden answers nothing."""
+        # The same body twice leaves the same relation, so unlike a booking it may be retried.
+        self._call("PATCH", f"/relation/{int(relation_id)}", body=body, retry_safe=True)
+
     def list_invoice_templates(self) -> list[dict]:
         """All invoice templates ``{id, name, active, type}``."""
         return list(self._paginate("/invoicetemplate", None, {}))
@@ -279,7 +284,15 @@ class EBoekhoudenClient:
         assert self._token is not None
         return self._token
 
-    def _call(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        body: Any = None,
+        retry_safe: bool | None = None,
+    ) -> Any:
         for retry in (False, True):
             token = self._ensure_session()
             try:
@@ -290,6 +303,7 @@ class EBoekhoudenClient:
                     body=body,
                     headers={"Authorization": token},  # the raw token, no "Bearer" (quick start)
                     secrets=self._secrets(),
+                    retry_safe=retry_safe,
                 )
             except AuthError:
                 if retry:

@@ -38,6 +38,13 @@ class Credential(db.Model):
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    # e-Boekhouden only: how the administration rounds VAT, "total" or "row" (None: not known
+    # yet), who set it (DETECTED from a booking read back, or BY_HAND), and which booking
+    # (mutation id) it was read from. See pp2eb/vat_rounding.py.
+    DETECTED, BY_HAND = "detected", "hand"
+    vat_rounding: Mapped[str | None] = mapped_column(sa.String(10), default=None)
+    vat_rounding_by: Mapped[str | None] = mapped_column(sa.String(10), default=None)
+    vat_rounding_from: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
 
     def __repr__(self) -> str:
         return f"<Credential {self.service} {self.base_url}>"

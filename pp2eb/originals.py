@@ -29,8 +29,9 @@ from pp2eb.mapping.booking import (
     ReferenceData,
 )
 from pp2eb.mapping.mapper import MappingError
-from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.store import Store

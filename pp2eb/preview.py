@@ -16,8 +16,9 @@ from decimal import Decimal
 from pp2eb import apierrors
 from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
 from pp2eb.mapping.customers import customer_code
+from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import MappingError, map_order
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.originals import Fetch, with_originals
 from pp2eb.relations import Relations
@@ -93,8 +94,8 @@ def preview_orders(
 
 
 def _preview(raw, relations, store, settings, ref, originals, fetch) -> Preview:
-    order_id = raw.get("id") if isinstance(raw, dict) else None
-    if not isinstance(order_id, int):
+    order_id = raw_order_id(raw)
+    if order_id is None:
         return Preview(0, None, None, None, error="Plug&Pay returned an order without an id.")
     try:
         order = parse_order(raw)

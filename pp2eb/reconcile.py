@@ -19,8 +19,9 @@ from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
-from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
+from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import treatments
 from pp2eb.mapping.vatcodes import DISTANCE_SALES, SALE_VAT_CODES

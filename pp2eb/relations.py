@@ -13,6 +13,10 @@ found by ``?email=`` would be, and one without is marked as seen. After that eve
 e-Boekhouden has a link, and a customer without one is new. A run repeats the listing every
 ``RECHECK_EVERY`` seconds, to notice relations a person adds meanwhile, and after a create that
 was not confirmed.
+
+Before a reverse-charge booking the relation must carry the buyer's VAT id and type B
+(``ensure_vat_id``); why pp2eb updates the customer's relation rather than making a second one
+is written there.
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ import sqlalchemy as sa
 
 from pp2eb import apierrors
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
-from pp2eb.mapping.customers import RelationDraft, customer_code, relation_payload
+from pp2eb.mapping.booking import MappingError
+from pp2eb.mapping.customers import (
+    RelationDraft,
+    customer_code,
+    relation_payload,
+    relation_update,
+    vat_id_key,
+)
+from pp2eb.mapping.payloads import QUOTED, cut
 from pp2eb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -65,6 +77,7 @@ class Relations:
         self.eb, self.store, self.customer_codes, self.clock = eb, store, customer_codes, clock
         self.tick = tick  # called while a long first look goes on (the engine renews its lease)
         self.indexed_at: float | None = None
+        self.vat_ids: dict[int, str] = {}  # relation id -> VAT id (vat_id_key) seen this run
 
     def find(self, draft: RelationDraft) -> sa.Row | None:
         """The stored link of this customer, after a look at e-Boekhouden's relations if needed."""
@@ -85,6 +98,46 @@ class Relations:
         except apierrors.Unavailable:
             self.indexed_at = None  # the relation may exist now without a link: look again
             raise
+
+    def ensure_vat_id(self, relation_id: int, draft: RelationDraft, vat_id: str) -> None:
+        """Give relation ``relation_id`` the VAT id and type B of a reverse-charge order.
+
+        The customer's own relation is updated (``PATCH``); no second, business relation is
+        made. Because:
+
+        * one customer stays one debtor: the e-mail link pp2eb keeps points to one relation,
+          and that customer's open items and payments stay together in e-Boekhouden;
+        * the intra-EU invoice and the ICP return read the buyer's VAT id from the relation.
+          The earlier consumer sales on it carry Dutch or OSS VAT codes, not the intra-EU ones,
+          so the VAT id does not bring them onto the ICP return (see docs/bookkeeping.md);
+        * a second relation would need a second customer key beside the e-mail address, and
+          would split one customer over two debtors.
+
+        A different VAT id already on the relation is never overwritten: the order fails with
+        both ids, for a person to decide (MappingError).
+        """
+        # inferred: e-Boekhouden's ICP report selects bookings by VAT code and reads the VAT id
+        # from the relation, so the consumer sales already on it stay off the ICP return.
+        key = vat_id_key(vat_id)
+        if self.vat_ids.get(relation_id) == key:
+            return
+        current = self.eb.get_relation(relation_id)
+        there = current.get("vatNumber")
+        if there and vat_id_key(there) != key:
+            name = cut(str(current.get("name") or draft.name), QUOTED)
+            raise MappingError(
+                f"The customer is relation {current.get('code') or relation_id} ({name}) in "
+                f"e-Boekhouden, which has VAT id {cut(there, QUOTED)}, but this reverse-charge "
+                f"order has VAT id {cut(vat_id, QUOTED)}. pp2eb does not overwrite a VAT id.",
+                fix="If the VAT id in e-Boekhouden is out of date, correct it there and retry "
+                "the order. If another business uses the same e-mail address, book this order "
+                "by hand in e-Boekhouden and skip it here.",
+            )
+        if not there or current.get("type") != "B":
+            # The id as the relation already writes it, if it has it.
+            self.eb.update_relation(relation_id, relation_update(current, draft, there or vat_id))
+            logger.info("relation %s now has VAT id %s and type B", relation_id, there or vat_id)
+        self.vat_ids[relation_id] = key
 
     def _index(self) -> bool:
         """Link every relation no link points to; True when any was linked."""

@@ -57,6 +57,8 @@ class RunResult:
     refused: str | None = None
     #: Booked orders whose payment (type 3, with payments on) failed in this run.
     payments_failed: int = 0
+    #: Orders booked in this run whose VAT read back is not Plug&Pay's (``VAT_CHECK``).
+    flagged: list[Failure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,7 @@ class RunState:
         self.renewed_at = clock()
         self.refused: str | None = None  # set when a refused key stopped the run
         self.payments_failed = 0
+        self.flagged: list[Failure] = []
 
     def patiently(self, call: Callable[[], T]) -> T:
         """``call()``, waiting out every 429 (the request was not processed) and trying again."""
@@ -205,4 +208,5 @@ class RunState:
             message=run.message,
             refused=self.refused,
             payments_failed=self.payments_failed,
+            flagged=self.flagged,
         )

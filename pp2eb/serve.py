@@ -74,8 +74,20 @@ def main(app: Flask) -> None:
         try:
             start_sandbox(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"], cfg["SANDBOX_SMTP_PORT"])
         except OSError as exc:
-            sys.exit(f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc}")
+            sys.exit(
+                f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc.strerror or exc}. "
+                "Stop the program that uses it, or choose another port, e.g. "
+                "PP2EB_SANDBOX_PORT=5051 make run"
+            )
         ensure_demo_user(app)
+    try:
+        # Bound before anything is printed or started: a taken port is one line, not a trace.
+        server = waitress.create_server(app, host=host, port=port, threads=8)
+    except OSError as exc:
+        sys.exit(
+            f"pp2eb cannot listen on {host}:{port}: {exc.strerror or exc}. Stop the program "
+            "that uses it, or choose another port, e.g. PP2EB_PORT=5050 make run"
+        )
     from pp2eb import scheduler
 
     scheduler.start(app)
@@ -83,4 +95,9 @@ def main(app: Flask) -> None:
     if cfg["DEMO"]:
         click.echo("  Demo mode: log in as demo / demo (sandbox APIs, no real accounts)")
     click.echo("  Stop with Ctrl+C\n")
-    waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # Ctrl+C is how a person stops it: no traceback
+        click.echo("\n  pp2eb stopped.")
+    finally:
+        server.close()

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "revenue_ledger": "8000",
     "product_ledgers": {},
     "shipping_ledger": "8050",
+    "discount_ledger": None,  # order discounts; None: where the discounted revenue went
     "vat_map": {
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",
@@ -89,6 +90,7 @@ class Settings:
     revenue_ledger: str
     product_ledgers: dict[str, str]
     shipping_ledger: str
+    discount_ledger: str | None
     vat_map: dict[str, str]
     oss: str
     oss_ledgers: dict[str, str]
@@ -137,6 +139,7 @@ class Settings:
                 "payment_ledgers", _provider, "a payment provider or method, e.g. mollie"
             ),
             "payment_fallback_ledger": read.optional_ledger("payment_fallback_ledger"),
+            "discount_ledger": read.optional_ledger("discount_ledger"),
         }
         if settings["insertion"] == "invoice" and not settings["invoice_template"]:
             problems.append("invoice_template: name the invoice template to book invoices with.")

@@ -32,6 +32,8 @@ def check_against(settings: Settings, reference: ReferenceData) -> list[str]:
     wanted += [(f"product_ledgers[{p}]", c, "VW") for p, c in settings.product_ledgers.items()]
     wanted += [(f"oss_ledgers[{c}]", code, "BAL") for c, code in settings.oss_ledgers.items()]
     wanted += [(f"payment_ledgers[{p}]", c, "FIN") for p, c in settings.payment_ledgers.items()]
+    if settings.discount_ledger:
+        wanted += [("discount_ledger", settings.discount_ledger, "VW")]
     if settings.payment_fallback_ledger:
         wanted += [("payment_fallback_ledger", settings.payment_fallback_ledger, "FIN")]
     problems = []

@@ -172,8 +172,10 @@ class Store:
         retry_at: datetime | None,
         *,
         counts_as_attempt: bool = True,
+        attempt: str | None = None,
     ) -> None:
-        """Record a skip, a wait or a failure, and when to try again."""
+        """Record a skip, a wait or a failure, and when to try again; ``attempt`` names the
+        attempt's outcome when it is not the state (a booked order flagged: ``vat_check``)."""
         self._write(
             rec,
             {
@@ -186,7 +188,7 @@ class Store:
             },
         )
         message = outcome.reason if not outcome.fix else f"{outcome.reason} {outcome.fix}"
-        self._attempt(rec, run, now, outcome.state, outcome.error_code, message)
+        self._attempt(rec, run, now, attempt or outcome.state, outcome.error_code, message)
         self.session.commit()
 
     def save_payment(self, rec: OrderRecord, values: dict, run, now, attempt=None) -> None:

@@ -31,8 +31,10 @@ from pp2eb import apierrors, jsonutil
 from pp2eb.booker import OrderBooker
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
+from pp2eb.mapping.figures import raw_order_id, read_id
 from pp2eb.mapping.mapper import MappingError, before_start_date
-from pp2eb.mapping.order import Order, parse_order
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.originals import fetcher
 from pp2eb.payments import Payments
@@ -50,6 +52,7 @@ from pp2eb.runstate import (
 )
 from pp2eb.settings import Settings
 from pp2eb.store import Outcome, Store
+from pp2eb.vat_rounding import VatRounding
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,8 @@ def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceDat
         for item in eb.iter_ledgers()
     ]
     templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    products = {p["id"]: _ledger_code(p.get("ledger")) for p in pp.iter_products()}
+    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in pp.iter_products()}
+    products.pop(None, None)  # a product without a readable id cannot be on an order line
     return ReferenceData.build(ledgers, templates, products)
 
 
@@ -159,17 +163,23 @@ class Engine:
         self.run, self.clock = run, clock
         self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
-        self.booker = OrderBooker(eb, store, settings, self.state, relations, fetcher(pp))
+        self.vat_rounding = VatRounding(eb, store.session, self.state.patiently)
+        self.booker = OrderBooker(
+            eb, store, settings, self.state, relations, self.vat_rounding, fetcher(pp)
+        )
         self.seen: set[int] = set()
+        self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
         self.payments = Payments(self) if settings.book_payments else None
 
     def reference(self) -> ReferenceData:
         """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
-        needs them, so a run that finds everything booked reads nothing but the order list.
+        needs them, so a run that finds everything booked reads nothing but the order list;
+        with the administration's VAT rounding as far as it is known (``pp2eb.vat_rounding``).
         Not inside ``booker.book``: a failure here stops the run."""
         if self.booker.reference is None:
-            self.booker.reference = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+            ref = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))
+            self.booker.reference = ref.with_vat_rounding(self.vat_rounding.known())
         return self.booker.reference
 
     def book_all(self, orders: Iterable[dict]) -> None:
@@ -215,8 +225,8 @@ class Engine:
 
     def book_raw(self, raw: object) -> None:
         """Book one order as Plug&Pay returned it; every failure ends up on its record."""
-        order_id = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(order_id, int) or isinstance(order_id, bool):
+        order_id = raw_order_id(raw)
+        if order_id is None:
             self.run.failed += 1
             self.state.failures.append(
                 Failure(0, None, "Plug&Pay returned an order without an id.")
@@ -234,6 +244,7 @@ class Engine:
             self.store.describe(rec, raw=raw, summary=_raw_summary(raw))
             self.booker.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
             return
+        self.note_readings(order)
         if self.run.kind in ("sync", "webhook") and before_start_date(order, self.settings):
             return  # the scheduled sync (and a webhook) leaves orders before the start date alone
         rec = self.store.record(order_id)
@@ -252,6 +263,19 @@ class Engine:
         if self.payments is not None:
             self.payments.book(rec, raw)
         self.store.run_log.save_run(self.run)
+
+    def note_readings(self, order: Order) -> None:
+        """Log once per run each reading taken where the record is silent, so that a shop
+        owner's report tells what their Plug&Pay account sends."""
+        for reading in order.readings:
+            if reading not in self.noted:
+                self.noted.add(reading)
+                logger.info(
+                    "run %s reads Plug&Pay's orders this way (first seen on order %s): %s",
+                    self.run.id,
+                    order.id,
+                    reading,
+                )
 
 
 def _summary(order: Order) -> dict:

@@ -96,10 +96,15 @@ def sandbox_server():
 
 @pytest.fixture
 def sandbox(sandbox_server):
-    """The sandboxes, back at their seed data with no faults or limits."""
+    """The sandboxes, back at their seed data with no faults or limits.
+
+    Every Plug&Pay answer the test got was in the contract (the sandbox checks each one).
+    """
     sandbox_server.reset()
     yield sandbox_server
+    found = sandbox_server.control("plugandpay", "GET", "contract").json()["violations"]
     sandbox_server.reset()
+    assert not found, f"the Plug&Pay sandbox answered off the contract: {found}"
 
 
 @pytest.fixture

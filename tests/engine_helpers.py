@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from collections.abc import Callable
+from datetime import date
 
-from pp2eb import connections, shopsettings
+from pp2eb import connections, jsonutil, shopsettings
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.extensions import db
 from pp2eb.plugandpay import PlugAndPayClient
@@ -59,3 +62,20 @@ def assert_exactly_once(sandbox, expected: int) -> None:
     duplicates = {n: c for n, c in numbers.items() if c > 1}
     assert not duplicates, f"booked twice: {duplicates}"
     assert len(numbers) == expected, (len(numbers), expected)
+
+
+def demo_order(sandbox, wanted: Callable[[dict], bool]) -> dict:
+    """A copy of the first demo order for which ``wanted(order)`` holds."""
+    pp, _ = clients(sandbox)
+    return copy.deepcopy(next(o for o in pp.iter_orders() if wanted(o)))
+
+
+def add_order(sandbox, order: dict, order_id: int, day: date, **contact) -> dict:
+    """Store ``order`` in the Plug&Pay sandbox as a new order: id, invoice number, date, contact."""
+    order = copy.deepcopy(order)
+    order.update(id=order_id, invoice_number=f"2026-{order_id:05d}", invoice_date=day.isoformat())
+    if order.get("payment"):
+        order["payment"]["order_id"] = order_id
+    order["billing"]["contact"].update(contact)
+    sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps([order]))
+    return order

@@ -4,12 +4,15 @@ e-mail button, validation, login and CSRF; and demo mode's sandbox mailbox."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
 
 from pp2eb import alert_settings, jobs
+from pp2eb.extensions import db
+from pp2eb.models import AlertSettings
 from pp2eb.sandbox import create_sandbox
 from pp2eb.sandbox.mail import Mailbox, MailSink
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
@@ -86,6 +89,22 @@ def test_the_test_email_button_says_what_went_wrong(app, client, auth):
     use(app, port)
     down = send_test(client)
     assert f"The mail server at 127.0.0.1:{port} refused the connection" in down
+
+
+def test_the_last_alert_is_dated_in_dutch_time(app, client, auth):
+    auth.login()
+    use(app, closed_port())
+    with app.app_context():
+        row = db.session.execute(db.select(AlertSettings)).scalar_one()
+        row.last_sent_at = datetime(2026, 12, 31, 23, 30)
+        db.session.commit()
+    html = page(client)
+    assert "Last alert sent: 01-01-2027 00:30 CET" in html and "UTC" not in html
+    with app.app_context():
+        row = db.session.execute(db.select(AlertSettings)).scalar_one()
+        row.last_error, row.last_error_at = "The mail server is down.", datetime(2027, 7, 1, 6)
+        db.session.commit()
+    assert "(01-07-2027 08:00 CEST): The mail server is down." in page(client)
 
 
 @pytest.mark.parametrize(

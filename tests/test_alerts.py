@@ -9,9 +9,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask_babel import force_locale
 
 from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
-from pp2eb.alert_texts import check_mail
+from pp2eb.alert_texts import OrderProblem, aborted_mail, check_mail, credential_mail, failures_mail
 from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings
 from pp2eb.dutchtime import local_day
 from pp2eb.extensions import db
@@ -300,3 +301,22 @@ def test_a_payment_that_fails_is_mailed_with_the_failed_orders(app, sandbox, sin
             f"pp2eb: {DEMO_REFUSED} orders could not be booked; "
             "the payments of 2 booked orders could not be booked"
         )
+
+
+def test_the_mails_give_their_times_in_dutch_time(app):
+    new_year = datetime(2026, 12, 31, 23, 30)  # UTC: in the Netherlands already 2027
+    summer = datetime(2027, 7, 1, 10, 5)
+    problem = OrderProblem(order_id=7, number="2026-00007", reason="The VAT code is gone.")
+    bodies = [
+        check_mail(new_year).body,
+        failures_mail([problem], new_year, None).body,
+        credential_mail("Plug&Pay", new_year, None).body,
+        aborted_mail("e-Boekhouden.nl did not answer.", new_year, 3, None).body,
+    ]
+    assert all("01-01-2027 00:30 CET" in body and "UTC" not in body for body in bodies)
+    assert (
+        "The run of 01-07-2027 12:05 CEST in e-Boekhouden.nl"
+        in failures_mail([problem], summer, None).body
+    )
+    with app.test_request_context(), force_locale("nl"):
+        assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer).body

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
 from pp2eb import shopsettings
 from pp2eb.extensions import db
-from pp2eb.models import OrderRecord
+from pp2eb.models import Attempt, OrderRecord
 from tests.engine_helpers import (
     DEMO_REFUSED,
     SETTINGS,
@@ -83,6 +84,21 @@ def test_orders_show(ready, runner, sandbox):
     failed = runner.invoke(args=["orders", "show", "31"])
     assert "State: failed" in failed.output and "What to do:" in failed.output
     assert runner.invoke(args=["orders", "show", "424242"]).exit_code == 1
+
+
+def test_orders_show_gives_the_attempts_in_dutch_time(app, runner):
+    with app.app_context():
+        rec = OrderRecord(order_id=7, state=OrderRecord.FAILED, reason="The VAT code is gone.")
+        db.session.add(rec)
+        db.session.flush()
+        for at in (datetime(2026, 12, 31, 23, 30, 5), datetime(2027, 7, 1, 10, 5, 9)):
+            db.session.add(Attempt(order_record_id=rec.id, at=at, outcome="failed"))
+        db.session.commit()
+    shown = runner.invoke(args=["orders", "show", "7"])
+    assert shown.exit_code == 0, shown.output
+    assert "  01-01-2027 00:30:05 CET failed: " in shown.output
+    assert "  01-07-2027 12:05:09 CEST failed: " in shown.output
+    assert "UTC" not in shown.output
 
 
 def test_settings_export_and_import_round_trip(ready, runner, sandbox, tmp_path):

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from pp2eb.mapping.customers import customer_code, relation_draft, relation_payload
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.customers import (
+    RELATION_FIELDS,
+    customer_code,
+    relation_draft,
+    relation_payload,
+    relation_update,
+    vat_id_key,
+)
+from pp2eb.mapping.readings import parse_order
 from tests.test_order import build, item
 
 SPEC_FILE = next((Path(__file__).parents[1] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))
@@ -146,3 +153,67 @@ def test_relation_payload():
     }
     validate(payload)
     assert "code" not in relation_payload(relation)  # e-Boekhouden makes the code
+
+
+def test_relation_fields_are_the_specs_create_relation():
+    assert list(RELATION_FIELDS) == list(
+        SPEC["components"]["schemas"]["CreateRelation"]["properties"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("BE0123456789", "be 0123.456.789", True),
+        ("NL000099998B57", "NL0000.99998.B57", True),
+        ("BE0123456789", "BE0123456780", False),
+        ("DE123456789", "BE123456789", False),
+    ],
+)
+def test_vat_ids_compare_as_written_without_spaces_and_dots(one, other, same):
+    assert (vat_id_key(one) == vat_id_key(other)) is same
+
+
+CONSUMER = {
+    "id": 41000001,
+    "type": "P",
+    "code": "1",
+    "name": "Jan Jansen",
+    "contact": None,
+    "emailAddress": "klant@example.nl",
+    "city": "Utrecht",
+    "iban": "NL91ABNA0417164300",
+    "vatNumber": None,
+    "inactive": None,
+    "date": "2026-11-01",
+    "isClubOrAssociationMember": False,
+}
+
+
+def test_a_consumer_relation_becomes_the_business_with_its_vat_id():
+    business = draft(company="Jansen Advies", country="BE", vat_id="BE0123456789")
+    body = relation_update(CONSUMER, business, "BE0123456789")
+    assert body == {
+        "type": "B",
+        "code": "1",
+        "name": "Jansen Advies",
+        "contact": "Jan Jansen",
+        "city": "Utrecht",
+        "emailAddress": "klant@example.nl",
+        "iban": "NL91ABNA0417164300",
+        "vatNumber": "BE0123456789",
+    }
+    OAS30Validator({"$ref": "#/components/schemas/CreateRelation", **SPEC}).validate(body)
+
+
+def test_a_business_relation_keeps_its_name_and_contact():
+    current = {**CONSUMER, "type": "B", "name": "Jansen", "contact": "Piet"}
+    body = relation_update(current, draft(company="Jansen Advies BV"), "BE0123456789")
+    assert (body["name"], body["contact"], body["type"]) == ("Jansen", "Piet", "B")
+
+
+def test_a_person_without_company_keeps_its_name():
+    person = draft(country="BE", vat_id="BE0123456789")
+    body = relation_update(CONSUMER, person, "BE0123456789")
+    assert (body["name"], body["type"], body["vatNumber"]) == ("Jan Jansen", "B", "BE0123456789")
+    assert "contact" not in body

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from pp2eb.extensions import db
-from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.models import Attempt, Credential, OrderRecord, SyncRun
 from tests.conftest import csrf_token
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
 
@@ -171,3 +173,45 @@ def test_dutch_dashboard(app, ready):
     assert 'lang="nl"' in html and "Nu synchroniseren" in html
     # The account is stored as figures and put into words in the reader's language.
     assert "administratie met 23 grootboekrekeningen en 1 factuursjabloon" in html
+
+
+def test_every_time_a_person_reads_is_dutch_time(app, ready):
+    """Stored in UTC, shown in Dutch time: a run late on New Year's Eve UTC is in the new year,
+    and the two 02:30s of the night the clocks go back read apart."""
+    with app.app_context():
+        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, booked=1,
+                               started_at=datetime(2026, 12, 31, 23, 30, 5),
+                               finished_at=datetime(2026, 12, 31, 23, 30, 9)))  # fmt: skip
+        failed = OrderRecord(order_id=7, state=OrderRecord.FAILED, reason="The VAT code is gone.",
+                             next_attempt_at=datetime(2026, 7, 1, 10, 5))  # fmt: skip
+        booked = OrderRecord(order_id=8, state=OrderRecord.BOOKED, payment_state="booked",
+                             payment_mutation_id=5, booked_at=datetime(2026, 12, 4, 11, 49),
+                             payment_booked_at=datetime(2026, 12, 4, 11, 49))  # fmt: skip
+        db.session.add_all([failed, booked])
+        db.session.flush()
+        for at in (datetime(2027, 10, 31, 0, 30), datetime(2027, 10, 31, 1, 30)):
+            db.session.add(Attempt(order_record_id=failed.id, at=at, outcome="failed"))
+        credential = db.session.execute(
+            db.select(Credential).filter_by(service=Credential.PLUGANDPAY)
+        ).scalar_one()
+        credential.connected_at = datetime(2026, 3, 29, 0, 59)  # the last minute of winter time
+        db.session.commit()
+
+    dashboard = ready.get("/").get_data(as_text=True)
+    assert "Last run: 01-01-2027 00:30 CET" in dashboard
+    assert "<td>01-01-2027 00:30:05 CET</td>" in dashboard
+    runs = ready.get("/runs").get_data(as_text=True)
+    assert "<th>Started</th>" in runs and "<td>01-01-2027 00:30:05 CET</td>" in runs
+    order = ready.get("/orders/7").get_data(as_text=True)
+    assert "Next automatic try: 01-07-2026 12:05 CEST" in order
+    assert "<th>When</th>" in order
+    assert "<td>31-10-2027 02:30:00 CEST</td>" in order
+    assert "<td>31-10-2027 02:30:00 CET</td>" in order
+    payment = ready.get("/orders/8").get_data(as_text=True)
+    assert "booked on 04-12-2026 12:49 CET" in payment
+    connect = ready.get("/connect/plugandpay").get_data(as_text=True)
+    assert "since 29-03-2026 01:59 CET" in connect
+    dutch = ready.get("/connect/plugandpay?lang=nl").get_data(as_text=True)
+    assert "sinds 29-03-2026 01:59 CET" in dutch
+    for html in (dashboard, runs, order, payment, connect, dutch):
+        assert "UTC" not in html

@@ -115,3 +115,16 @@ def test_the_next_run_is_never_in_the_past(app, sandbox):
         now = datetime.now(UTC).replace(tzinfo=None)
         due = scheduler.next_run_at()
     assert due is not None and due >= now - timedelta(seconds=1)
+
+
+def test_a_backfill_of_today_books_todays_order(app, sandbox, runner):
+    configure(app)
+    order = _paid_order_of_today(sandbox, 9101)
+    sandbox.control("plugandpay", "POST", "orders", json=[order])
+    day = order["invoice_date"]  # the Dutch day the order was made on
+    shown = runner.invoke(args=["backfill", "--since", day, "--until", day, "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert f"order 9101 · invoice DATES-9101 · {day}" in shown.output
+    done = runner.invoke(args=["backfill", "--since", day, "--until", day])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("booked 1,")

@@ -472,3 +472,17 @@ def test_no_token_shows_in_logs_errors_or_repr(client, requests_mock, caplog):
     assert any("POST /v1/mutation -> 502 in" in m for m in logged)
     for secret in (API_TOKEN, SESSION_TOKEN):
         assert all(secret not in text for text in texts + logged)
+
+
+def test_update_relation_patches_and_may_be_sent_again_after_a_500(
+    client, requests_mock, session_mock
+):
+    patch = requests_mock.patch(
+        f"{BASE}/relation/4711",
+        [{"status_code": 502, "json": {}}, {"status_code": 204}],
+    )
+    body = {"name": "Jansen Advies", "type": "B", "vatNumber": "BE0123456789"}
+    assert client.update_relation(4711, body) is None
+    assert patch.call_count == 2  # the same body twice leaves the same relation
+    assert patch.last_request.json() == body
+    assert patch.last_request.headers["Authorization"] == SESSION_TOKEN

@@ -33,7 +33,8 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.rows import split
 from pp2eb.settings import DEFAULTS, Settings
 from tests.test_order import build, changed, item
 
@@ -150,8 +151,8 @@ BOOKED = [
     pytest.param(
         build(COURSE_AND_BOOK, discounts=[("23.00", "WELKOM")]),
         {},
-        [("8010", H, "121.00"), ("8020", L, "109.00"), ("8000", H, "-11.51")]
-        + [("8000", L, "-11.49")],
+        [("8010", H, "121.00"), ("8020", L, "109.00"), ("8010", H, "-11.51")]
+        + [("8020", L, "-11.49")],
         {H: "19.00", L: "8.05"},
         {},
         id="order discount over two rates",
@@ -159,11 +160,31 @@ BOOKED = [
     pytest.param(
         build(COURSE_AND_BOOK, discounts=[("20.00", "WELKOM")], split="net"),
         {},
-        [("8010", H, "121.00"), ("8020", L, "109.00"), ("8000", H, "-12.10")]
-        + [("8000", L, "-10.90")],
+        [("8010", H, "121.00"), ("8020", L, "109.00"), ("8010", H, "-12.10")]
+        + [("8020", L, "-10.90")],
         {H: "18.90", L: "8.10"},
         {},
         id="order discount over two rates, split excl. VAT",
+    ),
+    pytest.param(
+        build(
+            [item("Cursus", "121.00"), item("Boek", "60.50", product=2)], discounts=[("10.00", "")]
+        ),
+        {},
+        # One rate, two ledgers: 10.00 in proportion 2 : 1, the spare cent to the larger remainder.
+        [("8010", H, "121.00"), ("8020", H, "60.50"), ("8010", H, "-6.67"), ("8020", H, "-3.33")],
+        {H: "29.76"},
+        {},
+        id="order discount split over the ledgers of its lines",
+    ),
+    pytest.param(
+        build(COURSE_AND_BOOK, discounts=[("23.00", "WELKOM")]),
+        {"discount_ledger": "8000"},
+        [("8010", H, "121.00"), ("8020", L, "109.00"), ("8000", H, "-11.51")]
+        + [("8000", L, "-11.49")],
+        {H: "19.00", L: "8.05"},
+        {},
+        id="order discount on the discount ledger when one is set",
     ),
     pytest.param(
         build([item("Boek", "21.80", "NL:9", product=2)], shipping=("6.05", "NL:21")),
@@ -177,7 +198,7 @@ BOOKED = [
         two_courses_and_a_book(),
         {},
         [("8010", H, "121.00"), ("8010", H, "60.50"), ("8020", L, "21.80"), ("8050", H, "6.05")]
-        + [("8000", H, "-8.79"), ("8000", L, "-1.21")],
+        + [("8010", H, "-8.79"), ("8020", L, "-1.21")],
         {H: "31.02", L: "1.70"},
         {},
         id="grouping off",
@@ -185,8 +206,7 @@ BOOKED = [
     pytest.param(
         two_courses_and_a_book(),
         {"group_lines": True},
-        [("8010", H, "181.50"), ("8020", L, "21.80"), ("8050", H, "6.05"), ("8000", H, "-8.79")]
-        + [("8000", L, "-1.21")],
+        [("8010", H, "172.71"), ("8020", L, "20.59"), ("8050", H, "6.05")],
         {H: "31.02", L: "1.70"},
         {},
         id="grouping on",
@@ -238,8 +258,9 @@ BOOKED = [
         ),
         {"oss": "oss"},
         [("8010", "AFST_VERK", "100.00"), ("8020", "AFST_VERK", "100.00")]
-        + [("8050", "AFST_VERK", "5.00"), ("8000", "AFST_VERK", "-4.95")]
-        + [("8000", "AFST_VERK", "-5.67"), ("1640", "GEEN", "21.01"), ("1640", "GEEN", "5.66")],
+        + [("8050", "AFST_VERK", "5.00"), ("8010", "AFST_VERK", "-4.95")]
+        + [("8020", "AFST_VERK", "-5.67")]
+        + [("1640", "GEEN", "21.01"), ("1640", "GEEN", "5.66")],
         {},
         {"BE": "26.67"},
         id="OSS consumer BE with oss, two rates, shipping and discount",
@@ -461,8 +482,6 @@ def test_grouped_invoice_items_are_described_by_their_ledger():
         "Omzet cursussen",
         "Omzet boeken",
         "Verzendkosten",
-        "Omzet",
-        "Omzet",
     ]
     assert all(
         "description" not in row for row in to_mutation_payload(booking, relation_id=1)["rows"]
@@ -956,7 +975,7 @@ MONEY_PATHS = [
     "total_discounts.0.amount",
     "total_discounts.0.amount_with_tax",
     "shipping.amount",
-    "shipping.tax.amount",
+    "shipping.taxes.0.amount",
 ]
 
 
@@ -983,3 +1002,24 @@ def test_a_long_label_is_cut_short_in_the_reason():
         map_raw(raw, REF)
     assert "items[0] (Cursus Cursus" in info.value.reason and "…)" in info.value.reason
     assert len(info.value.reason) < 400
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "parts"),
+    [
+        ("10.00", ["2", "1"], ["6.67", "3.33"]),
+        ("10.00", ["1", "1", "1"], ["3.34", "3.33", "3.33"]),
+        ("-10.00", ["-2", "-1"], ["-6.67", "-3.33"]),  # a credit invoice: everything negative
+        ("0.01", ["1", "1"], ["0.01", "0.00"]),
+        ("5.00", ["3", "0", "1"], ["3.75", "0.00", "1.25"]),  # a free line gets nothing
+        ("5.00", ["3", "-1"], None),  # mixed signs: no proportion to follow
+        ("5.00", ["0"], None),
+    ],
+)
+def test_split_puts_the_spare_cents_on_the_largest_remainders(total, weights, parts):
+    result = split(Decimal(total), [Decimal(w) for w in weights])
+    if parts is None:
+        assert result is None
+    else:
+        assert result == [Decimal(p) for p in parts]
+        assert sum(result) == Decimal(total)

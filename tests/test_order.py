@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from pp2eb import jsonutil
 from pp2eb.mapping.booking import MappingError
-from pp2eb.mapping.order import parse_order, rate_key
+from pp2eb.mapping.order import rate_key
+from pp2eb.mapping.readings import parse_order
 
 CENT = Decimal("0.01")
 
@@ -33,6 +34,12 @@ def _text(value: Decimal) -> str:
 def _rate(key: str) -> dict:
     country, percentage = key.split(":")
     return {"id": len(key), "country": country, "percentage": f"{Decimal(percentage):.1f}"}
+
+
+def tax(vat: Decimal, key: str) -> dict:
+    """A tax object as the SDK fixture shows it: the VAT, and that plus VAT at the rate on top."""
+    factor = Decimal(key.split(":")[1]) / 100
+    return {"amount": _text(vat), "amount_with_tax": _text(vat * (1 + factor)), "rate": _rate(key)}
 
 
 def _split(gross: Decimal, key: str) -> tuple[Decimal, Decimal]:
@@ -74,19 +81,36 @@ def build(
     invoice_status="final",
     payment_status="paid",
     related=(),
+    unit_rounding=False,
+    amounts="line",
+    tax_scope="after",
+    tax_meaning="vat",
 ) -> dict:
     """A raw order as ``GET /v2/orders/{id}`` returns it, consistent with the four rules.
 
     ``discounts`` are (amount incl. VAT, code) pairs split over the rates in proportion to the
     lines' net amounts; ``split="net"`` reads the amount as excl. VAT instead. A credit invoice
     (``payment_status="credit_invoice"``) gets every amount negated.
+
+    The open readings of docs/plugandpay-order.md, written out here apart from the sandbox's:
+    ``amounts`` "line" (line totals before the item's discounts), "net" (after them) or "unit"
+    (unit prices); ``tax_scope`` "after" or "before" the item's discounts; ``tax_meaning``
+    "vat" (a tax object's amount is the VAT) or "base" (amount excl. VAT, amount_with_tax incl.
+    VAT). ``unit_rounding`` rounds the VAT per unit, as a shop that keeps unit prices does.
     """
-    out_items, taxes, weights = [], {}, {}
+    out_items, taxes, weights, bases = [], {}, {}, {}
     net_total = gross_total = Decimal(0)
     for i, spec in enumerate(items):
-        net, _ = _split(spec["gross"], spec["rate"])
+        qty = spec["qty"]
         gross_after = spec["gross"] - spec["discount"]
-        net_after, tax = _split(gross_after, spec["rate"])
+        net_after, vat = _split(gross_after, spec["rate"])
+        net, _ = _split(spec["gross"], spec["rate"])
+        if unit_rounding:
+            unit_gross = spec["gross"] / qty
+            assert unit_gross == _cents(unit_gross), "a unit price in whole cents"
+            net = _split(unit_gross, spec["rate"])[0] * qty
+            net_after = net - _split(spec["discount"], spec["rate"])[0]
+            vat = gross_after - net_after
         line_discounts = []
         if spec["discount"]:
             line_discounts.append(
@@ -97,33 +121,46 @@ def build(
                     "type": "sale",
                 }
             )
+        shown = {
+            "line": (net, spec["gross"]),
+            "net": (net_after, gross_after),
+            "unit": (net / qty, spec["gross"] / qty),
+        }[amounts]
+        taxed = (net_after, gross_after) if tax_scope == "after" else (net, spec["gross"])
+        if tax_meaning == "base":
+            tax_out = {"amount": _text(taxed[0]), "amount_with_tax": _text(taxed[1])}
+            tax_out["rate"] = _rate(spec["rate"])
+        else:
+            tax_out = tax(taxed[1] - taxed[0], spec["rate"])
         out_items.append(
             {
                 "id": i + 1,
                 "product_id": spec["product"],
                 "label": spec["label"],
-                "quantity": spec["qty"],
+                "quantity": qty,
                 "type": "standard",
-                "amount": _text(net),
-                "amount_with_tax": _text(spec["gross"]),
+                "amount": _text(shown[0]),
+                "amount_with_tax": _text(shown[1]),
                 "discounts": line_discounts,
-                "tax": {"amount": _text(tax), "rate": _rate(spec["rate"])},
+                "tax": tax_out,
             }
         )
-        taxes[spec["rate"]] = taxes.get(spec["rate"], Decimal(0)) + tax
+        taxes[spec["rate"]] = taxes.get(spec["rate"], Decimal(0)) + vat
         weights[spec["rate"]] = weights.get(spec["rate"], Decimal(0)) + net_after
+        bases[spec["rate"]] = bases.get(spec["rate"], Decimal(0)) + net_after
         net_total += net_after
         gross_total += gross_after
     shipping_out = None
     if shipping:
         gross, key = Decimal(shipping[0]), shipping[1]
-        net, tax = _split(gross, key)
-        shipping_out = {
-            "amount": _text(net),
-            "amount_with_tax": _text(gross),
-            "tax": {"amount": _text(tax), "rate": _rate(key)},
-        }
-        taxes[key] = taxes.get(key, Decimal(0)) + tax
+        net, vat = _split(gross, key)
+        # The shape of the tap's schema (the reference, section 3): a list of taxes.
+        shipped = tax(vat, key)
+        if tax_meaning == "base":
+            shipped = {"amount": _text(net), "amount_with_tax": _text(gross), "rate": _rate(key)}
+        shipping_out = {"amount": _text(net), "amount_with_tax": _text(gross), "taxes": [shipped]}
+        taxes[key] = taxes.get(key, Decimal(0)) + vat
+        bases[key] = bases.get(key, Decimal(0)) + net
         net_total += net
         gross_total += gross
     total_discounts = []
@@ -136,12 +173,13 @@ def build(
             share = left if position == len(keys) - 1 else _cents(value * weights[key] / weight_sum)
             left -= share
             if split == "gross":
-                net, tax = _split(share, key)
+                net, vat = _split(share, key)
             else:
-                net, tax = share, _cents(share * Decimal(key.split(":")[1]) / 100)
-            taxes[key] -= tax
+                net, vat = share, _cents(share * Decimal(key.split(":")[1]) / 100)
+            taxes[key] -= vat
+            bases[key] -= net
             discount_net += net
-            discount_gross += net + tax
+            discount_gross += net + vat
         total_discounts.append(
             {
                 "amount": _text(discount_net),
@@ -188,7 +226,16 @@ def build(
             },
         },
         "items": out_items,
-        "taxes": [{"amount": _text(v), "rate": _rate(k)} for k, v in taxes.items()],
+        "taxes": [
+            tax(v, k)
+            if tax_meaning == "vat"
+            else {
+                "amount": _text(bases[k]),
+                "amount_with_tax": _text(bases[k] + v),
+                "rate": _rate(k),
+            }
+            for k, v in taxes.items()
+        ],
         "total_discounts": total_discounts,
         "shipping": shipping_out,
         "payment": {
@@ -256,6 +303,27 @@ def test_reads_a_full_order():
     assert not order.is_credit
 
 
+def test_shipping_in_the_documented_shape_is_read():
+    # The tap's schema: {"amount", "amount_with_tax", "taxes": []}, a list, not one "tax".
+    raw = build([item("Boek", "21.80", "NL:9")], shipping=("6.05", "NL:21"))
+    assert "tax" not in raw["shipping"]
+    order = parse_order(raw)
+    assert order.shipping.tax_amount == Decimal("1.05")
+    assert order.shipping.rate.key == "NL:21"
+
+
+def test_free_shipping_with_no_taxes_is_no_shipping():
+    raw = build([item("Boek", "21.80", "NL:9")])
+    raw["shipping"] = {"amount": "0.00", "amount_with_tax": "0.00", "taxes": []}
+    assert parse_order(raw).shipping is None
+
+
+def test_shipping_with_one_tax_object_is_still_read():
+    raw = build([item("Boek", "21.80", "NL:9")], shipping=("6.05", "NL:21"))
+    raw["shipping"]["tax"] = raw["shipping"].pop("taxes")[0]
+    assert parse_order(raw).shipping.tax_amount == Decimal("1.05")
+
+
 def test_reads_the_data_envelope_and_decimal_json():
     raw = build([item("Cursus", "121.00")])
     text = json.dumps({"data": raw})
@@ -309,7 +377,8 @@ BASE = build([item("Cursus", "121.00")], shipping=("6.05", "NL:21"))
     ("path", "value", "message"),
     [
         ("id", _DELETE, "order.id is missing"),
-        ("id", "42", "order.id is text, expected a whole number"),
+        ("id", "4x2", "order.id is text, expected a whole number"),
+        ("id", "042", "order.id is text, expected a whole number"),
         ("amount", None, "order.amount is null, expected an amount"),
         ("amount", "12,10", "order.amount is '12,10', expected an amount"),
         ("amount", "1_000.00", "expected an amount"),
@@ -319,10 +388,10 @@ BASE = build([item("Cursus", "121.00")], shipping=("6.05", "NL:21"))
         ("amount", "100.001", "more than 2 decimals"),
         ("amount", Decimal("1E+20"), "out of range"),
         ("amount", Decimal("Infinity"), "out of range"),
-        ("billing", None, "order.billing is null, expected an object"),
+        ("billing", [], "order.billing is a list, expected an object"),
         ("billing.contact", [], "order.billing.contact is a list, expected an object"),
         ("billing.address.country", "XX", "'XX', not a known country code"),
-        ("items", None, "order.items is null, expected a list"),
+        ("items", "Cursus", "order.items is text, expected a list"),
         ("items.0", "Cursus", "order.items[0] is text, expected an object"),
         ("items.0.tax", None, "order.items[0].tax is null"),
         ("items.0.tax.rate.country", "ZZ", "not a known country code"),
@@ -330,7 +399,8 @@ BASE = build([item("Cursus", "121.00")], shipping=("6.05", "NL:21"))
         ("items.0.quantity", -1, "negative quantity belongs on a credit invoice"),
         ("items.0.quantity", 1.5, "expected a whole number"),
         ("items.0.amount", "-100.00", "negative amount (items[0].amount = -100.00)"),
-        ("shipping.tax", None, "order.shipping.tax is null"),
+        ("shipping.taxes", None, "order.shipping.taxes is null, expected a list"),
+        ("shipping.taxes.0.rate", None, "order.shipping.taxes[0].rate is null"),
         ("payment", None, "order.payment is null"),
         ("payment.status", "refunded", "order.payment.status is 'refunded', expected one of"),
         ("mode", "demo", "order.mode is 'demo'"),

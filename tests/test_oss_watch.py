@@ -10,7 +10,7 @@ import pytest
 from pp2eb import dutchtime, jsonutil, oss_watch, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.countries import EU_COUNTRIES
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.sandbox import PLUGANDPAY_KEY

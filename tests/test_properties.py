@@ -25,7 +25,7 @@ from pp2eb import dutchtime, jsonutil, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
-from pp2eb.mapping.order import parse_order
+from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS
@@ -251,7 +251,8 @@ def test_a_sync_over_mangled_orders_never_crashes(syncing, sandbox, data, twice)
         # The sandbox stores only orders with every top-level key: a missing one becomes null.
         raw = {**dict.fromkeys(BASE_KEYS), **raw}
         batch.append({**raw, "id": order_id, "invoice_number": f"2099-{order_id}"})
-    sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps(batch))
+    off = {"contract": "off"}  # mangled on purpose: the sandbox takes them as they are
+    sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps(batch), params=off)
     pp, eb = clients(sandbox)
     with eb:
         result = run_once(TwiceOver(pp) if twice else pp, eb, store(), shopsettings.load())
@@ -271,7 +272,7 @@ def test_a_sync_over_mangled_orders_never_crashes(syncing, sandbox, data, twice)
     # Out of the next example's look-back window, so each run deals with its own batch only.
     for raw in batch:
         raw["invoice_date"] = "2000-01-01"
-    sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps(batch))
+    sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps(batch), params=off)
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -152,8 +152,12 @@ def test_the_last_webhook_and_the_waiting_orders_are_shown(app, ready, sandbox):
     payload = {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 12}
     app.test_client().post(f"/hooks/plugandpay/{secret(app)}", json=payload)
     html = card(ready)
-    assert re.search(r"Last webhook: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", html)
+    assert re.search(r"Last webhook: \d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T,", html)
     assert 'href="/orders/12"' in html and "1 order waiting to be booked" in html
+    with app.app_context():  # a webhook taken at a known moment, kept in UTC
+        appstate.put(inbox.LAST, {"at": "2026-07-01T10:05:09", "order_id": 12})
+    html = card(ready)
+    assert "Last webhook: 01-07-2026 12:05:09 CEST," in html and "UTC" not in html
 
 
 # --- end to end: the sandbox calls the app over loopback ----------------------------------

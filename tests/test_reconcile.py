@@ -204,7 +204,7 @@ def _order(number: str, gross: str, vat: str) -> dict:
 
 
 def _pure(mutations: list[dict]) -> reconcile.Report:
-    from pp2eb.mapping.order import parse_order
+    from pp2eb.mapping.readings import parse_order
 
     settings = Settings.from_dict({**SETTINGS, "start_date": "2026-01-01"})
     return reconcile.reconcile(

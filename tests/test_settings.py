@@ -60,6 +60,7 @@ def test_round_trip_through_json():
         "payments_from": None,
         "payment_ledgers": {},
         "payment_fallback_ledger": None,
+        "discount_ledger": None,
         "oss_from": None,
     }
     assert Settings.from_dict(jsonutil.loads(jsonutil.dumps(data))) == settings

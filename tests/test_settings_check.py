@@ -86,3 +86,11 @@ def test_payment_ledgers_must_be_bank_or_cash_ledgers():
     ]
     fine = {**PAYMENTS, "payment_ledgers": {"mollie": "1650"}}
     assert check_against(Settings.from_dict({**EXAMPLE, **fine}), reference) == []
+
+
+def test_a_discount_ledger_must_be_a_profit_and_loss_ledger():
+    reference = ReferenceData.build(LEDGERS, [Template(1, "Standaard")])
+    assert check_against(Settings.from_dict(EXAMPLE), reference) == []  # none set: nothing asked
+    settings = Settings.from_dict({**EXAMPLE, "discount_ledger": "1300"})
+    [problem] = check_against(settings, reference)
+    assert problem.startswith("discount_ledger: ledger 1300 (") and "must be" in problem

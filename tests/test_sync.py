@@ -254,7 +254,9 @@ def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
     ]  # fmt: skip
     odd_rate["taxes"] = [{**t, "rate": {"id": 999, "country": "NL", "percentage": "13.0"}}
                          for t in good["taxes"]]  # fmt: skip
-    sandbox.control("plugandpay", "POST", "orders", json=[bad_amount, odd_rate])
+    sandbox.control(
+        "plugandpay", "POST", "orders", json=[bad_amount, odd_rate], params={"contract": "off"}
+    )
     result = run(sandbox)
     assert result.status == SyncRun.FINISHED
     reasons = {f.order_id: f.reason for f in result.failures}
@@ -307,7 +309,7 @@ def test_customer_codes_from_the_name_get_a_suffix_when_taken(app, sandbox):
         with eb:
             # Someone else already has the code this customer would get.
             from pp2eb.mapping.customers import customer_code, relation_draft
-            from pp2eb.mapping.order import parse_order
+            from pp2eb.mapping.readings import parse_order
 
             code = customer_code(relation_draft(parse_order(order)))
             eb.create_relation({"name": "Iemand anders", "code": code, "type": "P"})
@@ -326,3 +328,49 @@ def test_a_customer_already_in_eboekhouden_is_found_by_email(ready, sandbox):
     rec = records(OrderRecord.BOOKED)[0]
     assert rec.relation_id == existing
     assert sum(r.get("emailAddress") == email for r in eb_state(sandbox)["relations"]) == 1
+
+
+def test_a_reading_the_record_is_silent_on_is_logged_once_per_run(ready, sandbox, caplog):
+    pp, _ = clients(sandbox)
+    base = pp.get_order(1)
+    twins = []
+    for order_id in (9101, 9102):
+        order = {**base, "id": str(order_id), "invoice_number": f"2026-{order_id}"}
+        order["items"] = [{**line, "type": None} for line in base["items"]]
+        twins.append({k: v for k, v in order.items() if k != "related_orders"})
+    sandbox.control("plugandpay", "POST", "orders", json=twins)
+    caplog.set_level("INFO", logger="pp2eb.sync")
+    for _ in range(2):
+        result = run(sandbox, order_ids=[9101, 9102])
+        assert result.status == SyncRun.FINISHED
+    lines = [r.getMessage() for r in caplog.records if "reads Plug&Pay's orders" in r.getMessage()]
+    for reading in ("ids read from text", "related_orders: missing from the answer, read as none"):
+        said = [line for line in lines if line.endswith(reading) or reading in line]
+        assert len(said) == 2, lines  # once in each of the two runs, not once an order
+        assert "first seen on order 9101" in said[0]
+
+
+@pytest.mark.parametrize("insertion", ["mutation", "invoice"])
+def test_an_order_discount_lowers_the_ledgers_it_was_given_on(app, sandbox, insertion):
+    """A course (8010) and a book (8020), 10.00 off the order: 6.67 and 3.33, not all on 8000."""
+    from pp2eb.sandbox.plugandpay.store import BASE_KEYS
+    from tests.test_order import build, item
+
+    configure(app, insertion=insertion, invoice_template="Standaard")
+    pp, _eb = clients(sandbox)
+    demo = pp.get_order(1)
+    lines = [item("Cursus", "121.00", product=1), item("Boek", "60.50", product=3)]
+    raw = build(lines, discounts=[("10.00", "WELKOM")], order_id=9300, number="2026-09300")
+    order = {**{key: demo[key] for key in BASE_KEYS}, **raw, "invoice_date": demo["invoice_date"]}
+    sandbox.control("plugandpay", "POST", "orders", json=[order])
+    with app.app_context():
+        run(sandbox, order_ids=[9300])
+        rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=9300)).scalar_one()
+        assert rec.state == OrderRecord.BOOKED, rec.reason
+    [booking] = [m for m in eb_state(sandbox)["mutations"] if m["invoiceNumber"] == "2026-09300"]
+    ids = {22206463: "8010", 22206464: "8020"}
+    amounts = [(ids[r["ledgerId"]], Decimal(str(r["amount"]))) for r in booking["rows"]]
+    assert sorted(amounts) == sorted(
+        [("8010", Decimal("121.00")), ("8020", Decimal("60.50"))]
+        + [("8010", Decimal("-6.67")), ("8020", Decimal("-3.33"))]
+    )

@@ -380,3 +380,14 @@ def test_a_saved_ledger_the_administration_lacks_is_pointed_out(app, owner, save
         shopsettings.save_draft(saved)
     html = owner.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Ledger 1399 is not in this list" in html
+
+
+def test_the_discount_ledger_is_optional_and_saved_when_chosen(app, owner):
+    html = owner.get("/setup/revenue").get_data(as_text=True)
+    picker = fragment(html, "pick-discount_ledger")
+    assert '<option selected value="">' in picker or '<option value="" selected>' in picker
+    assert 'value="8000"' in picker and 'value="1300"' not in picker  # VW ledgers only
+    assert post(owner, "revenue", {"revenue_ledger": "8000"}).status_code == 302
+    assert draft(app)["discount_ledger"] is None  # none chosen: with the revenue
+    assert post(owner, "revenue", {"discount_ledger": "8000"}).status_code == 302
+    assert draft(app)["discount_ledger"] == "8000"

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from pp2eb.mapping.vatcodes import SALE_VAT_CODES
+from pp2eb.mapping.vatcodes import PER_TOTAL, SALE_VAT_CODES
 
 if TYPE_CHECKING:
     from pp2eb.mapping.customers import RelationDraft
@@ -113,7 +113,9 @@ class ReferenceData:
     ``product_ledgers`` maps a Plug&Pay product id to the ledger code Plug&Pay keeps on that
     product (text or a number, or None). ``originals`` maps the Plug&Pay order id of an
     original to its booking, or to why pp2eb has not booked it; the engine fills it for the
-    credit invoices it is about to map.
+    credit invoices it is about to map. ``vat_rounding`` is how the administration rounds VAT
+    (``PER_TOTAL`` or ``PER_ROW``), as stored with the e-Boekhouden connection, or None while
+    pp2eb does not know it yet.
     """
 
     ledgers: Mapping[str, Ledger] = field(default_factory=dict)
@@ -121,6 +123,7 @@ class ReferenceData:
     product_ledgers: Mapping[int, str | int | None] = field(default_factory=dict)
     originals: Mapping[int, Original] = field(default_factory=dict)
     vat_codes: frozenset[str] = SALE_VAT_CODES
+    vat_rounding: str | None = PER_TOTAL
 
     @classmethod
     def build(
@@ -141,6 +144,10 @@ class ReferenceData:
     def with_original(self, order_id: int, original: Original) -> ReferenceData:
         """A copy that also knows what became of original order ``order_id``."""
         return replace(self, originals={**self.originals, order_id: original})
+
+    def with_vat_rounding(self, vat_rounding: str | None) -> ReferenceData:
+        """A copy for an administration that rounds VAT this way (None: not known)."""
+        return replace(self, vat_rounding=vat_rounding)
 
 
 # Row kinds, so the dashboard can tell a product line from a rounding row.
@@ -174,7 +181,9 @@ class Booking:
     invoice ``credit_of`` is the original's invoice number, and ``relation_id`` the original's
     relation (use it, do not look one up), or None when the credit invoice is booked on its own
     because pp2eb does not book its original (``alone`` says why). ``notes`` explain rounding
-    rows in words.
+    rows in words; ``vat_rounding`` is the rounding they were made for. ``vat_id`` is the
+    buyer's VAT id when the order is booked under reverse charge: the relation must carry it
+    before the write.
     """
 
     order_id: int
@@ -195,9 +204,16 @@ class Booking:
     vat_plugandpay: dict[str, Decimal]
     oss_vat: dict[str, Decimal]
     notes: tuple[str, ...] = ()
+    vat_rounding: str = PER_TOTAL
+    vat_id: str | None = None
     alone: str | None = None
 
     @property
     def rows_total(self) -> Decimal:
         """The sum of the rows, incl. VAT; equals ``total`` for every booking the mapper makes."""
         return sum((row.amount for row in self.rows), Decimal("0.00"))
+
+    @property
+    def has_rounding_rows(self) -> bool:
+        """True when rounding rows correct e-Boekhouden's VAT (then it is read back after)."""
+        return any(row.kind == ROUNDING for row in self.rows)

@@ -3,12 +3,15 @@
 Pure helpers for the engine, which finds a relation by its stored link or by ``?email=`` and
 otherwise creates one from ``relation_draft(order)``. With ``customer_codes=name`` the code is
 ``customer_code(draft, attempt)``: the first 5 letters of the name, plus a number from the
-second attempt on, for when e-Boekhouden answers REL_049 (code exists).
+second attempt on, for when e-Boekhouden answers REL_049 (code exists). Under reverse charge
+``relation_update`` gives an existing relation the buyer's VAT id and type B.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pp2eb.mapping.order import Order
@@ -17,6 +20,18 @@ from pp2eb.mapping.order import Order
 MAX_CODE = 15
 _MAX = {"name": 100, "contact": 50, "address": 150, "postal_code": 50, "city": 50}
 _MAX |= {"country": 50, "email": 150, "vat_number": 50}
+# The properties of CreateRelation in the OpenAPI subset: the body of POST and PATCH
+# /v1/relation (a test keeps this list equal to the spec's).
+RELATION_FIELDS = (
+    *("type", "code", "name", "salutation", "contact", "gender"),
+    *("address", "postalCode", "city", "country", "address2", "postalCode2", "city2"),
+    *("country2", "phoneNumber", "mobilePhoneNumber", "faxNumber", "emailAddress"),
+    *("emailAddressInvoice", "emailAddressReminder", "website", "note", "vatNumber"),
+    *("inactive", "termOfPayment", "companyRegistrationNumber", "iban", "bic"),
+    *(f"freeText{n}" for n in range(1, 11)),
+    *("doNotReceiveNewsletters", "ledgerId", "mandate", "mandateType", "mandateId"),
+    *("mandateSignedDate", "peppolId"),
+)
 CODE_LETTERS = 5
 # When a name has no letters at all, the code still needs a stem ("klant" is Dutch for customer).
 FALLBACK_CODE = "KLANT"
@@ -118,3 +133,30 @@ def relation_payload(draft: RelationDraft, *, code: str | None = None) -> dict:
         "vatNumber": draft.vat_number,
     }
     return {key: value for key, value in fields.items() if value is not None}
+
+
+def vat_id_key(vat_id: str | None) -> str:
+    """A VAT id as compared: letters and digits only, upper-case (``be 0123.456.789``)."""
+    # inferred: spaces, dots and dashes are only how a person writes it; VIES ignores them.
+    return re.sub(r"[^0-9A-Z]", "", (vat_id or "").upper())
+
+
+def relation_update(current: Mapping, draft: RelationDraft, vat_id: str) -> dict:
+    """The ``PATCH /v1/relation/{id}`` body that gives relation ``current`` the VAT id and type B.
+
+    Every field the relation has is sent back as it is: the spec does not say whether PATCH
+    changes only the fields sent or replaces the relation, and this body is right either way.
+    A relation that was a person (P) takes the company's name from the order, with the person
+    as contact, because an intra-EU invoice names the business that owes the VAT; a business
+    relation keeps the name someone gave it.
+    """
+    # inferred: PATCH replacing every field is possible (eboekhouden-api.md §3.3 says only
+    # "takes the same body, name required"), so nothing is left out that the relation has.
+    body = {key: current[key] for key in RELATION_FIELDS if current.get(key) is not None}
+    if current.get("type") != "B" and draft.company:
+        body["name"] = draft.name  # the company (relation_draft)
+        if not body.get("contact") and draft.contact:
+            body["contact"] = draft.contact
+    body["name"] = body.get("name") or draft.name
+    body.update(type="B", vatNumber=vat_id)
+    return body

@@ -11,26 +11,33 @@ How the booking is built:
   ``amount_with_tax`` by construction: each line at its gross after its own discounts, on its
   product's ledger (``product_ledgers`` setting, else the ledger Plug&Pay keeps on the product
   when e-Boekhouden has it as a VW ledger, else the revenue ledger); shipping on the shipping
-  ledger; the order-level discounts as one negative row per VAT code on the revenue ledger. A
-  discount's VAT per rate is read from Plug&Pay's ``taxes``, and its share per rate follows
-  from that VAT (see ``pp2eb.mapping.totals``), so it matches however Plug&Pay split it.
+  ledger; the order-level discounts as negative rows per VAT code where the revenue went (the
+  ledgers of the lines at that rate, in proportion), or on ``discount_ledger`` when one is set
+  (see ``pp2eb.mapping.rows.discount_rows``). A discount's VAT per rate is read from Plug&Pay's
+  ``taxes``, and its share per rate follows from that VAT (see ``pp2eb.mapping.totals``), so it
+  matches however Plug&Pay split it.
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
   country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
   §3.3); e-Boekhouden has no per-country OSS codes.
-* Rounding. e-Boekhouden computes the VAT of each code over the total of that code's rows;
-  Plug&Pay rounds per line, so the two can differ by a cent or so. Then the booking gets two
-  visible rows on the rounding ledger (setting ``rounding_ledger``, "Afrondingsverschillen"):
-  +δ at that VAT code and −δ at ``GEEN``, with δ the smallest gross change that makes
-  e-Boekhouden compute exactly Plug&Pay's VAT. The total stays ``amount_with_tax``, the VAT per
-  code equals Plug&Pay's, and the difference is on a ledger where a bookkeeper sees it. Chosen
-  over ``AFW_VERK`` with an explicit ``vatAmount`` because that code moves the sale to another
-  box of the VAT return; ``notes`` on the booking explain each pair in words.
+* Rounding. e-Boekhouden computes the VAT of each code over the total of that code's rows, or
+  per row (a setting of the administration, ``ref.vat_rounding``); Plug&Pay rounds per line,
+  so the two can differ by a cent or so. Then the booking gets two visible rows on the
+  rounding ledger (setting ``rounding_ledger``, "Afrondingsverschillen"): +δ at that VAT code
+  and −δ at ``GEEN``, with δ the smallest gross that makes e-Boekhouden, rounding its way,
+  compute exactly Plug&Pay's VAT (``pp2eb.mapping.rounding``). The total stays
+  ``amount_with_tax``, the VAT per code equals Plug&Pay's, and the difference is on a ledger
+  where a bookkeeper sees it. Chosen over ``AFW_VERK`` with an explicit ``vatAmount`` because
+  that code moves the sale to another box of the VAT return; ``notes`` on the booking explain
+  each pair in words. While the rounding is unknown, an order that would need such rows waits.
+* Reverse charge: the booking carries the buyer's VAT id (``vat_id``) and a relation of type
+  B, so the engine can make sure the relation has both before it writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -50,10 +57,11 @@ from pp2eb.mapping.credits import Credit, credit_of
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import cut, to_invoice_payload, to_mutation_payload
-from pp2eb.mapping.rounding import balance_vat, verify
+from pp2eb.mapping.rounding import balance_vat, needs_rounding_rows, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
-from pp2eb.mapping.vat import Treatment, treatments
+from pp2eb.mapping.vat import REVERSE, Treatment, buyer, treatments
+from pp2eb.mapping.vatcodes import PER_TOTAL
 from pp2eb.settings import Settings
 
 __all__ = [
@@ -78,6 +86,12 @@ __all__ = [
 MAX_DESCRIPTION = 50  # a mutation's description
 MAX_NUMBER = 50  # invoice numbers, for mutations (MUT_018) and invoices (FACT_007) alike
 PAID_STATUSES = ("paid", "credited", "credit_invoice")
+UNKNOWN_ROUNDING = (
+    "Order {order} needs a VAT rounding correction, and its rows depend on whether "
+    "e-Boekhouden computes VAT per row or over the total per VAT code, which pp2eb does not "
+    "know yet. It learns it from the first booking it reads back (then this order follows), "
+    "or set it on the e-Boekhouden connection page."
+)
 
 
 def skip_reason(order: Order, settings: Settings) -> str | None:
@@ -128,11 +142,22 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     if not rows:
         return Skip(f"Nothing to book: order {order.id} totals {order.amount_with_tax}.")
     targets = _sum_per(rates, how, lambda t: t.vat_code if not t.oss_country else None)
-    rounding, notes = balance_vat(rows, targets, counts, ledgers)
+    vat_rounding = ref.vat_rounding
+    if vat_rounding is None:
+        if needs_rounding_rows(rows, targets):
+            return Wait(UNKNOWN_ROUNDING.format(order=order.id))
+        vat_rounding = PER_TOTAL  # no rounding rows either way: the booking is the same
+    rounding, notes = balance_vat(rows, targets, counts, ledgers, vat_rounding)
     rows += rounding
-    vat_expected = verify(order, rows, targets)
+    vat_expected = verify(order, rows, targets, vat_rounding)
     template = _template(settings, ref)
     relation = relation_draft(order)
+    vat_id = None
+    if buyer(order)[1] == REVERSE:
+        # The VAT id goes with the booking: the ICP return and the invoice need it on the
+        # relation, which the engine checks (pp2eb.relations.Relations.ensure_vat_id).
+        vat_id = relation.vat_number
+        relation = replace(relation, type="B")
     return Booking(
         order_id=order.id,
         insertion=settings.insertion,
@@ -152,6 +177,8 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         vat_plugandpay={key: totals.vat for key, totals in rates.items()},
         oss_vat=_sum_per(rates, how, lambda t: t.oss_country),
         notes=tuple(notes),
+        vat_rounding=vat_rounding,
+        vat_id=vat_id,
         alone=credit.alone if credit else None,
     )
 

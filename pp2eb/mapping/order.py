@@ -1,26 +1,18 @@
-"""A Plug&Pay order as frozen dataclasses with ``Decimal`` money, read from the API's JSON.
+"""A Plug&Pay order as frozen dataclasses with ``Decimal`` money: the mapper's picture of it.
 
-``parse_order`` reads the order the way ``docs/plugandpay-order.md`` says and rejects anything
-it cannot use with a ``MappingError`` naming the field: a missing field, a null where an object
-belongs, an amount that is not a number of cents, an unknown country. It checks shape and
-signs only; whether the figures add up is the mapper's check (``pp2eb.mapping.totals``).
+This is the order in one canonical form, whichever reading of Plug&Pay's JSON it was made by
+(``pp2eb.mapping.readings.parse_order``; ``docs/plugandpay-order.md`` lists the readings): a
+line's ``amount`` and ``amount_with_tax`` are its totals before its own discounts, every VAT
+figure is the VAT itself.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.mapping.booking import MappingError
-from pp2eb.mapping.orderjson import Fields
-from pp2eb.mapping.payloads import QUOTED, cut
-
-logger = logging.getLogger(__name__)
-
 CREDIT_INVOICE = "credit_invoice"
-MAX_ORDER_ID = 10**15
 PAYMENT_STATUSES = ("open", "processing", "paid", "credited", CREDIT_INVOICE, "reversed")
 
 
@@ -53,11 +45,8 @@ class Discount:
 
 @dataclass(frozen=True)
 class Line:
-    """An order line; ``amount``/``amount_with_tax`` are line totals before its discounts.
-
-    inferred: line totals (all units), not unit prices, and before the line's own discounts;
-    ``tax_amount`` is the VAT after those discounts. The sum check catches any other reading.
-    """
+    """An order line: ``amount``/``amount_with_tax`` are its totals (all units) before its own
+    discounts, ``tax_amount`` the VAT after them."""
 
     product_id: int | None
     label: str
@@ -91,11 +80,8 @@ class Shipping:
 
 @dataclass(frozen=True)
 class TaxTotal:
-    """The VAT charged at one rate on the whole order (``taxes[]``).
-
-    inferred: ``amount`` is the VAT (lines, shipping and order discounts together), not the
-    base; ``pp2eb.mapping.totals`` turns the other reading into an error.
-    """
+    """The VAT charged at one rate on the whole order (``taxes[]``): lines, shipping and order
+    discounts together."""
 
     amount: Decimal
     rate: TaxRate
@@ -152,6 +138,9 @@ class Order:
     discounts: tuple[Discount, ...]
     shipping: Shipping | None
     related_orders: tuple[RelatedOrder, ...]
+    #: How the JSON was read where the record is silent, in words ("shipping: VAT read from
+    #: `taxes` (a list)"): for the run's log. Not part of what the order is.
+    readings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_credit(self) -> bool:
@@ -161,162 +150,3 @@ class Order:
         original in ``related_orders`` (Plug&Pay's help centre; no JSON sample was seen).
         """
         return self.payment_status == CREDIT_INVOICE
-
-
-def parse_order(raw: object) -> Order:
-    """Read one Plug&Pay order (or its ``{"data": ...}`` envelope); MappingError if unusable."""
-    try:
-        return _parse(raw)
-    except MappingError:
-        raise
-    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
-        # A safety net for shapes the field readers did not foresee: the promise is that no
-        # JSON input makes parsing fail with anything but a MappingError.
-        logger.warning("unreadable Plug&Pay order: %r", exc)
-        raise MappingError(f"The Plug&Pay order cannot be read ({exc}).") from exc
-
-
-def _parse(raw: object) -> Order:
-    if isinstance(raw, dict) and "id" not in raw and isinstance(raw.get("data"), dict):
-        raw = raw["data"]
-    order = Fields(raw, "order")
-    order_id = order.int("id")
-    # The id becomes the order number and part of the payment reference (at most 50 chars).
-    if not 0 < order_id < MAX_ORDER_ID:
-        raise MappingError(f"order.id is {order_id}, not a Plug&Pay order number.")
-    payment = order.obj("payment")
-    payment_status = payment.choice("status", PAYMENT_STATUSES)
-    credit = payment_status == CREDIT_INVOICE
-    billing = order.obj("billing")
-    address = billing.opt_obj("address")
-    contact = billing.obj("contact")
-    shipping = order.opt_obj("shipping")
-    parsed = Order(
-        id=order_id,
-        amount=order.money("amount"),
-        amount_with_tax=order.money("amount_with_tax"),
-        invoice_number=order.opt_str("invoice_number"),
-        invoice_status=order.choice("invoice_status", ("concept", "final")),
-        invoice_date=order.opt_date("invoice_date"),
-        mode=order.choice("mode", ("live", "test")),
-        payment_status=payment_status,
-        address=_address(address),
-        contact=Contact(
-            company=contact.opt_str("company"),
-            email=contact.opt_str("email"),
-            firstname=contact.opt_str("firstname"),
-            lastname=contact.opt_str("lastname"),
-            vat_id_number=contact.opt_str("vat_id_number"),
-            # inferred: a missing flag means Plug&Pay did not decide, which is not reverse charge.
-            tax_exempt=contact.choice("tax_exempt", ("none", "reverse", "unknown"), "unknown"),
-        ),
-        lines=tuple(_line(item, credit) for item in order.list("items")),
-        taxes=tuple(
-            TaxTotal(amount=tax.money("amount"), rate=_rate(tax.obj("rate")))
-            for tax in order.list("taxes")
-        ),
-        # inferred: total_discounts holds order-level discounts only; absent = none.
-        discounts=tuple(_discount(d) for d in order.list("total_discounts", required=False)),
-        shipping=None if shipping is None else _shipping(shipping),
-        related_orders=tuple(
-            RelatedOrder(
-                id=rel.int("id"),
-                invoice_number=rel.opt_str("invoice_number"),
-                payment_status=rel.opt_str("payment_status"),
-            )
-            for rel in order.list("related_orders", required=False)
-        ),
-    )
-    _check_signs(parsed)
-    return parsed
-
-
-def _address(address: Fields | None) -> Address:
-    if address is None:
-        return Address(None, None, None, None, None)
-    return Address(
-        street=address.opt_str("street"),
-        housenumber=address.opt_str("housenumber"),
-        zipcode=address.opt_str("zipcode"),
-        city=address.opt_str("city"),
-        country=address.opt_country("country"),
-    )
-
-
-def _rate(rate: Fields) -> TaxRate:
-    return TaxRate(country=rate.country("country"), percentage=rate.percentage("percentage"))
-
-
-def _discount(discount: Fields) -> Discount:
-    return Discount(
-        amount=discount.money("amount"),
-        amount_with_tax=discount.money("amount_with_tax"),
-        code=discount.opt_str("code"),
-    )
-
-
-def _line(item: Fields, credit: bool) -> Line:
-    tax = item.obj("tax")
-    quantity = item.int("quantity")
-    if quantity < 0 and not credit:
-        raise MappingError(
-            f"{item.where}.quantity is {quantity}: a negative quantity belongs on a credit "
-            "invoice only.",
-            fix="Correct the order in Plug&Pay or credit it.",
-        )
-    return Line(
-        product_id=item.opt_int("product_id"),
-        label=item.opt_str("label") or "",
-        quantity=quantity,
-        amount=item.money("amount"),
-        amount_with_tax=item.money("amount_with_tax"),
-        discounts=tuple(_discount(d) for d in item.list("discounts", required=False)),
-        tax_amount=tax.money("amount"),
-        rate=_rate(tax.obj("rate")),
-    )
-
-
-def _shipping(shipping: Fields) -> Shipping:
-    # inferred: shipping is {amount, amount_with_tax, tax: {amount, rate}} (tap schema shape).
-    tax = shipping.obj("tax")
-    return Shipping(
-        amount=shipping.money("amount"),
-        amount_with_tax=shipping.money("amount_with_tax"),
-        tax_amount=tax.money("amount"),
-        rate=_rate(tax.obj("rate")),
-    )
-
-
-def _check_signs(order: Order) -> None:
-    """Every amount is >= 0 on a normal order and <= 0 on a credit invoice."""
-    amounts: list[tuple[str, Decimal]] = [
-        ("amount", order.amount),
-        ("amount_with_tax", order.amount_with_tax),
-    ]
-    for i, line in enumerate(order.lines):
-        where = f"items[{i}]"
-        amounts += [(f"{where}.amount", line.amount), (f"{where}.tax.amount", line.tax_amount)]
-        amounts += [(f"{where}.amount_with_tax", line.amount_with_tax)]
-        amounts += [(f"{where}.discounts", d.amount_with_tax) for d in line.discounts]
-        amounts += [(f"{where}.discounts", d.amount) for d in line.discounts]
-    amounts += [(f"taxes[{i}].amount", t.amount) for i, t in enumerate(order.taxes)]
-    amounts += [("total_discounts", d.amount) for d in order.discounts]
-    amounts += [("total_discounts", d.amount_with_tax) for d in order.discounts]
-    if order.shipping is not None:
-        amounts += [("shipping.amount", order.shipping.amount)]
-        amounts += [("shipping.amount_with_tax", order.shipping.amount_with_tax)]
-        amounts += [("shipping.tax.amount", order.shipping.tax_amount)]
-    number = cut(str(order.invoice_number or order.id), QUOTED)
-    for where, value in amounts:
-        if order.is_credit and value > 0:
-            raise MappingError(
-                f"Credit invoice {number} has a positive amount "
-                f"({where} = {value}); a credit invoice's amounts are all negative.",
-                fix="Check the credit invoice in Plug&Pay.",
-            )
-        if not order.is_credit and value < 0:
-            raise MappingError(
-                f"Order {order.id} has a negative amount ({where} = {value}) but is not a "
-                "credit invoice.",
-                fix="Correct the order in Plug&Pay or credit it.",
-            )

@@ -1,7 +1,10 @@
 """Strict readers for fields of decoded JSON, each failing with a MappingError naming the field.
 
 Money is read from decimal strings (what Plug&Pay sends), ``Decimal`` (``jsonutil.loads``) or
-integers, never from floats: a float has already lost the exact cents.
+integers, never from floats: a float has already lost the exact cents. Where a value comes in a
+form the record does not show but that reads the same (an id as text, a percentage as a number,
+an include left out), it is taken and a note says so (``Fields.notes``, shared by every reader of
+one document), so that a run can log which reading it took.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pp2eb.mapping.payloads import QUOTED
 from pp2eb.mapping.vatcodes import CENT
 
 _NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
+ID_TEXT = re.compile(r"[1-9][0-9]{0,17}")  # an id written as text
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Larger than any real order; keeps Decimal arithmetic far inside its precision.
 _MAX_AMOUNT = Decimal(10) ** 12
@@ -49,11 +53,16 @@ def describe(value: object) -> str:
 class Fields:
     """One JSON object and its path (``order.items[2].tax``), read one typed field at a time."""
 
-    def __init__(self, data: object, where: str):
+    def __init__(self, data: object, where: str, notes: set[str] | None = None):
         if not isinstance(data, dict):
             raise MappingError(f"{where} is {describe(data)}, expected an object.")
         self.data = data
         self.where = where
+        self.notes = notes if notes is not None else set()
+
+    def child(self, data: object, where: str) -> Fields:
+        """A reader of a value inside this one, sharing its notes."""
+        return Fields(data, where, self.notes)
 
     def _bad(self, key: str, expected: str) -> MappingError:
         if key not in self.data:
@@ -66,7 +75,7 @@ class Fields:
         value = self.data.get(key)
         if not isinstance(value, dict):
             raise self._bad(key, "an object")
-        return Fields(value, f"{self.where}.{key}")
+        return self.child(value, f"{self.where}.{key}")
 
     def opt_obj(self, key: str) -> Fields | None:
         """An object that may be missing or null."""
@@ -79,7 +88,30 @@ class Fields:
             return []
         if not isinstance(value, list):
             raise self._bad(key, "a list")
-        return [Fields(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(value)]
+        return [self.child(item, f"{self.where}.{key}[{i}]") for i, item in enumerate(value)]
+
+    def include(self, key: str) -> list[Fields]:
+        """The list an ``include=`` asked for: missing or null is read as empty, and noted.
+
+        inferred: the record does not say whether an include with nothing in it is answered as
+        an empty list or left out.
+        """
+        if self.data.get(key) is None:
+            state = "null" if key in self.data else "missing from the answer"
+            self.notes.add(f"{key}: {state}, read as none")
+        return self.list(key, required=False)
+
+    def id(self, key: str) -> int:
+        """A required id: a whole number, or one written as text (noted)."""
+        value = self.data.get(key)
+        if isinstance(value, str) and ID_TEXT.fullmatch(value):
+            self.notes.add("ids read from text (the record shows numbers)")
+            return int(value)
+        return self.int(key)
+
+    def opt_id(self, key: str) -> int | None:
+        """An id or null."""
+        return None if self.data.get(key) is None else self.id(key)
 
     def int(self, key: str) -> int:
         """A required whole number."""
@@ -143,7 +175,7 @@ class Fields:
             raise MappingError(f"{self.where}.{key} is {shown(value)}, not a known country code.")
         return value.upper()
 
-    def _decimal(self, key: str, expected: str) -> Decimal:
+    def _decimal(self, key: str, expected: str, plural: str) -> Decimal:
         value = self.data.get(key)
         if isinstance(value, bool) or value is None:
             raise self._bad(key, expected)
@@ -157,6 +189,7 @@ class Fields:
                 raise MappingError(f"{self.where}.{key} is {shown(value)}, expected {expected}.")
             number = Decimal(value)
         elif isinstance(value, (int, Decimal)):
+            self.notes.add(f"{plural} read from numbers (the record shows decimal text)")
             number = Decimal(value)
         else:
             raise self._bad(key, expected)
@@ -168,7 +201,7 @@ class Fields:
 
     def money(self, key: str) -> Decimal:
         """A required amount in euros with at most 2 decimals, returned with exactly 2."""
-        number = self._decimal(key, "an amount")
+        number = self._decimal(key, "an amount", "amounts")
         cents = number.quantize(CENT)
         if cents != number:
             raise MappingError(
@@ -179,7 +212,7 @@ class Fields:
 
     def percentage(self, key: str) -> Decimal:
         """A required VAT percentage, 0 up to (not including) 100."""
-        number = self._decimal(key, "a percentage")
+        number = self._decimal(key, "a percentage", "tax rate percentages")
         if not 0 <= number < 100 or number.quantize(_PERCENT_STEP) != number:
             raise MappingError(f"{self.where}.{key} is {shown(number)}, not a VAT percentage.")
         return number

@@ -1,9 +1,23 @@
 """Make e-Boekhouden compute exactly Plug&Pay's VAT, visibly, and check the booking to the cent.
 
-e-Boekhouden computes the VAT of each code over the total of that code's rows; Plug&Pay rounds
-per line. Where the two differ, two rows on the rounding ledger (+δ at the VAT code, −δ at
-``GEEN``) move the code's total to the nearest gross on which e-Boekhouden computes Plug&Pay's
-VAT, leaving the booking's total as it was.
+Plug&Pay rounds VAT per line. e-Boekhouden rounds the way its administration is set up
+(eboekhouden-api.md §4.4): over the total of each VAT code's rows (``PER_TOTAL``), or per row,
+the code's VAT being the sum of its rows (``PER_ROW``). pp2eb learns which from a booking it
+reads back, or a person sets it (``pp2eb.vat_rounding``); it reaches the mapper as
+``ReferenceData.vat_rounding``, None while unknown.
+
+Where e-Boekhouden's VAT of a code, computed that way, differs from Plug&Pay's, two rows on the
+rounding ledger, +δ at the VAT code and −δ at ``GEEN``, leave the booking's total as it was and
+make the code's VAT Plug&Pay's:
+
+* per total, δ moves the code's total to the nearest gross on which e-Boekhouden computes
+  Plug&Pay's VAT;
+* per row, the +δ row is a row of its own, so δ is the smallest gross whose own VAT is the
+  difference (1 cent of VAT at 21% takes a row of 3 cents).
+
+A pair made for one rounding is wrong under the other, so each rounding gets rows only where it
+needs them, and while the rounding is unknown an order that would need them waits
+(``needs_rounding_rows``).
 """
 
 from __future__ import annotations
@@ -14,52 +28,97 @@ from pp2eb.mapping.booking import ROUNDING, BookingRow, MappingError
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.rows import Ledgers
 from pp2eb.mapping.totals import ZERO
-from pp2eb.mapping.vatcodes import CENT, NO_VAT, eboekhouden_vat, gross_for_vat, vat_rate
+from pp2eb.mapping.vatcodes import (
+    CENT,
+    NO_VAT,
+    PER_ROW,
+    PER_TOTAL,
+    VAT_ROUNDINGS,
+    gross_for_vat,
+    rows_vat,
+    vat_rate,
+)
+
+ROUNDING_WORDS = {PER_TOTAL: "over the total", PER_ROW: "rounding per row"}
 
 
-def _code_totals(rows: list[BookingRow]) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = {}
+def _code_amounts(rows: list[BookingRow]) -> dict[str, list[Decimal]]:
+    amounts: dict[str, list[Decimal]] = {}
     for row in rows:
-        totals[row.vat_code] = totals.get(row.vat_code, ZERO) + row.amount
-    return totals
+        amounts.setdefault(row.vat_code, []).append(row.amount)
+    return amounts
+
+
+def computed_vat(rows: list[BookingRow], rounding: str) -> dict[str, Decimal]:
+    """The VAT per code e-Boekhouden computes over ``rows`` when it rounds that way."""
+    return {
+        code: rows_vat(amounts, code, rounding) for code, amounts in _code_amounts(rows).items()
+    }
+
+
+def needs_rounding_rows(rows: list[BookingRow], targets: dict[str, Decimal]) -> bool:
+    """True when either rounding would compute VAT other than Plug&Pay's for some code."""
+    return any(
+        computed.get(code, ZERO) != targets.get(code, ZERO)
+        for computed in (computed_vat(rows, rounding) for rounding in VAT_ROUNDINGS)
+        for code in computed.keys() | targets.keys()
+    )
 
 
 def balance_vat(
-    rows: list[BookingRow], targets: dict[str, Decimal], counts: dict[str, int], ledgers: Ledgers
+    rows: list[BookingRow],
+    targets: dict[str, Decimal],
+    counts: dict[str, int],
+    ledgers: Ledgers,
+    rounding: str,
 ) -> tuple[list[BookingRow], list[str]]:
     """Rounding row pairs that make e-Boekhouden's VAT per code equal Plug&Pay's (see above)."""
     extra: list[BookingRow] = []
     notes: list[str] = []
-    for code, gross in _code_totals(rows).items():
+    for code, amounts in _code_amounts(rows).items():
         target = targets.get(code, ZERO)
-        computed = eboekhouden_vat(gross, code)
+        computed = rows_vat(amounts, code, rounding)
         if computed == target:
             continue
+        gross = sum(amounts, ZERO)
         # Per-line rounding moves each line by at most half a cent.
         tolerance = CENT * ((counts.get(code, 1) + 2) // 2)
-        adjusted = None
+        delta = None
         if vat_rate(code) and abs(target - computed) <= tolerance:
-            adjusted = gross_for_vat(gross, code, target)
-        if adjusted is None:
+            delta = _delta(gross, code, target, target - computed, rounding)
+        if delta is None:
             raise MappingError(
                 f"Plug&Pay's VAT for {code} is {target}, but e-Boekhouden computes {computed} "
                 f"over the {gross} incl. VAT booked with that code; that is more than rounding.",
                 fix="Check the order's VAT in Plug&Pay.",
             )
-        delta = adjusted - gross
         ledger = ledgers.get(ledgers.settings.rounding_ledger, "VW", "rounding", "rounding_ledger")
         text = f"Afrondingsverschil btw {format(vat_rate(code), 'f')}%"
         extra.append(BookingRow(ledger, code, delta, text, ROUNDING))
         extra.append(BookingRow(ledger, NO_VAT, -delta, text + ", tegenboeking", ROUNDING))
         notes.append(
             f"{code}: Plug&Pay's VAT (rounded per line) is {target}; e-Boekhouden would compute "
-            f"{computed} over the total. Rounding rows of {delta} at {code} and {-delta} at "
-            f"{NO_VAT} on ledger {ledger.code} make it {target}; the total is unchanged."
+            f"{computed} {ROUNDING_WORDS[rounding]}. Rounding rows of {delta} at {code} and "
+            f"{-delta} at {NO_VAT} on ledger {ledger.code} make it {target}; the total is "
+            "unchanged."
         )
     return extra, notes
 
 
-def verify(order: Order, rows: list[BookingRow], targets: dict[str, Decimal]) -> dict:
+def _delta(
+    gross: Decimal, code: str, target: Decimal, missing: Decimal, rounding: str
+) -> Decimal | None:
+    """The gross of the +δ rounding row, or None when no row within reach does it."""
+    if rounding == PER_ROW:
+        # Its own row: the smallest gross whose VAT alone is what is missing.
+        return gross_for_vat(ZERO, code, missing)
+    adjusted = gross_for_vat(gross, code, target)
+    return None if adjusted is None else adjusted - gross
+
+
+def verify(
+    order: Order, rows: list[BookingRow], targets: dict[str, Decimal], rounding: str
+) -> dict:
     """The VAT per code e-Boekhouden will compute; MappingError if anything is off by a cent."""
     total = sum((row.amount for row in rows), ZERO)
     if total != order.amount_with_tax:
@@ -68,7 +127,7 @@ def verify(order: Order, rows: list[BookingRow], targets: dict[str, Decimal]) ->
             f"{order.amount_with_tax}.",
             fix="Report this to pp2eb; the order was not booked.",
         )
-    expected = {code: eboekhouden_vat(g, code) for code, g in _code_totals(rows).items()}
+    expected = computed_vat(rows, rounding)
     for code in expected.keys() | targets.keys():
         if expected.get(code, ZERO) != targets.get(code, ZERO):
             raise MappingError(

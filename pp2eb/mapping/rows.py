@@ -1,14 +1,14 @@
 """The rows of a booking: which ledger, which VAT code and which amount for each part of an order.
 
-Lines go on their product's ledger, shipping on the shipping ledger, order discounts on the
-revenue ledger as one negative row per rate, and under OSS the foreign VAT on the country's
-OSS ledger. Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the
-separate OSS row.
+Lines go on their product's ledger, shipping on the shipping ledger, order discounts where the
+revenue went (see ``discount_rows``), and under OSS the foreign VAT on the country's OSS ledger.
+Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the separate OSS
+row.
 
 Every row knows its Plug&Pay rate (``DE:19``). The OSS return needs the base and the VAT per
 country and rate, and e-Boekhouden has one code (``AFST_VERK``) for all of them, so the rows of
 an OSS rate end their description with the country and rate (``Cursus DE 19% (OSS)``), and
-grouping keeps rates apart: rows are grouped per ledger, VAT code, country and rate.
+rows are kept apart, and grouped, per ledger, VAT code, country and rate.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from pp2eb.mapping.booking import (
 )
 from pp2eb.mapping.order import Line, Order, TaxRate
 from pp2eb.mapping.payloads import MAX_DESCRIPTION, cut
-from pp2eb.mapping.totals import RateTotals
+from pp2eb.mapping.totals import ZERO, RateTotals
 from pp2eb.mapping.vat import Treatment
-from pp2eb.mapping.vatcodes import NO_VAT
+from pp2eb.mapping.vatcodes import CENT, NO_VAT
 from pp2eb.settings import Settings
 
 _CATEGORY = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
@@ -81,6 +81,11 @@ class Ledgers:
         """The revenue ledger of the settings."""
         return self.get(self.settings.revenue_ledger, "VW", "revenue", "revenue_ledger")
 
+    def discount(self) -> Ledger | None:
+        """The discount ledger of the settings, if one is set."""
+        code = self.settings.discount_ledger
+        return self.get(code, "VW", "discount", "discount_ledger") if code else None
+
 
 def _line_text(line: Line) -> str:
     text = line.label.strip() or f"Product {line.product_id}"
@@ -129,14 +134,7 @@ def booking_rows(
         amount = shipping.amount if treatment.oss_country else shipping.amount_with_tax
         ledger = ledgers.get(ledgers.settings.shipping_ledger, "VW", "shipping", "shipping_ledger")
         rows.append(_row(ledger, treatment, amount, "Verzendkosten", SHIPPING, shipping.rate))
-    codes = ", ".join(d.code for d in order.discounts if d.code)
-    text = f"Korting {codes}" if codes else "Korting"
-    # One row per rate, in the rates' order: per rate, not per VAT code, so that the OSS
-    # rates of one country stay apart (a domestic order has one rate per VAT code anyway).
-    for key, totals in rates.items():
-        share = totals.discount_net if how[key].oss_country else totals.discount_gross
-        if share:
-            rows.append(_row(ledgers.revenue(), how[key], -share, text, DISCOUNT, totals.rate))
+    rows += discount_rows(order, rates, how, ledgers)
     for key, totals in rates.items():
         country = how[key].oss_country
         if country:
@@ -148,6 +146,69 @@ def booking_rows(
             text = "Btw" + oss_tag(key)
             rows.append(BookingRow(ledger, NO_VAT, totals.vat, text, OSS_VAT, key, True))
     return rows
+
+
+def discount_rows(
+    order: Order, rates: dict[str, RateTotals], how: dict[str, Treatment], ledgers: Ledgers
+) -> list[BookingRow]:
+    """The order discounts as negative rows: on ``discount_ledger`` when one is set, else each
+    rate's share split over the ledgers of that rate's lines in proportion to their amounts.
+
+    A course on 8010 and a book on 8000 with 10% off the order each lose their own part, so no
+    revenue ledger goes below what was sold on it. The cents the split leaves go to the largest
+    remainders, so the shares add up to Plug&Pay's discount exactly.
+    """
+    codes = ", ".join(d.code for d in order.discounts if d.code)
+    text = f"Korting {codes}" if codes else "Korting"
+    fixed = ledgers.discount()
+    # Per ledger, VAT code and rate: the OSS rates of one country stay apart (a domestic order
+    # has one rate per VAT code, so for it this is per ledger and VAT code).
+    sums: dict[tuple[str, str, str], BookingRow] = {}
+    for key, totals in rates.items():
+        oss = how[key].oss_country is not None
+        share = totals.discount_net if oss else totals.discount_gross
+        if not share:
+            continue
+        targets = [(fixed, share)] if fixed else _follow_lines(order, key, oss, share, ledgers)
+        for ledger, amount in targets:
+            row = sums.get((ledger.code, how[key].vat_code, key))
+            total = (row.amount if row else ZERO) - amount
+            row = _row(ledger, how[key], total, text, DISCOUNT, totals.rate)
+            sums[(ledger.code, how[key].vat_code, key)] = row
+    return [row for row in sums.values() if row.amount]
+
+
+def _follow_lines(
+    order: Order, key: str, oss: bool, share: Decimal, ledgers: Ledgers
+) -> list[tuple[Ledger, Decimal]]:
+    """``share`` of rate ``key`` over the ledgers of the lines at that rate, by their amounts."""
+    weights: dict[str, tuple[Ledger, Decimal]] = {}
+    for line in order.lines:
+        if line.rate.key == key:
+            ledger = ledgers.product(line)
+            amount = line.net if oss else line.gross
+            weights[ledger.code] = (ledger, weights.get(ledger.code, (ledger, ZERO))[1] + amount)
+    parts = split(share, [weight for _ledger, weight in weights.values()])
+    if parts is None:  # no lines at this rate to follow: the revenue ledger, as before
+        return [(ledgers.revenue(), share)]
+    return [(ledger, part) for (ledger, _w), part in zip(weights.values(), parts, strict=True)]
+
+
+def split(total: Decimal, weights: list[Decimal]) -> list[Decimal] | None:
+    """``total`` in cents over ``weights`` in proportion, the spare cents to the largest
+    remainders (the first of equals first); None unless the non-zero weights share one sign."""
+    if len({w > 0 for w in weights if w}) != 1:
+        return None
+    whole = sum(weights, ZERO)
+    cents = int((total / CENT).to_integral_value())
+    exact = [Decimal(cents) * w / whole for w in weights]
+    parts = [int(e) for e in exact]  # towards zero
+    spare = cents - sum(parts)
+    step = 1 if spare > 0 else -1
+    ranked = sorted(range(len(exact)), key=lambda i: -abs(exact[i] - parts[i]))
+    for i in ranked[: abs(spare)]:
+        parts[i] += step
+    return [Decimal(p) * CENT for p in parts]
 
 
 def group_rows(rows: list[BookingRow]) -> list[BookingRow]:

@@ -1,13 +1,16 @@
 """e-Boekhouden's sales VAT codes and how e-Boekhouden computes VAT from them.
 
 inferred: e-Boekhouden computes VAT itself; it accepts an explicit amount only on AFW/AFW_VERK.
-The sandbox and this module follow the same reading (eboekhouden-api.md §4.4): VAT is computed
-per VAT code over the total of that code's rows in one mutation or invoice, rounded half-up to
-the cent; with ``inExVat`` IN ``vat = gross × r / (100 + r)``. pp2eb always sends IN amounts.
+The sandbox and this module follow the same reading (eboekhouden-api.md §4.4): VAT is rounded
+half-up to the cent, with ``inExVat`` IN ``vat = gross × r / (100 + r)`` (pp2eb always sends IN
+amounts), and an administration rounds in one of two ways, a setting pp2eb reads back
+(``pp2eb.vat_rounding``): ``PER_TOTAL``, each VAT code's VAT over the total of that code's rows
+in one mutation or invoice, or ``PER_ROW``, each row on its own and the code's VAT the sum.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -33,6 +36,10 @@ SALE_VAT_CODES: frozenset[str] = frozenset(
 VAT_RATES: dict[str, Decimal] = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9)}
 
 NO_VAT = "GEEN"
+# The two ways an administration rounds VAT (eboekhouden-api.md §4.4: ``rows[].vatAmount``
+# comes back only when VAT is computed per row).
+PER_TOTAL, PER_ROW = "total", "row"
+VAT_ROUNDINGS = (PER_TOTAL, PER_ROW)
 DISTANCE_SALES = "AFST_VERK"
 
 # How far the rounding search may move a code's total; a real per-line difference needs a few
@@ -56,6 +63,15 @@ def eboekhouden_vat(gross: Decimal, vat_code: str) -> Decimal:
     if not rate:
         return Decimal("0.00")
     return round_cents(gross * rate / (100 + rate))
+
+
+def rows_vat(amounts: Iterable[Decimal], vat_code: str, rounding: str) -> Decimal:
+    """The VAT e-Boekhouden computes for one code's rows (gross amounts) under ``rounding``."""
+    amounts = list(amounts)
+    # inferred: per row, each row is rounded half-up to the cent like a total, then summed.
+    if rounding == PER_ROW:
+        return sum((eboekhouden_vat(amount, vat_code) for amount in amounts), Decimal("0.00"))
+    return eboekhouden_vat(sum(amounts, Decimal("0.00")), vat_code)
 
 
 def gross_for_vat(gross: Decimal, vat_code: str, vat: Decimal) -> Decimal | None:

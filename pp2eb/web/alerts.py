@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from pp2eb import alert_settings, alerting
-from pp2eb.alerts import MailError, shown
+from pp2eb.alerts import MailError
 from pp2eb.sandbox import mailbox_url
 from pp2eb.web.alert_forms import AlertSettingsForm
 from pp2eb.web.forms import ConfirmForm
@@ -55,9 +55,3 @@ def test():
     else:
         flash(_("A test e-mail was sent to %(to)s.", to=", ".join(config.to)), "success")
     return redirect(url_for("alerts.settings"))
-
-
-@bp.app_template_filter("local_time")
-def local_time(when) -> str:
-    """A stored (UTC) moment in Dutch local time, as the alerts count days."""
-    return shown(when) if when else "–"

@@ -8,7 +8,12 @@ from flask_babel import gettext as _
 from pp2eb import connections
 from pp2eb.models import Credential
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.web.forms import ConfirmForm, EBoekhoudenConnectForm, PlugAndPayConnectForm
+from pp2eb.web.forms import (
+    ConfirmForm,
+    EBoekhoudenConnectForm,
+    PlugAndPayConnectForm,
+    VatRoundingForm,
+)
 
 bp = Blueprint("connect", __name__, url_prefix="/connect")
 
@@ -33,17 +38,44 @@ def page(service: str):
         else:
             flash(_("Connected to %(account)s.", account=connection.description), "success")
             return redirect(url_for("connect.page", service=service))
+    credential = connections.get_credential(service)
     return render_template(
         "connect/page.html",
         service=service,
         service_name=connections.SERVICES[service],
         form=form,
         secret_field=form[secret_field],
-        credential=connections.get_credential(service),
+        credential=credential,
         default_base_url=connections.default_base_url(service),
         demo_secret=demo_secret if current_app.config["DEMO"] else None,
         disconnect_form=ConfirmForm(),
+        rounding_form=_rounding_form(credential),
     )
+
+
+def _rounding_form(credential: Credential | None) -> VatRoundingForm:
+    """The VAT rounding form, showing the rounding set by hand (else: let pp2eb find out)."""
+    form = VatRoundingForm(formdata=None)
+    if credential is not None and credential.vat_rounding_by == Credential.BY_HAND:
+        form.vat_rounding.data = credential.vat_rounding
+    return form
+
+
+@bp.post("/eboekhouden/vat-rounding")
+def vat_rounding():
+    """Set how e-Boekhouden rounds VAT by hand, or let pp2eb find out from a booking."""
+    form = VatRoundingForm()
+    if form.validate_on_submit():
+        chosen = form.vat_rounding.data
+        try:
+            connections.set_vat_rounding(None if chosen == VatRoundingForm.LEARN else chosen)
+        except connections.ConnectError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("VAT rounding saved."), "success")
+    else:
+        flash(_("Choose one of the options."), "error")
+    return redirect(url_for("connect.page", service=Credential.EBOEKHOUDEN))
 
 
 @bp.post("/<service>/disconnect")
@@ -54,6 +86,13 @@ def disconnect(service: str):
     if ConfirmForm().validate_on_submit() and connections.disconnect(service):
         flash(_("Disconnected. The stored key has been deleted."), "success")
     return redirect(url_for("connect.page", service=service))
+
+
+@bp.app_template_filter("vat_rounding")
+def vat_rounding_label(mode: str | None) -> str:
+    """How e-Boekhouden rounds VAT, in words."""
+    labels = {"total": _("over the total per VAT code"), "row": _("per row")}
+    return labels.get(mode or "", "")
 
 
 @bp.app_template_filter("account")

@@ -206,6 +206,7 @@ def state_label(state: str) -> str:
         "payment_failed": _("payment failed"),
         "payment_skipped": _("payment not booked"),
         "payment_unconfirmed": _("payment unconfirmed"),
+        "vat_check": _("VAT differs"),
     }
     return names.get(state, state)
 

@@ -13,6 +13,7 @@ from pp2eb.originals import fetcher
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
+from pp2eb.vat_rounding import VatRounding
 from pp2eb.web.dashboard_forms import ExportForm
 
 bp = Blueprint("export", __name__, url_prefix="/export")
@@ -26,7 +27,9 @@ def preview(since: date, until: date | None) -> tuple[Summary, list]:
     settings = jobs.load_settings()
     summary, problems = Summary(), []
     with eb:
-        ref = fetch_reference(eb, pp)
+        # The rounding as the run will know it; what is learnt here is not stored (a dry run).
+        rounding = VatRounding(eb, db.session).known(save=False)
+        ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
         orders = backfill_orders(pp, since, until)
         for item in preview_orders(orders, eb, Store(db.session), settings, ref, fetcher(pp)):
             summary.add(item)

@@ -52,6 +52,23 @@ class EBoekhoudenConnectForm(FlaskForm):
     submit = SubmitField(_l("Connect"))
 
 
+class VatRoundingForm(FlaskForm):
+    """How e-Boekhouden rounds VAT, on the e-Boekhouden connection page."""
+
+    LEARN = "learn"  # no mode by hand: pp2eb learns it from a booking
+    vat_rounding = RadioField(
+        _l("How does e-Boekhouden compute VAT in this administration?"),
+        choices=[
+            SelectChoice(LEARN, _l("Let pp2eb find out from a booking (recommended)")),
+            SelectChoice("total", _l("Over the total per VAT code")),
+            SelectChoice("row", _l("Per row")),
+        ],
+        validators=[InputRequired(message=_l("Choose one of the options."))],
+        default=LEARN,
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class ConfirmForm(FlaskForm):
     """A button that only needs the CSRF token (disconnect, log out)."""
 

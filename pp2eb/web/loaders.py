@@ -30,6 +30,7 @@ from pp2eb.web.payment_forms import PaymentsForm
 LEDGER_FIELDS: dict[str, tuple[str, type[StepForm]]] = {
     "debtor_ledger": ("DEB", DebtorForm),
     "revenue_ledger": ("VW", RevenueForm),
+    "discount_ledger": ("VW", RevenueForm),
     "shipping_ledger": ("VW", ShippingForm),
     "rounding_ledger": ("VW", ShippingForm),
 }
@@ -177,6 +178,7 @@ def _load_revenue(draft: dict, source: Source) -> Loaded:
     loaded = Loaded(_make(RevenueForm.with_products(products), draft, source), problems)
     vw = lambda: ledger_options("VW", fresh)  # noqa: E731
     _fill(loaded, ["revenue_ledger"], vw, _("— choose a ledger —"), "pick-revenue_ledger")
+    _fill(loaded, ["discount_ledger"], vw, _("— none: with the revenue —"), "pick-discount_ledger")
     automatic = _("Automatic: the Plug&Pay ledger if it exists here, else the revenue ledger")
     if _fill(loaded, list(loaded.form.ROWS), vw, automatic, PRODUCT_ROWS):
         # Prefill a product nobody chose for yet with the ledger Plug&Pay keeps on it, when

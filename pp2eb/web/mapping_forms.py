@@ -48,11 +48,19 @@ NOT_A_CODE = _l("Choose one of the listed VAT codes.")
 
 
 class RevenueForm(StepForm):
-    KEYS = ("revenue_ledger",)
+    KEYS = ("revenue_ledger", "discount_ledger")
     ROWS: dict[str, str] = {}  # field name -> Plug&Pay product id
     revenue_ledger = choose_ledger(
         _l("Revenue ledger"),
         description=_l("A counter account must be a profit and loss ledger."),
+    )
+    discount_ledger = choose_ledger(
+        _l("Discount ledger (optional)"),
+        required=False,
+        description=_l(
+            "Where order discounts are booked. Without one, each discount lowers the revenue "
+            "ledgers of the lines it was given on, in proportion."
+        ),
     )
 
     @classmethod
@@ -66,11 +74,13 @@ class RevenueForm(StepForm):
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
         chosen = draft.get("product_ledgers") or {}
         rows = {name: chosen.get(pid, "") for name, pid in cls.ROWS.items()}
-        return {**super().initial(draft), **rows}
+        discount = {"discount_ledger": draft.get("discount_ledger") or ""}
+        return {**super().initial(draft), **rows, **discount}
 
     def settings(self) -> dict[str, Any]:
         chosen = {pid: self[name].data for name, pid in self.ROWS.items() if self[name].data}
-        return {**super().settings(), "product_ledgers": chosen}
+        discount = self.discount_ledger.data or None
+        return {**super().settings(), "product_ledgers": chosen, "discount_ledger": discount}
 
 
 class VatForm(StepForm):

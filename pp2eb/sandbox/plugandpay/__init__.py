@@ -1,11 +1,16 @@
 """A fake of the Plug&Pay REST API v2 for tests, benchmarks and demo mode.
 
-It answers like the real API as far as ``/work/shared/reference/plugandpay-api.md`` tells:
-same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302 when
-the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
-Test controls live under ``/_sandbox/`` (see ``controls.py``, plus ``/_sandbox/orders`` and
-``/_sandbox/generate`` here). Rules (``/v2/rules``) are in ``rules.py``; the webhooks they make
-the sandbox send, and their controls, in ``webhooks.py``.
+It answers like the real API as far as the public record (``docs/reference/plugandpay-api.md``)
+tells: same paths and fields, Bearer auth with 401 ``{"message": "Unauthenticated."}``, a 302
+when the client does not ask for JSON, Laravel's 422 ``errors`` and resource-collection paging.
+Every answer is checked against the contract (``contract/``, the JSON Schema transcribed from
+the public record) before it goes out; one that breaks it becomes a 500 naming the violation,
+and ``GET /_sandbox/contract`` lists them. The orders are kept in ``store.py`` and queried by
+``query.py``; ``variants.py`` says in which of the forms the record leaves open each is written.
+Test controls live under ``/_sandbox/`` (see ``controls.py``, ``seed.py`` for
+``/_sandbox/orders`` and ``/_sandbox/generate``, and ``/_sandbox/contract`` here). Rules
+(``/v2/rules``) are in ``rules.py``; the webhooks they make the sandbox send, and their
+controls, in ``webhooks.py``.
 """
 
 from __future__ import annotations
@@ -13,37 +18,37 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from pp2eb import dutchtime, jsonutil
+from pp2eb import jsonutil
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.sandbox.controls import CONTROL_PREFIX, install_controls
+from pp2eb.sandbox.plugandpay import contract
 from pp2eb.sandbox.plugandpay.demo_data import (
     PRODUCTS,
     TAX_RATES,
     generate_demo_orders,
-    generate_orders,
 )
-from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
-from pp2eb.sandbox.plugandpay.store import (
-    BASE_KEYS,
+from pp2eb.sandbox.plugandpay.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     Args,
     IncludeError,
-    OrderStore,
     ValidationError,
     parse_includes,
     parse_order_query,
     project,
     select_orders,
 )
-from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks, put_and_notify
+from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
+from pp2eb.sandbox.plugandpay.seed import install_seeding
+from pp2eb.sandbox.plugandpay.store import OrderStore
+from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -84,14 +89,31 @@ def create_app(
     seed_orders = orders if orders is not None else generate_demo_orders(seed, today, count)
     store = OrderStore(seed_orders)
     rules = RuleStore()
-    sender = WebhookSender(rules, TENANT["id"])
+    checked = contract.ContractLog()
+    sender = WebhookSender(rules, TENANT["id"], checked)
     app.extensions["plugandpay_store"] = store
     app.extensions["plugandpay_webhooks"] = sender
+    app.extensions["plugandpay_contract"] = checked
 
     def reset() -> None:
         store.reset()
         rules.reset()
         sender.reset()
+        checked.clear()
+
+    # Registered before the controls: after_request runs last-registered first, so this one
+    # sees the answer as it finally goes out (an injected fault included).
+    @app.after_request
+    def _check_contract(response: Response) -> Response:
+        if request.path.startswith(CONTROL_PREFIX) or not response.is_json:
+            return response
+        found = contract.answer_violations(
+            request.endpoint, response.status_code, response.get_json()
+        )
+        if not found:
+            return response
+        checked.report(f"{request.method} {request.path}", found)
+        return error_response(500, f"The sandbox broke the Plug&Pay contract: {found[0]}")
 
     controls = install_controls(app, reset=reset, error_response=error_response)
     if rate_limit is not None:
@@ -129,9 +151,20 @@ def create_app(
     def _bad_include(exc: IncludeError) -> Response:
         return error_response(400, str(exc))
 
+    @app.errorhandler(contract.ContractError)
+    def _off_contract(exc: contract.ContractError) -> Response:
+        checked.report(f"{request.method} {request.path}", exc.violations)
+        return error_response(500, f"The sandbox broke the Plug&Pay contract: {exc}")
+
     _add_api_routes(app, store)
     install_rules(app, rules, page=_page, json=_json, error=error_response)
-    _add_sandbox_routes(app, store, sender)
+    install_seeding(app, store, sender, json=_json)
+
+    @app.get("/_sandbox/contract")
+    def contract_violations() -> Response:
+        """What the sandbox found itself sending off the contract since the last reset."""
+        return _json({"violations": checked.snapshot()})
+
     install_webhooks(app, store, sender, json=_json, error=error_response)
     return app
 
@@ -235,50 +268,3 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
     def tenant() -> Response:
         """The tenant the key belongs to: the connection check."""
         return _json({"data": TENANT})
-
-
-def _add_sandbox_routes(app: Flask, store: OrderStore, sender: WebhookSender) -> None:
-    @app.post("/_sandbox/orders")
-    def add_orders() -> Response:
-        """Add or replace orders given in the ``GET /v2/orders/{id}`` shape; answers their ids."""
-        body = jsonutil.loads(request.get_data() or b"null")
-        orders = [body] if isinstance(body, dict) else body
-        if not isinstance(orders, list) or not orders:
-            raise ValidationError({"orders": ["The body must be a list of orders."]})
-        errors: dict[str, list[str]] = {}
-        for index, order in enumerate(orders):
-            if not isinstance(order, dict):
-                errors[str(index)] = ["An order must be an object."]
-                continue
-            order_id = order.get("id")
-            if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id < 1:
-                errors[f"{index}.id"] = ["The id field must be a positive integer."]
-            missing = [key for key in BASE_KEYS if key not in order]
-            if missing:
-                errors[f"{index}"] = [f"Missing field(s): {', '.join(missing)}."]
-        if errors:
-            raise ValidationError(errors)
-        ids = put_and_notify(store, sender, orders)[0]
-        logger.info("sandbox: stored %d order(s)", len(ids))
-        return _json({"ids": ids})
-
-    @app.post("/_sandbox/generate")
-    def generate() -> Response:
-        """Add ``n`` generated orders (benchmarks); ids follow the highest id so far."""
-        body = jsonutil.loads(request.get_data() or b"{}")
-        if not isinstance(body, dict):
-            raise ValidationError({"body": ["The body must be an object."]})
-        args = Args({k: str(v) for k, v in body.items() if v is not None})
-        n = args.integer("n", 0, 1, 1_000_000)
-        seed = args.integer("seed", 1, 0)
-        end = args.moment("end", "Y-m-d") or dutchtime.today()
-        start = args.moment("start", "Y-m-d") or end - timedelta(days=90)
-        if "n" not in body:
-            args.fail("n", "The {} field is required.")
-        if start > end:
-            args.fail("start", "The {} field must be a date before or equal to end.")
-        args.check()
-        first_id = store.reserve(n)
-        ids = put_and_notify(store, sender, generate_orders(n, seed, start, end, first_id))[0]
-        logger.info("sandbox: generated %d order(s) from id %d", n, first_id)
-        return _json({"count": len(ids), "first_id": ids[0], "last_id": ids[-1]})

@@ -44,7 +44,7 @@ def rate(country: str, percentage: int | str | Decimal) -> Rate:
     return _RATES[(country, Decimal(percentage))]
 
 
-def _product(pid: int, title: str, ledger: str | None, physical: bool, slug: str) -> dict:
+def _product(pid: int, title: str, ledger: int | str | None, physical: bool, slug: str) -> dict:
     stamp = "2025-06-02T09:00:00.000000Z"
     return {
         "id": pid,
@@ -65,7 +65,8 @@ def _product(pid: int, title: str, ledger: str | None, physical: bool, slug: str
 
 PRODUCTS: list[dict[str, Any]] = [
     _product(1, "Online cursus Boekhouden voor ondernemers", "8010", False, "cursus-boekhouden"),
-    _product(2, "Masterclass Btw & OSS", "8010", False, "masterclass-btw"),
+    # The SDK types a product's ledger int|string|null (PR #109): this one is a number.
+    _product(2, "Masterclass Btw & OSS", 8010, False, "masterclass-btw"),
     _product(3, "Boek: Ondernemen zonder zorgen", "8020", True, "boek-ondernemen"),
     _product(4, "E-book: Slim factureren", "8020", False, "ebook-factureren"),
     # 8030 is a code the e-Boekhouden demo chart of accounts does not have.

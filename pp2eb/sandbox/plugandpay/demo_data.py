@@ -1,9 +1,12 @@
 """Deterministic demo data of the Plug&Pay sandbox: products, tax rates and orders (no Flask).
 
 Orders are dicts in exactly the shape ``GET /v2/orders/{id}`` returns with every include, and
-each obeys the consistency rules of ``docs/plugandpay-order.md``. The same seed (and ``today``)
-always gives the same orders. ``generate_demo_orders`` holds every case a bookkeeper would want
-to see once; ``generate_orders`` gives any number of orders of the same mix for benchmarks.
+each obeys the consistency rules of ``docs/plugandpay-order.md``. Each is written in a form the
+record leaves open (``variants``): the special cases name theirs, so that the demo holds every
+form, the others draw one. The same seed (and ``today``) always gives the same orders, and with
+``canonical=True`` the same orders in the canonical form. ``generate_demo_orders`` holds every
+case a bookkeeper would want to see once; ``generate_orders`` gives any number of orders of the
+same mix for benchmarks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pp2eb.sandbox.plugandpay.demo_catalog import (
 )
 from pp2eb.sandbox.plugandpay.demo_orders import Draft, Pick, credit, draft, finalize
 from pp2eb.sandbox.plugandpay.order_builder import DiscountSpec
+from pp2eb.sandbox.plugandpay.variants import CANONICAL, Variant, random_variant
 
 __all__ = ["PRODUCTS", "TAX_RATES", "REPEAT_SHARE", "generate_demo_orders", "generate_orders"]
 
@@ -40,28 +44,36 @@ _ORDER_DISCOUNTS = (
 
 
 def generate_orders(
-    n: int, seed: int, start: date, end: date, first_id: int = 1
+    n: int, seed: int, start: date, end: date, first_id: int = 1, *, canonical: bool = False
 ) -> list[dict[str, Any]]:
     """``n`` orders of the demo mix created in ``[start, end]``, ids ``first_id`` upward."""
     if n < 0 or end < start:
         raise ValueError("need n >= 0 and start <= end")
-    rng = random.Random(seed)
-    return finalize(_mix(rng, n, start, end, []), first_id, rng)
+    rng, forms = random.Random(seed), _forms(seed)
+    return finalize(_mix(rng, n, start, end, [], forms), first_id, rng, canonical=canonical)
 
 
 def generate_demo_orders(
-    seed: int = 1, today: date | None = None, count: int = 60
+    seed: int = 1, today: date | None = None, count: int = 60, *, canonical: bool = False
 ) -> list[dict[str, Any]]:
     """The demo shop's ``count`` orders over the 90 days before ``today``, every case included.
 
     The special cases are always there, so a ``count`` below their number gives just them.
     """
     today = today or dutchtime.today()
-    rng = random.Random(seed)
+    rng, forms = random.Random(seed), _forms(seed)
     drafts, pool = _special_drafts(rng, today)
     start, end = today - timedelta(days=90), today - timedelta(days=1)
-    drafts += _mix(rng, max(0, count - len(drafts)), start, end, pool)
-    return finalize(drafts, 1, rng)
+    drafts += _mix(rng, max(0, count - len(drafts)), start, end, pool, forms)
+    # Order 1, the one a person (or a test) looks at first, is written the canonical way.
+    min(drafts, key=lambda one: one.created).variant = CANONICAL
+    return finalize(drafts, 1, rng, canonical=canonical)
+
+
+def _forms(seed: int) -> random.Random:
+    # The forms have a generator of their own, so that writing an order another way changes
+    # no order and no other draw.
+    return random.Random(f"pp2eb-forms-{seed}")
 
 
 def _moment(rng: random.Random, day: date) -> datetime:
@@ -70,7 +82,10 @@ def _moment(rng: random.Random, day: date) -> datetime:
 
 
 def _special_drafts(rng: random.Random, today: date) -> tuple[list[Draft], list[Customer]]:
-    """One draft per case the demo must show; also returns the customers, for repeats."""
+    """One draft per case the demo must show; also returns the customers, for repeats.
+
+    Together they are written in every form ``variants.OPTIONS`` has.
+    """
 
     def at(days_ago: int) -> datetime:
         return _moment(rng, today - timedelta(days=days_ago))
@@ -101,26 +116,49 @@ def _special_drafts(rng: random.Random, today: date) -> tuple[list[Draft], list[
     jurgen = named("eu", "Jürgen", "Schäfer", "DE", "Köln", street="Hauptstraße", zipcode="50667")
     emily = named("export", "Emily", "Carter", "US", "Portland", zipcode="97205")
 
-    credited = draft(at(30), anouk, [Pick(1), Pick(4)])
+    credited = draft(at(30), anouk, [Pick(1), Pick(4)], variant=Variant(ids="text"))
     drafts = [
-        draft(at(88), daniel, [Pick(1)]),  # NL 21%
-        draft(at(85), anouk, [Pick(4)]),  # NL 9%
-        draft(at(80), jeroen, [Pick(2), Pick(4)]),  # 21% and 9% in one order
-        draft(at(76), fleur, [Pick(1, discount_percent=Decimal(20))]),  # item discount
+        draft(at(88), daniel, [Pick(1)]),  # NL 21%, canonical
+        draft(at(85), anouk, [Pick(4)], variant=Variant(percentage="short")),  # NL 9%
+        # 21% and 9% in one order; tax objects as amounts excl. and incl. VAT.
+        draft(at(80), jeroen, [Pick(2), Pick(4)], variant=Variant(tax_meaning="base")),
+        # An item discount; the item's amounts after it, its VAT before it.
+        draft(
+            at(76),
+            fleur,
+            [Pick(1, discount_percent=Decimal(20))],
+            variant=Variant(amounts="net", tax_scope="before"),
+        ),
         draft(at(70), sanne, [Pick(2)], discounts=[_ORDER_DISCOUNTS[0]]),  # order discount
-        # An order discount spread over 21% and 9%, and a physical book with shipping.
-        draft(at(65), thijs, [Pick(1), Pick(3)], discounts=[_ORDER_DISCOUNTS[1]]),
-        draft(at(60), noor, [Pick(3, 2)]),  # shipping at NL 21%
+        # An order discount spread over 21% and 9%, and a physical book shipped free
+        # (shipping 0.00 with no taxes).
+        draft(
+            at(65),
+            thijs,
+            [Pick(1), Pick(3)],
+            discounts=[_ORDER_DISCOUNTS[1]],
+            free_shipping=True,
+            variant=Variant(percentage="number", tax_meaning="base"),
+        ),
+        draft(at(60), noor, [Pick(3, 2)], variant=Variant(amounts="unit")),  # shipping, NL 21%
         draft(at(55), kroon, [Pick(1, 3)], method="banktransfer"),  # reverse charge, BE:0
-        draft(at(50), zoe, [Pick(2)]),  # OSS: DE 19%
-        draft(at(47), sebastien, [Pick(1)], provider="stripe"),  # OSS: FR 20%, paid via Stripe
+        draft(at(50), zoe, [Pick(2)], variant=Variant(item_type="null")),  # OSS: DE 19%
+        # OSS: FR 20%, paid via Stripe; the empty includes left out of the answer.
+        draft(at(47), sebastien, [Pick(1)], provider="stripe", variant=Variant(empty="left_out")),
         draft(at(44), lotte, [Pick(6)]),  # OSS: BE 21%
         draft(at(40), jurgen, [Pick(2)], oss=False),  # EU consumer charged NL 21%
-        draft(at(38), emily, [Pick(1), Pick(3)], provider="stripe"),  # export: US 0%, shipping
+        # Export: US 0%, with shipping at 0% and no taxes entry for it.
+        draft(
+            at(38),
+            emily,
+            [Pick(1), Pick(3)],
+            provider="stripe",
+            variant=Variant(untaxed_shipping="none"),
+        ),
         draft(at(35), daniel, [Pick(2)], mode="test"),
         draft(at(20), tester, [Pick(4)], mode="test"),
         credited,
-        credit(credited, at(23)),
+        credit(credited, at(23), Variant(percentage="number")),
         # Net prices 37.50 and 12.50 at 21%: VAT per line 7.88 + 2.63 = 10.51, on the total 10.50.
         draft(
             at(25),
@@ -146,8 +184,16 @@ def _special_drafts(rng: random.Random, today: date) -> tuple[list[Draft], list[
     return drafts, pool + [zoe, sebastien, lotte, jurgen, emily]
 
 
-def _mix(rng: random.Random, n: int, start: date, end: date, pool: list[Customer]) -> list[Draft]:
-    """Exactly ``n`` drafts of the usual mix; new customers are added to ``pool``."""
+def _mix(
+    rng: random.Random,
+    n: int,
+    start: date,
+    end: date,
+    pool: list[Customer],
+    forms: random.Random,
+) -> list[Draft]:
+    """Exactly ``n`` drafts of the usual mix, each in a drawn form; new customers go to
+    ``pool``."""
     kinds, weights = zip(*_KINDS, strict=True)
     drafts: list[Draft] = []
     days = (end - start).days + 1
@@ -158,7 +204,9 @@ def _mix(rng: random.Random, n: int, start: date, end: date, pool: list[Customer
         else:
             customer = random_customer(rng, rng.choices(kinds, weights)[0], len(pool) + 1)
             pool.append(customer)
-        drafts += _mix_order(rng, created, customer, end, room=n - len(drafts))
+        for one in _mix_order(rng, created, customer, end, room=n - len(drafts)):
+            one.variant = random_variant(forms)
+            drafts.append(one)
     return drafts
 
 

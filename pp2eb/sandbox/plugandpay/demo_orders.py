@@ -1,6 +1,7 @@
 """Draft orders of the demo shop and how they become API-shaped Plug&Pay orders.
 
-A draft says who buys what, when and how it is paid; ``finalize`` numbers the drafts in
+A draft says who buys what, when and how it is paid, and in which form the order is written
+where the record leaves that open (its ``variants.Variant``); ``finalize`` numbers the drafts in
 creation order and builds each order dict, its money part made by ``order_builder`` so that
 the consistency rules of ``docs/plugandpay-order.md`` hold.
 """
@@ -32,6 +33,7 @@ from pp2eb.sandbox.plugandpay.order_builder import (
     cents,
     negate_amounts,
 )
+from pp2eb.sandbox.plugandpay.variants import CANONICAL, Variant, present
 
 _METHODS = {"NL": "ideal", "BE": "bancontact"}
 _SHOP = "https://demo-webshop.plugandpay.nl"
@@ -69,6 +71,7 @@ class Draft:
     source: str = "checkout"
     credit_of: Draft | None = None
     credited_by: Draft | None = None
+    variant: Variant = CANONICAL
     id: int = 0
     paid_at: datetime | None = None
     invoice_number: str | None = None
@@ -82,6 +85,7 @@ def draft(
     *,
     oss: bool = True,
     discounts: list[DiscountSpec] | None = None,
+    free_shipping: bool = False,
     **fields: Any,
 ) -> Draft:
     """A draft order of ``picks`` priced and taxed the way this customer is charged."""
@@ -116,7 +120,7 @@ def draft(
     if any(p.product_id in PHYSICAL for p in picks):
         # One rate for shipping: the shop's main rate for the destination.
         ship_rate = _charged(customer, False, oss)
-        price = Decimal(SHIPPING[customer.country])
+        price = Decimal("0.00" if free_shipping else SHIPPING[customer.country])
         if not tax_included:
             price = cents(price / (1 + rate("NL", STANDARD_RATE["NL"]).factor))
         shipping = (price, ship_rate)
@@ -132,8 +136,11 @@ def _charged(customer: Customer, reduced: bool, oss: bool) -> Rate:
     return rate(country, (REDUCED_RATE if reduced else STANDARD_RATE)[country])
 
 
-def credit(original: Draft, created: datetime) -> Draft:
-    """The credit-invoice order of ``original``; marks the original as credited."""
+def credit(original: Draft, created: datetime, variant: Variant = CANONICAL) -> Draft:
+    """The credit-invoice order of ``original``; marks the original as credited.
+
+    Its amounts are the original's negated, in the original's form; ``variant`` writes the rest.
+    """
     original.payment_status = "credited"
     note = Draft(
         created,
@@ -144,13 +151,20 @@ def credit(original: Draft, created: datetime) -> Draft:
         payment_status="credit_invoice",
         source="admin",
         credit_of=original,
+        variant=variant,
     )
     original.credited_by = note
     return note
 
 
-def finalize(drafts: list[Draft], first_id: int, rng: random.Random) -> list[dict[str, Any]]:
-    """Give drafts ids in creation order, then build each order dict."""
+def finalize(
+    drafts: list[Draft], first_id: int, rng: random.Random, *, canonical: bool = False
+) -> list[dict[str, Any]]:
+    """Give drafts ids in creation order, then build each order dict.
+
+    ``canonical`` writes every order in the canonical form (each keeping its VAT rounding per
+    unit, if its shop has one): the twin a variant must be booked like.
+    """
     drafts = sorted(drafts, key=lambda d: d.created)
     for offset, item in enumerate(drafts):
         item.id = first_id + offset
@@ -161,14 +175,15 @@ def finalize(drafts: list[Draft], first_id: int, rng: random.Random) -> list[dic
             prefix = "T" if item.mode == "test" else ""
             day = (item.paid_at or item.created).date()
             item.invoice_number = f"{prefix}{day.year}-{item.id:05d}"
-    return [_order(item, rng) for item in drafts]
+    return [_order(item, rng, canonical) for item in drafts]
 
 
 def _ts(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
-def _order(item: Draft, rng: random.Random) -> dict[str, Any]:
+def _order(item: Draft, rng: random.Random, canonical: bool) -> dict[str, Any]:
+    variant = CANONICAL if canonical else item.variant
     if item.credit_of is not None:
         money = negate_amounts(item.credit_of.money)
         for index, line in enumerate(money["items"], start=1):
@@ -180,6 +195,8 @@ def _order(item: Draft, rng: random.Random) -> dict[str, Any]:
             shipping=item.shipping,
             discounts=item.discounts,
             first_item_id=item.id * 100 + 1,
+            variant=variant,
+            per_unit=item.variant.per_unit,
         )
     item.money = money
     reference = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -193,7 +210,7 @@ def _order(item: Draft, rng: random.Random) -> dict[str, Any]:
         )
         if other is not None
     ]
-    return {
+    order = {
         "id": item.id,
         "amount": money["amount"],
         "amount_with_tax": money["amount_with_tax"],
@@ -218,6 +235,7 @@ def _order(item: Draft, rng: random.Random) -> dict[str, Any]:
         "comments": [],
         "tags": [],
     }
+    return present(order, variant)
 
 
 def _payment(item: Draft, reference: str, rng: random.Random) -> dict[str, Any]:

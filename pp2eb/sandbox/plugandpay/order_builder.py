@@ -2,17 +2,20 @@
 
 Pure and deterministic: lines, shipping and order discounts in, the ``amount``,
 ``amount_with_tax``, ``items``, ``taxes``, ``total_discounts`` and ``shipping`` keys out, as
-decimal strings. Every amount is derived per line with half-up rounding to the cent, so the
-per-line versus per-total rounding differences of a real shop occur naturally.
+decimal strings, in the form of the order's ``variants.Variant``. Every amount is derived per
+line (or per unit) with half-up rounding to the cent, so the per-line versus per-total rounding
+differences of a real shop occur naturally.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from pp2eb.sandbox.plugandpay.variants import CANONICAL, Variant
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -82,8 +85,51 @@ def _pair(price: Decimal, tax_included: bool, factor: Decimal) -> tuple[Decimal,
     return price, price + cents(price * factor)
 
 
+def tax_object(vat: Decimal, taxed: tuple[Decimal, Decimal], rate: Rate, meaning: str) -> dict:
+    """A tax object as the SDK fixture shows it, ``{amount, amount_with_tax, rate}``.
+
+    ``meaning`` "vat": ``amount`` is the VAT, and (inferred) ``amount_with_tax`` that amount
+    with VAT at the rate on top, as in the fixture (10.00 and 12.10 at 21%). "base": the
+    ``taxed`` amount excl. and incl. VAT, the VAT being the difference. The record does not
+    say which; ``variants`` writes both.
+    """
+    if meaning == "base":
+        amount, with_tax = taxed
+    else:
+        amount, with_tax = vat, cents(vat * (1 + rate.factor))
+    return {"amount": money(amount), "amount_with_tax": money(with_tax), "rate": rate.as_dict()}
+
+
 def _discount(amount: Decimal, with_tax: Decimal, code: str | None, kind: str) -> dict:
     return {"amount": money(amount), "amount_with_tax": money(with_tax), "code": code, "type": kind}
+
+
+@dataclass
+class _Rates:
+    """Per rate id: the rate, its VAT and its taxed amount excl. VAT so far."""
+
+    rates: dict[int, Rate] = field(default_factory=dict)
+    vat: dict[int, Decimal] = field(default_factory=dict)
+    taxed: dict[int, Decimal] = field(default_factory=dict)
+
+    def add(self, rate: Rate, vat: Decimal, taxed: Decimal) -> None:
+        self.rates.setdefault(rate.id, rate)
+        self.vat[rate.id] = self.vat.get(rate.id, ZERO) + vat
+        self.taxed[rate.id] = self.taxed.get(rate.id, ZERO) + taxed
+
+
+def _line(line: LineSpec, tax_included: bool, per_unit: bool) -> tuple[Decimal, ...]:
+    """(net, gross, net after the line's discount, gross after it) of one line."""
+    factor = line.rate.factor
+    price = line.unit_price * line.quantity
+    if not per_unit:
+        net, gross = _pair(price, tax_included, factor)
+        return (net, gross, *_pair(price - line.discount, tax_included, factor))
+    # A shop that keeps unit prices rounds the VAT per unit, and the discount's on its own.
+    unit_net, unit_gross = _pair(line.unit_price, tax_included, factor)
+    net, gross = unit_net * line.quantity, unit_gross * line.quantity
+    off_net, off_gross = _pair(line.discount, tax_included, factor)
+    return net, gross, net - off_net, gross - off_gross
 
 
 def build_money(
@@ -93,18 +139,19 @@ def build_money(
     shipping: tuple[Decimal, Rate] | None = None,
     discounts: Sequence[DiscountSpec] = (),
     first_item_id: int = 1,
+    variant: Variant = CANONICAL,
+    per_unit: bool | None = None,
 ) -> dict[str, Any]:
-    """The order's money keys, consistent by construction with the four rules."""
+    """The order's money keys in the ``variant``'s form, consistent by construction with the
+    four rules; ``per_unit`` (the variant's, unless given) rounds the VAT per unit."""
+    per_unit = variant.per_unit if per_unit is None else per_unit
     items = []
-    tax_by_rate: dict[int, Decimal] = {}
-    rates: dict[int, Rate] = {}
+    by_rate = _Rates()
     base_by_rate: dict[int, Decimal] = {}  # net after item discounts: splits order discounts
     lines_net = lines_gross = ZERO
     for index, line in enumerate(lines):
         rate = line.rate
-        price = line.unit_price * line.quantity
-        net, gross = _pair(price, tax_included, rate.factor)
-        net_after, gross_after = _pair(price - line.discount, tax_included, rate.factor)
+        net, gross, net_after, gross_after = _line(line, tax_included, per_unit)
         tax = gross_after - net_after
         item_discounts = []
         if line.discount:
@@ -113,6 +160,12 @@ def build_money(
                     net - net_after, gross - gross_after, line.discount_code, line.discount_type
                 )
             )
+        shown = {
+            "line": (net, gross),
+            "net": (net_after, gross_after),
+            "unit": (net / line.quantity, gross / line.quantity),
+        }[variant.amounts]
+        taxed = (net_after, gross_after) if variant.tax_scope == "after" else (net, gross)
         items.append(
             {
                 "id": first_item_id + index,
@@ -120,14 +173,13 @@ def build_money(
                 "label": line.label,
                 "quantity": line.quantity,
                 "type": line.type,
-                "amount": money(net),
-                "amount_with_tax": money(gross),
+                "amount": money(shown[0]),
+                "amount_with_tax": money(shown[1]),
                 "discounts": item_discounts,
-                "tax": {"amount": money(tax), "rate": rate.as_dict()},
+                "tax": tax_object(taxed[1] - taxed[0], taxed, rate, variant.tax_meaning),
             }
         )
-        rates.setdefault(rate.id, rate)
-        tax_by_rate[rate.id] = tax_by_rate.get(rate.id, ZERO) + tax
+        by_rate.add(rate, tax, net_after)
         base_by_rate[rate.id] = base_by_rate.get(rate.id, ZERO) + net_after
         lines_net += net_after
         lines_gross += gross_after
@@ -137,13 +189,15 @@ def build_money(
     if shipping is not None:
         price, rate = shipping
         net, gross = _pair(price, tax_included, rate.factor)
-        shipping_out = {
-            "amount": money(net),
-            "amount_with_tax": money(gross),
-            "tax": {"amount": money(gross - net), "rate": rate.as_dict()},
-        }
-        rates.setdefault(rate.id, rate)
-        tax_by_rate[rate.id] = tax_by_rate.get(rate.id, ZERO) + gross - net
+        # The tap schema's shape: a list of taxes, one entry here (the shop's main rate).
+        # Free shipping has none; so has shipping at 0%, in one variant.
+        taxes = [tax_object(gross - net, (net, gross), rate, variant.tax_meaning)]
+        untaxed = variant.untaxed_shipping == "none" and not rate.percentage
+        if not price or untaxed:
+            taxes = []
+        if price:
+            by_rate.add(rate, gross - net, net)
+        shipping_out = {"amount": money(net), "amount_with_tax": money(gross), "taxes": taxes}
         total_net += net
         total_gross += gross
 
@@ -154,9 +208,7 @@ def build_money(
         value = (
             spec.amount if spec.amount is not None else cents(lines_base * spec.percent / HUNDRED)
         )
-        disc_net, disc_gross = _spread_discount(
-            value, base_by_rate, rates, tax_by_rate, tax_included
-        )
+        disc_net, disc_gross = _spread_discount(value, base_by_rate, by_rate, tax_included)
         total_discounts.append(_discount(disc_net, disc_gross, spec.code, spec.type))
         total_net -= disc_net
         total_gross -= disc_gross
@@ -166,8 +218,13 @@ def build_money(
         "amount_with_tax": money(total_gross),
         "items": items,
         "taxes": [
-            {"amount": money(tax_by_rate[rate_id]), "rate": rates[rate_id].as_dict()}
-            for rate_id in rates
+            tax_object(
+                by_rate.vat[rate_id],
+                (by_rate.taxed[rate_id], by_rate.taxed[rate_id] + by_rate.vat[rate_id]),
+                rate,
+                variant.tax_meaning,
+            )
+            for rate_id, rate in by_rate.rates.items()
         ],
         "total_discounts": total_discounts,
         "shipping": shipping_out,
@@ -175,15 +232,11 @@ def build_money(
 
 
 def _spread_discount(
-    value: Decimal,
-    base_by_rate: dict[int, Decimal],
-    rates: dict[int, Rate],
-    tax_by_rate: dict[int, Decimal],
-    tax_included: bool,
+    value: Decimal, base_by_rate: dict[int, Decimal], by_rate: _Rates, tax_included: bool
 ) -> tuple[Decimal, Decimal]:
     """Split an order discount over the rates in proportion to the lines' net amounts.
 
-    Lowers ``tax_by_rate`` by each rate's VAT share; returns the discount's (net, gross).
+    Lowers each rate's VAT and taxed amount by its share; returns the discount's (net, gross).
     The last rate takes the rounding remainder so the shares add up to ``value`` exactly.
     """
     total_base = sum(base_by_rate.values(), ZERO)
@@ -194,8 +247,9 @@ def _spread_discount(
         last = position == len(rate_ids) - 1
         share = left if last else cents(value * base_by_rate[rate_id] / total_base)
         left -= share
-        net, gross = _pair(share, tax_included, rates[rate_id].factor)
-        tax_by_rate[rate_id] -= gross - net
+        rate = by_rate.rates[rate_id]
+        net, gross = _pair(share, tax_included, rate.factor)
+        by_rate.add(rate, -(gross - net), -net)
         disc_net += net
         disc_gross += gross
     return disc_net, disc_gross

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 
 from pp2eb import jsonutil
-from pp2eb.sandbox.plugandpay.store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Args, ValidationError
+from pp2eb.sandbox.plugandpay.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Args, ValidationError
 
 # inferred: the help centre lists these triggers (affiliate accepted/denied/quit, invoice created,
 # order paid, subscription ended); the SDK confirms order_paid and uses order_created, third-party

@@ -33,8 +33,10 @@ import requests
 from flask import Flask, Response, request
 
 from pp2eb import jsonutil
+from pp2eb.sandbox.plugandpay import contract
+from pp2eb.sandbox.plugandpay.query import Args, ValidationError
 from pp2eb.sandbox.plugandpay.rules import TRIGGER_TYPES, RuleStore, hook_url
-from pp2eb.sandbox.plugandpay.store import Args, OrderStore, ValidationError
+from pp2eb.sandbox.plugandpay.store import OrderStore, order_key
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def paid_copy(order: dict[str, Any], now: datetime) -> dict[str, Any]:
         paid["invoice_status"] = "final"
         paid["invoice_date"] = now.date().isoformat()
         paid["invoice_number"] = (
-            paid.get("invoice_number") or f"{prefix}{now.year}-{paid['id']:05d}"
+            paid.get("invoice_number") or f"{prefix}{now.year}-{order_key(paid):05d}"
         )
     return paid
 
@@ -74,8 +76,16 @@ def paid_copy(order: dict[str, Any], now: datetime) -> dict[str, Any]:
 class WebhookSender:
     """Sends webhooks from a few daemon threads and remembers each delivery; thread-safe."""
 
-    def __init__(self, rules: RuleStore, tenant_id: int, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        rules: RuleStore,
+        tenant_id: int,
+        checked: contract.ContractLog | None = None,
+        *,
+        timeout: float = TIMEOUT,
+    ) -> None:
         self.rules, self.tenant_id, self.timeout = rules, tenant_id, timeout
+        self.checked = checked or contract.ContractLog()
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._workers: list[threading.Thread] = []
@@ -155,6 +165,9 @@ class WebhookSender:
             "sent_at": _timestamp(now),
             "tenant_id": self.tenant_id,
         }
+        # A delivery to a bare URL (the send control's ``url``) belongs to no rule.
+        if rule_id is not None and (found := contract.violations("webhook_body", payload)):
+            self.checked.report(f"webhook to {url}", found)
         status, error = None, None
         try:
             resp = requests.post(
@@ -182,19 +195,19 @@ class WebhookSender:
 
 
 def put_and_notify(
-    store: OrderStore, sender: WebhookSender, orders: list[dict]
+    store: OrderStore, sender: WebhookSender, orders: list[dict], *, given: bool = False
 ) -> tuple[list[int], int]:
-    """Store orders; each that became paid by it sends its ``order_paid`` webhooks.
+    """Store orders (``given``: as they are); each that became paid sends its webhooks.
 
     Returns the ids stored and how many webhooks went out.
     """
-    was_paid = {order["id"]: is_paid(store.get(order["id"])) for order in orders}
-    ids = store.put(orders)
+    was_paid = {order_key(order): is_paid(store.get(order_key(order))) for order in orders}
+    ids = store.put(orders, given=given)
     sent = 0
     if sender.rules.webhooks("order_paid"):
         for order in orders:
-            if is_paid(order) and not was_paid[order["id"]]:
-                sent += sender.send(order["id"])
+            if is_paid(order) and not was_paid[order_key(order)]:
+                sent += sender.send(order_key(order))
     return ids, sent
 
 
@@ -217,7 +230,7 @@ def install_webhooks(
         sent = 0
         if not is_paid(order):
             order = paid_copy(order, datetime.now(UTC))
-            sent = put_and_notify(store, sender, [order])[1]
+            sent = put_and_notify(store, sender, [order], given=store.is_given(order_id))[1]
         paid_at = order["payment"]["paid_at"]
         return json({"id": order_id, "paid_at": paid_at, "webhooks": sent})
 
