@@ -218,6 +218,7 @@ class Engine:
         A concept made final, or an unpaid order credited (which counts as paid), may be
         bookable now; only an original that stays skipped lets its credit be booked on its own.
         """
+        # inferred: a skip by pp2eb is not final for an original that has since been credited.
         for related in order.related_orders:
             rec = self.store.find(related.id)
             if rec is not None and rec.state == OrderRecord.SKIPPED and not rec.skipped_by_hand:
