@@ -304,3 +304,12 @@ def test_an_unpaid_original_credited_later_is_looked_at_again_and_booked_first(
     first, second = booked(sandbox, "2026-09151"), booked(sandbox, "2026-09152")
     assert second["relationId"] == first["relationId"]
     assert second["description"] == "Plug&Pay creditfactuur 2026-09152 bij 2026-09151"
+
+
+def test_the_dry_run_shows_a_credit_on_its_own_and_writes_nothing(shop, runner, sandbox):
+    put_orders(sandbox, original_and_credit(9161, -30, 2, **MARIT))
+    result = runner.invoke(args=["backfill", "--since", START.isoformat(), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    shown = result.output[result.output.index("order 9162") :]
+    assert "2026-09162" in shown.splitlines()[1] and "new relation: Marit de Vries" in shown
+    assert booked(sandbox, "2026-09162") is None and record(shop, 9162) is None
