@@ -19,11 +19,12 @@ from datetime import timedelta
 from pp2eb import apierrors
 from pp2eb.eboekhouden import EBoekhoudenClient
 from pp2eb.explain import explain_api_error
-from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
+from pp2eb.mapping.booking import Booking, ReferenceData, Skip, Wait
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
 from pp2eb.models import OrderRecord
+from pp2eb.originals import Fetch, with_originals
 from pp2eb.relations import Relations
 from pp2eb.runstate import RETRY_FIRST, Failure, RunState, retry_delay
 from pp2eb.settings import Settings
@@ -48,8 +49,10 @@ class OrderBooker:
         state: RunState,
         relations: Relations,
         vat_rounding: VatRounding,
+        fetch: Fetch | None = None,
     ) -> None:
         self.eb, self.store, self.settings, self.state = eb, store, settings, state
+        self.fetch = fetch  # a credit invoice's unseen original, from Plug&Pay
         self.run, self.clock, self.relations = state.run, state.clock, relations
         self.vat_rounding = vat_rounding
         self.reference: ReferenceData | None = None  # set by the engine before the first order
@@ -97,7 +100,8 @@ class OrderBooker:
 
     def _book(self, rec: OrderRecord, order: Order) -> None:
         self.fresh_intent = None
-        result = map_order(order, self.settings, self._reference_for(order))
+        ref = with_originals(order, self.reference, self.store, self.fetch)
+        result = map_order(order, self.settings, ref)
         if isinstance(result, Skip):
             self._skip(rec, order, result.reason)
             return
@@ -179,7 +183,7 @@ class OrderBooker:
             )
             self.state.note_unavailable(exc)
             return
-        self._booked(rec, created["id"], "Booked.", booking.notes)
+        self._booked(rec, created["id"], booking.alone or "Booked.", booking.notes)
         self._read_back(rec, booking, created["id"])
 
     def _read_back(self, rec: OrderRecord, booking: Booking, eboekhouden_id: int) -> None:
@@ -199,21 +203,6 @@ class OrderBooker:
         )
         self.state.flagged.append(Failure(rec.order_id, rec.invoice_number, reason))
         logger.warning("order %s is booked, but its VAT needs a look: %s", rec.order_id, reason)
-
-    def _reference_for(self, order: Order) -> ReferenceData:
-        ref = self.reference
-        if order.is_credit:
-            for related in order.related_orders:
-                original = self.store.booked_original(related.id)
-                if original is not None and original.relation_id is not None:
-                    ref = ref.with_original(
-                        related.id,
-                        OriginalBooking(
-                            relation_id=original.relation_id,
-                            invoice_number=original.reference or original.invoice_number or "",
-                        ),
-                    )
-        return ref
 
     def _lookup(self, insertion: str, number: str | None) -> int | None:
         """The id of the booking with invoice number ``number`` in e-Boekhouden, if any."""

@@ -14,6 +14,7 @@ from pp2eb import apierrors, jobs, shopsettings
 from pp2eb.dutchtime import show
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord
+from pp2eb.originals import fetcher
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.runstate import RunResult
 from pp2eb.schema import needs_database
@@ -100,7 +101,12 @@ def backfill_command(since, until, dry_run: bool) -> None:
         ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
         summary = Summary()
         items = preview_orders(
-            backfill_orders(pp, since_day, until_day), eb, Store(db.session), settings, ref
+            backfill_orders(pp, since_day, until_day),
+            eb,
+            Store(db.session),
+            settings,
+            ref,
+            fetcher(pp),
         )
         for item in items:
             summary.add(item)

@@ -4,6 +4,10 @@ Below the threshold a Dutch shop may charge NL VAT to consumers elsewhere in the
 destination VAT is due through the OSS return (domain notes §3.1). The threshold counts every EU
 country together, net of VAT, and credit invoices lower it. pp2eb counts the live final invoices
 it holds records of, booked or not.
+
+Destination VAT is due from the sale that passes the threshold on (VAT Directive art. 59c), so
+the watch also knows that sale's invoice date (``passed_on``): the date to suggest for the
+``oss_from`` setting.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class OssWatch:
     per_country: dict[str, Decimal] = field(default_factory=dict)
     home_country_vat: bool = False
     threshold: Decimal = THRESHOLD
+    passed_on: date | None = None
+    oss_from: date | None = None
 
     @property
     def level(self) -> str:
@@ -64,6 +70,15 @@ class OssWatch:
         """True when the threshold is passed while the settings still charge NL VAT."""
         return self.level == PASSED and self.home_country_vat
 
+    @property
+    def suggested_oss_from(self) -> date | None:
+        """``passed_on``, when the settings do not already apply OSS from that day or earlier."""
+        if self.passed_on is None or self.level != PASSED:
+            return None
+        if self.home_country_vat or self.oss_from is None or self.oss_from > self.passed_on:
+            return self.passed_on
+        return None
+
 
 def cross_border_net(order: Order) -> tuple[str, Decimal] | None:
     """The country and net amount when ``order`` counts towards the threshold, else None."""
@@ -79,26 +94,37 @@ def cross_border_net(order: Order) -> tuple[str, Decimal] | None:
     return country, order.amount
 
 
-def watch(orders: Iterable[Order], year: int, oss_setting: str) -> OssWatch:
+def watch(
+    orders: Iterable[Order], year: int, oss_setting: str, oss_from: date | None = None
+) -> OssWatch:
     """Add up the orders invoiced in ``year`` (and the year before) that count."""
     total = previous = ZERO
     per_country: dict[str, Decimal] = {}
-    for order in orders:
+    passed_on = None
+    dated = [order for order in orders if order.invoice_date is not None]
+    for order in sorted(dated, key=lambda o: (o.invoice_date, o.id)):
         counted = cross_border_net(order)
-        if counted is None or order.invoice_date is None:
+        if counted is None:
             continue
         country, net = counted
         if order.invoice_date.year == year:
             total += net
             per_country[country] = per_country.get(country, ZERO) + net
+            if passed_on is None and total > THRESHOLD:
+                # inferred: the whole day of that sale, since pp2eb books by invoice date.
+                passed_on = order.invoice_date
         elif order.invoice_date.year == year - 1:
             previous += net
+    if previous > THRESHOLD:
+        passed_on = date(year, 1, 1)  # passed last year: destination VAT all this year
     return OssWatch(
         year=year,
         total=total,
         previous_year_total=previous,
         per_country=dict(sorted(per_country.items(), key=lambda item: -item[1])),
         home_country_vat=oss_setting == "home_country",
+        passed_on=passed_on,
+        oss_from=oss_from,
     )
 
 
@@ -123,4 +149,10 @@ def current(today: date | None = None) -> OssWatch:
     """The watch for this calendar year, from the records and the OSS setting."""
     today = today or dutchtime.today()
     orders = recorded_orders(date(today.year - 1, 1, 1), date(today.year, 12, 31))
-    return watch(orders, today.year, str(shopsettings.load_draft().get("oss", "")))
+    draft = shopsettings.load_draft()
+    oss_from = draft.get("oss_from")
+    try:
+        since = date.fromisoformat(oss_from) if isinstance(oss_from, str) else None
+    except ValueError:
+        since = None  # the settings page names the problem
+    return watch(orders, today.year, str(draft.get("oss", "")), since)

@@ -20,6 +20,7 @@ from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
+from pp2eb.originals import Fetch, with_originals
 from pp2eb.relations import Relations
 from pp2eb.settings import Settings
 from pp2eb.store import Store
@@ -77,16 +78,22 @@ class Summary:
 
 
 def preview_orders(
-    orders: Iterable[dict], eb, store: Store, settings: Settings, ref: ReferenceData
+    orders: Iterable[dict],
+    eb,
+    store: Store,
+    settings: Settings,
+    ref: ReferenceData,
+    fetch: Fetch | None = None,
 ) -> Iterator[Preview]:
-    """What booking each order would get now; reads only."""
+    """What booking each order would get now; reads only (``fetch``: a credit invoice's unseen
+    original, to tell whether it lies before the start date)."""
     originals: dict[int, OriginalBooking] = {}
     relations = Relations(eb, store, settings.customer_codes)
     for raw in orders:
-        yield _preview(raw, relations, store, settings, ref, originals)
+        yield _preview(raw, relations, store, settings, ref, originals, fetch)
 
 
-def _preview(raw, relations, store, settings, ref, originals) -> Preview:
+def _preview(raw, relations, store, settings, ref, originals, fetch) -> Preview:
     order_id = raw_order_id(raw)
     if order_id is None:
         return Preview(0, None, None, None, error="Plug&Pay returned an order without an id.")
@@ -106,13 +113,10 @@ def _preview(raw, relations, store, settings, ref, originals) -> Preview:
     if rec is not None and rec.state == OrderRecord.BOOKED:
         return Preview(**base, already_booked=True)
     for related in order.related_orders if order.is_credit else ():
-        known = store.booked_original(related.id)
-        if known is not None and known.relation_id is not None:
-            ref = ref.with_original(
-                related.id, OriginalBooking(known.relation_id, known.reference or "")
-            )
-        elif related.id in originals:
+        # An original this preview would book counts as booked, unless pp2eb booked it already.
+        if related.id in originals and store.booked_original(related.id) is None:
             ref = ref.with_original(related.id, originals[related.id])
+    ref = with_originals(order, ref, store, fetch)
     try:
         result = map_order(order, settings, ref)
     except MappingError as exc:
@@ -123,7 +127,7 @@ def _preview(raw, relations, store, settings, ref, originals) -> Preview:
         return Preview(**base, wait=result.reason)
     relation = _relation_text(result, relations, settings)
     # A credit invoice later in the same preview may refer to this one.
-    originals[order.id] = OriginalBooking(result.relation_id or 0, result.invoice_number)
+    originals[order.id] = OriginalBooking(None, result.invoice_number, result.date)
     return Preview(**base, booking=result, relation=relation)
 
 
@@ -131,6 +135,8 @@ def _relation_text(booking: Booking, relations: Relations, settings: Settings) -
     draft = booking.relation
     if booking.relation_id:
         return f"relation {booking.relation_id} (of the original invoice)"
+    if booking.credit_of and booking.alone is None:
+        return "the relation of the original invoice, booked first"
     try:
         link = relations.find(draft)
     except apierrors.ApiError:

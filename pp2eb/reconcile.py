@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
@@ -113,7 +114,10 @@ class _Sums:
 
 
 def split_order(
-    order: Order, settings: Settings, physical: Mapping[int, bool] | None = None
+    order: Order,
+    settings: Settings,
+    physical: Mapping[int, bool] | None = None,
+    day: date | None = None,
 ) -> tuple[dict, dict]:
     """The order per VAT code ``{code: (gross, vat)}`` and per OSS country ``{country: vat}``.
 
@@ -121,12 +125,13 @@ def split_order(
     code (a book and a course to one company are two codes); ``physical`` says which products
     are goods. An OSS rate is booked as its net on ``AFST_VERK`` plus the foreign VAT on the
     country's ledger, so its VAT counts under the country. An order pp2eb cannot split goes
-    whole under "?".
+    whole under "?". ``day`` is the date whose VAT rules apply (``vat_date``), the invoice date
+    when not given.
     """
     try:
         rates = rate_totals(order)
         reference = ReferenceData(product_physical=dict(physical or {}))
-        how = treatments(order, settings, (t.rate for t in rates.values()), reference)
+        how = treatments(order, settings, (t.rate for t in rates.values()), reference, day)
     except MappingError:
         return {UNSPLIT: (order.amount_with_tax, ZERO)}, {}
     codes: dict[str, tuple[Decimal, Decimal]] = {}
@@ -162,9 +167,8 @@ def split_order(
     return codes, countries
 
 
-def month_orders(pp: PlugAndPayClient, month: date) -> list[Order]:
-    """The live final invoices (credit invoices included) dated in ``month``'s month."""
-    first, last = month_bounds(month)
+def period_orders(pp: PlugAndPayClient, first: date, last: date) -> list[Order]:
+    """The live final invoices (credit invoices included) dated ``first`` to ``last``."""
     found = []
     for raw in pp.iter_orders(since_invoice_date=first, until_invoice_date=last):
         try:
@@ -172,16 +176,15 @@ def month_orders(pp: PlugAndPayClient, month: date) -> list[Order]:
         except MappingError as exc:
             logger.warning("reconciliation: unreadable order: %s", exc)
             continue
-        # Filtered here as well: the listing's filters are not relied on for the month's edges.
-        in_month = order.invoice_date is not None and first <= order.invoice_date <= last
-        if in_month and order.mode == "live" and order.invoice_status == "final":
+        # Filtered here as well: the listing's filters are not relied on for the period's edges.
+        inside = order.invoice_date is not None and first <= order.invoice_date <= last
+        if inside and order.mode == "live" and order.invoice_status == "final":
             found.append(order)
     return found
 
 
-def month_mutations(eb: EBoekhoudenClient, month: date) -> list[dict]:
-    """The month's type-2 (invoice sent) mutations, each with its rows and VAT."""
-    first, last = month_bounds(month)
+def period_mutations(eb: EBoekhoudenClient, first: date, last: date) -> list[dict]:
+    """The type-2 (invoice sent) mutations dated ``first`` to ``last``, with rows and VAT."""
     items = eb.iter_mutations(
         filters={"date[range]": [first.isoformat(), last.isoformat()]}, type=SALES_INVOICE_SENT
     )
@@ -203,6 +206,7 @@ def reconcile(
     oss_ledger_ids: Mapping[int, str],
     rounding_ledger_id: int | None = None,
     physical: Mapping[int, bool] | None = None,
+    original_dates: Mapping[int, date] | None = None,
 ) -> Report:
     """Compare the month's orders with its mutations.
 
@@ -211,7 +215,8 @@ def reconcile(
     each OSS ledger's id to its country. Rows on ``rounding_ledger_id`` are pp2eb's VAT
     rounding pairs (+x at a rate, -x at GEEN, so that e-Boekhouden computes Plug&Pay's VAT):
     they count in e-Boekhouden's amounts, are shown as ``rounding`` and left out of the
-    difference. ``physical`` says which Plug&Pay products are goods.
+    difference. ``physical`` says which Plug&Pay products are goods. ``original_dates`` (order
+    id → invoice date) lets a credit invoice follow its original's VAT rules (``oss_from``).
     """
     pp, eb = _Sums(), _Sums()
     pp_countries, eb_countries = _Sums(), _Sums()
@@ -224,7 +229,8 @@ def reconcile(
             number = order.invoice_number or str(order.id)
         previous = expected.get(number, (order.id, ZERO))[1]
         expected[number] = (order.id, previous + order.amount_with_tax)
-        codes, countries = split_order(order, settings, physical)
+        day = vat_date(order, original_dates or {})
+        codes, countries = split_order(order, settings, physical, day)
         for code, (gross, vat) in codes.items():
             pp.add(code, gross, vat)
         for country, vat in countries.items():
@@ -296,12 +302,13 @@ def run(
     settings: Settings,
     month: date,
     known_numbers: Mapping[str, int],
+    original_dates: Mapping[int, date] | None = None,
 ) -> Report:
     """Read both sides of ``month`` live and reconcile them."""
     ids = ledger_ids(eb, [*settings.oss_ledgers.values(), settings.rounding_ledger])
     return reconcile(
-        month_orders(pp, month),
-        month_mutations(eb, month),
+        period_orders(pp, *month_bounds(month)),
+        period_mutations(eb, *month_bounds(month)),
         settings,
         month=month,
         known_numbers=known_numbers,
@@ -310,4 +317,5 @@ def run(
         },
         rounding_ledger_id=ids.get(settings.rounding_ledger),
         physical=products_physical(pp.iter_products()),
+        original_dates=original_dates,
     )

@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
     "dutch_vat_products": [],
     "oss": "home_country",
     "oss_ledgers": {},
+    "oss_from": None,  # invoice date from which OSS applies; None: always (pp2eb/mapping/vat.py)
     "customer_codes": "eboekhouden",
     "sync_interval_minutes": 15,
     # Where a VAT rounding difference is booked, visibly (pp2eb.mapping.rounding).
@@ -138,6 +139,7 @@ class Settings:
     dutch_vat_products: tuple[str, ...]
     oss: str
     oss_ledgers: dict[str, str]
+    oss_from: date | None
     customer_codes: str
     sync_interval_minutes: int
     rounding_ledger: str | None
@@ -175,6 +177,7 @@ class Settings:
             "oss_ledgers": read.ledger_map(
                 "oss_ledgers", _oss_country, f"an EU country code other than {HOME_COUNTRY}"
             ),
+            "oss_from": read.date("oss_from", required=False),
             "sync_interval_minutes": read.number("sync_interval_minutes", 1, 24 * 60),
             "term_of_payment": read.number("term_of_payment", 0, 365),
             "book_payments": read.flag("book_payments"),
@@ -200,8 +203,8 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready data; ``Settings.from_dict(s.to_dict()) == s``."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["start_date"] = self.start_date.isoformat()
-        data["payments_from"] = self.payments_from.isoformat() if self.payments_from else None
+        for key in ("start_date", "payments_from", "oss_from"):
+            data[key] = data[key].isoformat() if data[key] else None
         for key in ("product_ledgers", "vat_map", "oss_ledgers", "payment_ledgers"):
             data[key] = dict(data[key])
         data["dutch_vat_products"] = list(self.dutch_vat_products)

@@ -37,6 +37,7 @@ from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.vat import products_physical
 from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.originals import fetcher
 from pp2eb.payments import Payments
 from pp2eb.plugandpay import PlugAndPayClient
 from pp2eb.relations import Relations
@@ -167,7 +168,9 @@ class Engine:
         self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
         self.vat_rounding = VatRounding(eb, store.session, self.state.patiently)
-        self.booker = OrderBooker(eb, store, settings, self.state, relations, self.vat_rounding)
+        self.booker = OrderBooker(
+            eb, store, settings, self.state, relations, self.vat_rounding, fetcher(pp)
+        )
         self.seen: set[int] = set()
         self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
@@ -213,6 +216,18 @@ class Engine:
                 self.run.waiting -= 1
                 self.book_raw(jsonutil.loads(rec.order_json))
 
+    def look_again_at_originals(self, order: Order) -> None:
+        """Before a credit invoice: an original pp2eb skipped is fetched and mapped afresh.
+
+        A concept made final, or an unpaid order credited (which counts as paid), may be
+        bookable now; only an original that stays skipped lets its credit be booked on its own.
+        """
+        # inferred: a skip by pp2eb is not final for an original that has since been credited.
+        for related in order.related_orders:
+            rec = self.store.find(related.id)
+            if rec is not None and rec.state == OrderRecord.SKIPPED and not rec.skipped_by_hand:
+                self.book_by_id([related.id])
+
     def book_raw(self, raw: object) -> None:
         """Book one order as Plug&Pay returned it; every failure ends up on its record."""
         order_id = raw_order_id(raw)
@@ -246,6 +261,8 @@ class Engine:
         if rec.skipped_by_hand:
             return  # a person decided; "retry" on the dashboard undoes it
         self.reference()
+        if order.is_credit:
+            self.look_again_at_originals(order)
         self.store.describe(rec, raw=raw, summary=_summary(order))
         self.booker.book(rec, order)
         if self.payments is not None:

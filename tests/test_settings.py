@@ -76,8 +76,20 @@ def test_round_trip_through_json():
         "payment_ledgers": {},
         "payment_fallback_ledger": None,
         "discount_ledger": None,
+        "oss_from": None,
     }
     assert Settings.from_dict(jsonutil.loads(jsonutil.dumps(data))) == settings
+
+
+def test_oss_from_is_a_date_or_empty_for_always():
+    assert Settings.from_dict(EXAMPLE).oss_from is None  # an export made before it existed
+    settings = Settings.from_dict({**EXAMPLE, "oss": "oss", "oss_from": "2026-07-01"})
+    assert settings.oss_from == date(2026, 7, 1)
+    assert settings.to_dict()["oss_from"] == "2026-07-01"
+    assert Settings.from_dict(settings.to_dict()) == settings
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict({**EXAMPLE, "oss_from": "1 juli"})
+    assert info.value.problems == ["oss_from: '1 juli' is not a date (YYYY-MM-DD)."]
 
 
 def test_to_dict_does_not_share_the_settings_maps():

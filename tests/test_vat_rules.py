@@ -259,12 +259,13 @@ def test_an_install_from_before_imports_its_export_and_books_dutch_orders_as_bef
         "outside_eu_goods": old["vat_map"]["outside_eu"],
         "outside_eu_services": old["vat_map"]["outside_eu"],
     }
-    new = {"vat_map", "unknown_product_kind", "dutch_vat_products", "discount_ledger"}
+    new = {"vat_map", "unknown_product_kind", "dutch_vat_products", "discount_ledger", "oss_from"}
     assert {k: v for k, v in exported.items() if k not in new} == {
         k: v for k, v in old.items() if k not in new
     }
     assert (exported["unknown_product_kind"], exported["dutch_vat_products"]) == ("services", [])
     assert exported["discount_ledger"] is None  # discounts go where the revenue went
+    assert exported["oss_from"] is None  # OSS, when on, applies always
     # The export it made before imports unchanged (saying what became of the old rows), and
     # so does the new one.
     path = tmp_path / "settings.json"

@@ -1,8 +1,9 @@
 """One Plug&Pay order → one e-Boekhouden booking, exact to the cent. Pure: no clock, DB or HTTP.
 
 ``map_order`` returns a ``Booking``, a ``Skip`` (test mode, concept, unpaid under
-``orders=paid``, nothing to book) or a ``Wait`` (a credit invoice whose original is not booked
-yet), and raises ``MappingError`` for an order it cannot book as it is.
+``orders=paid``, nothing to book) or a ``Wait`` (a credit invoice whose original pp2eb is still
+to book, see ``pp2eb.mapping.credits``), and raises ``MappingError`` for an order it cannot
+book as it is.
 
 How the booking is built:
 
@@ -50,11 +51,13 @@ from pp2eb.mapping.booking import (
     Ledger,
     MappingError,
     OriginalBooking,
+    OriginalNotBooked,
     ReferenceData,
     Skip,
     Template,
     Wait,
 )
+from pp2eb.mapping.credits import Credit, credit_of
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import QUOTED, cut, to_invoice_payload, to_mutation_payload
@@ -71,6 +74,7 @@ __all__ = [
     "Ledger",
     "MappingError",
     "OriginalBooking",
+    "OriginalNotBooked",
     "ReferenceData",
     "Skip",
     "Template",
@@ -122,7 +126,15 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     booking_date = _booking_date(order)
     number = invoice_number(order, settings)
     rates = rate_totals(order)
-    how = treatments(order, settings, (t.rate for t in rates.values()), ref)
+    credit = None
+    if order.is_credit:
+        credit = credit_of(order, settings, ref)
+        if isinstance(credit, Wait):
+            return credit
+    # A credit invoice follows the VAT rules of its original's date (oss_from). inferred: when
+    # that date is not known, the credit invoice's own date decides.
+    vat_date = credit.invoice_date if credit and credit.invoice_date else booking_date
+    how = treatments(order, settings, (t.rate for t in rates.values()), ref, vat_date)
     ledgers = Ledgers(settings, ref)
     debtor = ledgers.get(settings.debtor_ledger, "DEB", "debtor", "debtor_ledger")
     rows = booking_rows(order, rates, how, ledgers)
@@ -144,11 +156,6 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     rows += rounding
     vat_expected = verify(order, rows, targets, vat_rounding)
     template = _template(settings, ref)
-    original = None
-    if order.is_credit:
-        original = _original(order, ref)
-        if isinstance(original, Wait):
-            return original
     relation = relation_draft(order)
     vat_id = None
     if buyer(order)[1] == REVERSE:
@@ -162,14 +169,14 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         date=booking_date,
         invoice_number=number,
         payment_reference=f"pp2eb-{order.id}",
-        description=_description(order, settings, number, relation.name, original),
+        description=_description(order, settings, number, relation.name, credit),
         debtor_ledger=debtor,
         template=template,
         term_of_payment=settings.term_of_payment,
         rows=tuple(rows),
         relation=relation,
-        relation_id=original.relation_id if original else None,
-        credit_of=original.invoice_number if original else None,
+        relation_id=credit.relation_id if credit else None,
+        credit_of=credit.number if credit else None,
         total=order.amount_with_tax,
         vat_expected=vat_expected,
         vat_plugandpay={key: totals.vat for key, totals in rates.items()},
@@ -177,6 +184,7 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
         notes=how.notes + tuple(notes),
         vat_rounding=vat_rounding,
         vat_id=vat_id,
+        alone=credit.alone if credit else None,
     )
 
 
@@ -260,37 +268,15 @@ def invoice_number(order: Order, settings: Settings) -> str:
     return number
 
 
-def _original(order: Order, ref: ReferenceData) -> OriginalBooking | Wait:
-    """The booking of the order a credit invoice credits, or Wait until it exists."""
-    related = [r for r in order.related_orders if r.payment_status == "credited"]
-    # inferred: the original is the related order marked credited; a single link will do too.
-    if not related and len(order.related_orders) == 1:
-        related = list(order.related_orders)
-    number = cut(order.invoice_number or str(order.id), QUOTED)
-    if len(related) != 1:
-        raise MappingError(
-            f"Credit invoice {number} does not name the one order it credits (related_orders).",
-            fix="Check the credit invoice in Plug&Pay.",
-        )
-    original = ref.originals.get(related[0].id)
-    if original is None:
-        original_number = cut(related[0].invoice_number or "unknown", QUOTED)
-        return Wait(
-            f"Credit invoice {number} waits for its original, order {related[0].id} "
-            f"(invoice {original_number}), to be booked."
-        )
-    return original
-
-
 def _description(
     order: Order,
     settings: Settings,
     number: str,
     name: str,
-    original: OriginalBooking | None,
+    credit: Credit | None,
 ) -> str:
-    if original:
-        text = f"Plug&Pay creditfactuur {number} bij {original.invoice_number}"
+    if credit:
+        text = f"Plug&Pay creditfactuur {number} bij {credit.number}"
     elif settings.reference == "invoice_number":
         text = f"Plug&Pay factuur {number}"
     else:

@@ -4,6 +4,11 @@ Lines go on their product's ledger, shipping on the shipping ledger, order disco
 revenue went (see ``discount_rows``), and under OSS the foreign VAT on the country's OSS ledger.
 Amounts include VAT (``inExVat`` IN), except OSS revenue rows, whose VAT is the separate OSS
 row.
+
+Every row knows its Plug&Pay rate (``DE:19``). The OSS return needs the base and the VAT per
+country and rate, and e-Boekhouden has one code (``AFST_VERK``) for all of them, so the rows of
+an OSS rate end their description with the country and rate (``Cursus DE 19% (OSS)``), and
+rows are kept apart, and grouped, per ledger, VAT code, country and rate.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from pp2eb.mapping.booking import (
     MappingError,
     ReferenceData,
 )
-from pp2eb.mapping.order import Line, Order
-from pp2eb.mapping.payloads import cut
+from pp2eb.mapping.order import Line, Order, TaxRate
+from pp2eb.mapping.payloads import MAX_DESCRIPTION, cut
 from pp2eb.mapping.totals import ZERO, RateTotals
 from pp2eb.mapping.vat import Treatment, VatPlan
 from pp2eb.mapping.vatcodes import CENT, NO_VAT
@@ -104,6 +109,27 @@ def _line_text(line: Line) -> str:
     return text
 
 
+def oss_tag(rate_key: str) -> str:
+    """What ends the description of an OSS rate's rows: `` DE 19% (OSS)`` for ``DE:19``."""
+    country, percentage = rate_key.split(":")
+    return f" {country} {percentage}% (OSS)"
+
+
+def _described(text: str, rate_key: str | None, oss: bool) -> str:
+    """``text`` cut to fit, with an OSS rate's country and rate after it."""
+    tag = oss_tag(rate_key) if oss and rate_key else ""
+    return cut(text, MAX_DESCRIPTION - len(tag)) + tag
+
+
+def _row(
+    ledger: Ledger, treatment: Treatment, amount: Decimal, text: str, kind: str, rate: TaxRate
+) -> BookingRow:
+    """A row at ``rate`` booked with ``treatment``."""
+    oss = treatment.oss_country is not None
+    description = _described(text, rate.key, oss)
+    return BookingRow(ledger, treatment.vat_code, amount, description, kind, rate.key, oss)
+
+
 def booking_rows(
     order: Order, rates: dict[str, RateTotals], how: VatPlan, ledgers: Ledgers
 ) -> list[BookingRow]:
@@ -111,8 +137,8 @@ def booking_rows(
     rows = []
     for line, treatment in zip(order.lines, how.lines, strict=True):
         amount = line.net if treatment.oss_country else line.gross
-        code = treatment.vat_code
-        rows.append(BookingRow(ledgers.product(line), code, amount, cut(_line_text(line)), LINE))
+        ledger = ledgers.product(line)
+        rows.append(_row(ledger, treatment, amount, _line_text(line), LINE, line.rate))
     shipping = order.shipping
     # No shipping costs, no row: the shipping ledger is needed only when there are some.
     if shipping is not None and shipping.amount_with_tax and how.shipping:
@@ -121,7 +147,7 @@ def booking_rows(
         ledger = ledgers.optional(
             ledgers.settings.shipping_ledger, "shipping", "shipping_ledger", "its shipping costs"
         )
-        rows.append(BookingRow(ledger, treatment.vat_code, amount, "Verzendkosten", SHIPPING))
+        rows.append(_row(ledger, treatment, amount, "Verzendkosten", SHIPPING, shipping.rate))
     rows += discount_rows(order, rates, how, ledgers)
     for key, totals in rates.items():
         country = how[key].oss_country
@@ -129,10 +155,10 @@ def booking_rows(
             ledger = ledgers.get(
                 ledgers.settings.oss_ledgers[country], "BAL", f"OSS {country}", "oss_ledgers"
             )
-            text = f"Btw {totals.rate.country} {format(totals.rate.percentage.normalize(), 'f')}%"
             # inferred: a BAL ledger with GEEN is allowed on a type-2 row (MUT_106 bans only
             # FIN, CRED and DEB there).
-            rows.append(BookingRow(ledger, NO_VAT, totals.vat, text + " (OSS)", OSS_VAT))
+            text = "Btw" + oss_tag(key)
+            rows.append(BookingRow(ledger, NO_VAT, totals.vat, text, OSS_VAT, key, True))
     return rows
 
 
@@ -149,9 +175,11 @@ def discount_rows(
     remainders, so the parts add up to Plug&Pay's discount exactly.
     """
     codes = ", ".join(d.code for d in order.discounts if d.code)
-    text = cut(f"Korting {codes}" if codes else "Korting")
+    text = f"Korting {codes}" if codes else "Korting"
     fixed = ledgers.discount()
-    sums: dict[tuple[str, str], BookingRow] = {}
+    # Per ledger, VAT code and rate: the OSS rates of one country stay apart (a domestic order
+    # has one rate per VAT code, so for it this is per ledger and VAT code).
+    sums: dict[tuple[str, str, str], BookingRow] = {}
     for key, totals in rates.items():
         oss = how[key].oss_country is not None
         share = totals.discount_net if oss else totals.discount_gross
@@ -162,10 +190,10 @@ def discount_rows(
         else:
             targets = _follow_lines(order, how, key, oss, share, ledgers)
         for ledger, treatment, amount in targets:
-            where = (ledger.code, treatment.vat_code)
+            where = (ledger.code, treatment.vat_code, key)
             row = sums.get(where)
             total = (row.amount if row else ZERO) - amount
-            sums[where] = BookingRow(ledger, treatment.vat_code, total, text, DISCOUNT)
+            sums[where] = _row(ledger, treatment, total, text, DISCOUNT, totals.rate)
     return [row for row in sums.values() if row.amount]
 
 
@@ -208,16 +236,22 @@ def split(total: Decimal, weights: list[Decimal]) -> list[Decimal] | None:
 
 
 def group_rows(rows: list[BookingRow]) -> list[BookingRow]:
-    """Rows summed per (ledger, VAT code), in order of first appearance, without descriptions."""
-    grouped: dict[tuple[str, str], BookingRow] = {}
+    """Rows summed per ledger, VAT code, country and rate, in order of first appearance.
+
+    A grouped row loses the lines' descriptions; an OSS rate's row is described by its ledger,
+    country and rate (``Omzet cursussen DE 19% (OSS)``), so that the OSS return can read it.
+    """
+    grouped: dict[tuple[str, str, str | None], BookingRow] = {}
     for row in rows:
-        key = (row.ledger.code, row.vat_code)
-        if key in grouped:
-            first = grouped[key]
-            kind = first.kind if first.kind == row.kind else LINE
-            grouped[key] = BookingRow(
-                row.ledger, row.vat_code, first.amount + row.amount, None, kind
-            )
-        else:
-            grouped[key] = BookingRow(row.ledger, row.vat_code, row.amount, None, row.kind)
+        key = (row.ledger.code, row.vat_code, row.rate)
+        first = grouped.get(key)
+        amount = row.amount if first is None else first.amount + row.amount
+        kind = row.kind if first is None or first.kind == row.kind else LINE
+        description = None
+        if row.oss:
+            text = "Btw" if kind == OSS_VAT else row.ledger.description
+            description = _described(text or f"Grootboek {row.ledger.code}", row.rate, True)
+        grouped[key] = BookingRow(
+            row.ledger, row.vat_code, amount, description, kind, row.rate, row.oss
+        )
     return list(grouped.values())

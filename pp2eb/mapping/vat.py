@@ -10,12 +10,18 @@ consumers charged NL VAT) is looked up as ``COUNTRY:RATE`` in ``vat_map``. A lin
 in ``dutch_vat_products`` that was charged Dutch VAT keeps its Dutch code wherever the buyer
 is: its place of supply is the Netherlands. A rate that does not fit its buyer is an error,
 never a guess.
+
+The OSS setting applies from ``oss_from`` (an invoice date; empty: always). An order dated
+before it, and a credit invoice of such an order, is booked as it was then: with Dutch VAT, as
+under ``oss=home_country``. So switching to OSS in the middle of a year leaves the year's
+earlier orders, their backfills and their credit invoices as they were.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -109,11 +115,27 @@ def buyer(order: Order, goods: bool = False) -> tuple[str, str]:
     return found.country, found.kind
 
 
+def oss_applies(settings: Settings, day: date | None) -> bool:
+    """True when the OSS rules apply to an invoice dated ``day``: OSS on, from ``oss_from``."""
+    if settings.oss != "oss":
+        return False
+    # inferred: an order without a date (never a final invoice) follows the setting as it is.
+    return settings.oss_from is None or day is None or day >= settings.oss_from
+
+
 def treatments(
-    order: Order, settings: Settings, rates: Iterable[TaxRate], ref: ReferenceData
+    order: Order,
+    settings: Settings,
+    rates: Iterable[TaxRate],
+    ref: ReferenceData,
+    day: date | None = None,
 ) -> VatPlan:
-    """The treatment of every line, the shipping and every rate (``COUNTRY:RATE``) used."""
-    decide = _Decider(order, settings, ref)
+    """The treatment of every line, the shipping and every rate (``COUNTRY:RATE``) used.
+
+    ``day`` is the date whose rules apply (``oss_from``): the order's invoice date when not
+    given; for a credit invoice, its original's.
+    """
+    decide = _Decider(order, settings, ref, day or order.invoice_date)
     lines = tuple(decide.line(line) for line in order.lines)
     kinds = [decide.kind(line)[0] for line in order.lines]
     # Shipping goes with the goods it ships. inferred: an order without goods that has shipping
@@ -144,10 +166,12 @@ def treatments(
 
 
 class _Decider:
-    def __init__(self, order: Order, settings: Settings, ref: ReferenceData):
+    def __init__(self, order: Order, settings: Settings, ref: ReferenceData, day: date | None):
         self.order = order
         self.settings = settings
         self.ref = ref
+        self.day = day
+        self.oss = oss_applies(settings, day)
         self.notes: list[str] = []
         self.buyers: dict[str, Buyer] = {}
 
@@ -196,7 +220,7 @@ class _Decider:
         dutch = product is not None and str(product) in self.settings.dutch_vat_products
         if dutch and rate.country == HOME_COUNTRY:
             code = self.mapped(rate.key, rate)
-            if buyer.kind != EU_CONSUMER or self.settings.oss == "oss":
+            if buyer.kind != EU_CONSUMER or self.oss:
                 self.notes.append(
                     f"The {what} (product {product}) is taxed in the Netherlands wherever the "
                     f"customer is (setting dutch_vat_products): booked with {code} although "
@@ -215,15 +239,9 @@ class _Decider:
 
     def eu_consumer(self, buyer: Buyer, rate: TaxRate, product: int | None, what: str) -> Treatment:
         order_id = self.order.id
-        if self.settings.oss == "home_country":
+        if not self.oss:
             if rate.country != HOME_COUNTRY:
-                raise MappingError(
-                    f"Order {order_id} to a consumer in {buyer.country} was charged "
-                    f"{rate.key}, not an NL rate, but the OSS setting books home-country VAT.",
-                    fix="Switch the OSS setting to 'oss' and link an OSS ledger for "
-                    f"{rate.country}, or charge NL VAT in Plug&Pay.",
-                    setting="oss",
-                )
+                raise self.foreign_before_oss(buyer, rate)
             return Treatment(self.mapped(rate.key, rate))
         if buyer.country == "XI":
             # inferred: OSS declares Northern Ireland's goods under XI, which has no OSS ledger
@@ -245,6 +263,24 @@ class _Decider:
         self.known(DISTANCE_SALES, "OSS revenue")
         return Treatment(DISTANCE_SALES, oss_country=rate.country)
 
+    def foreign_before_oss(self, buyer: Buyer, rate: TaxRate) -> MappingError:
+        """A foreign rate where Dutch VAT is booked: OSS off, or the order before ``oss_from``."""
+        charged = f"Order {self.order.id} to a consumer in {buyer.country} was charged {rate.key}"
+        if self.settings.oss == "oss":
+            return MappingError(
+                f"{charged}, not an NL rate, but it is dated {self.day}, before OSS applies "
+                f"(from {self.settings.oss_from}): orders before then are booked with Dutch VAT.",
+                fix=f"If OSS applied to this order, set 'OSS from' to {self.day} or earlier on "
+                "the OSS page; otherwise correct the rate in Plug&Pay.",
+                setting="oss_from",
+            )
+        return MappingError(
+            f"{charged}, not an NL rate, but the OSS setting books home-country VAT.",
+            fix=f"Switch the OSS setting to 'oss' and link an OSS ledger for {rate.country}, "
+            "or charge NL VAT in Plug&Pay.",
+            setting="oss",
+        )
+
     def charged(self, buyer: Buyer, rate: TaxRate, product: int | None, what: str) -> MappingError:
         """The refusal of a rate that does not fit its buyer, with every way out."""
         order_id = self.order.id
@@ -254,7 +290,10 @@ class _Decider:
                 f"the {what}, but the OSS setting books the VAT of the destination "
                 f"({buyer.country})."
             )
-            fix = "Switch the OSS setting to home-country VAT, or correct the rate in Plug&Pay."
+            fix = (
+                "Switch the OSS setting to home-country VAT, set 'OSS from' to a date after "
+                "this order's if it was made before the switch, or correct the rate in Plug&Pay."
+            )
             setting = "oss"
         else:
             reason = (

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from pp2eb import apierrors, appstate, background, jobs, records
 from pp2eb.extensions import db
+from pp2eb.originals import fetcher
 from pp2eb.preview import Summary, preview_orders
 from pp2eb.store import Store
 from pp2eb.sync import backfill_orders, fetch_reference
@@ -30,7 +31,7 @@ def preview(since: date, until: date | None) -> tuple[Summary, list]:
         rounding = VatRounding(eb, db.session).known(save=False)
         ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
         orders = backfill_orders(pp, since, until)
-        for item in preview_orders(orders, eb, Store(db.session), settings, ref):
+        for item in preview_orders(orders, eb, Store(db.session), settings, ref, fetcher(pp)):
             summary.add(item)
             if (item.error or item.wait) and len(problems) < MAX_PROBLEMS:
                 problems.append(item)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from pp2eb import dutchtime, lookups, records, shopsettings
+from pp2eb import dutchtime, lookups, oss_watch, records, shopsettings
 from pp2eb.mapping.order import TaxRate
 from pp2eb.settings import OPTIONAL_LEDGERS, USUAL_CODES
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
@@ -271,6 +271,10 @@ def _load_oss(draft: dict, source: Source) -> Loaded:
         blank = _("— no OSS ledger —")
         options = lambda: ledger_options("BAL", source.fresh)  # noqa: E731
         _fill(loaded, list(form_class.ROWS), options, blank, OSS_ROWS)
+        switching_on = draft.get("oss") != "oss" and not draft.get("oss_from")
+        if switching_on and not source.submitted:
+            # The threshold watch knows the sale that passed the threshold: OSS from that day.
+            loaded.form.oss_from.data = oss_watch.current().passed_on
     return loaded
 
 

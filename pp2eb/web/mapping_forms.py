@@ -2,23 +2,24 @@
 
 Each has rows that only exist per shop, so its form class is made per request: ``RevenueForm``
 with a ledger dropdown per Plug&Pay product (``with_products``), ``VatForm`` with a VAT-code
-dropdown per tax rate (``with_rates``) and ``OssForm`` with a ledger per EU country when OSS is
-chosen (``for_choice``). ``ROWS`` maps each added field to its key in the settings
-(``product_ledgers``, ``vat_map``, ``oss_ledgers``). The machinery they share (``StepForm``,
-``choose_ledger``) and the simpler steps are in ``pp2eb.web.forms``; the choices are set by
-``pp2eb.web.loaders``.
+dropdown per tax rate (``with_rates``) and ``OssForm`` with its date (``oss_from``) and a ledger
+per EU country when OSS is chosen (``for_choice``). ``ROWS`` maps each added field to its key
+in the settings (``product_ledgers``, ``vat_map``, ``oss_ledgers``). The machinery they share
+(``StepForm``, ``choose_ledger``) and the simpler steps are in ``pp2eb.web.forms``; the choices
+are set by ``pp2eb.web.loaders``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, SelectMultipleField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
@@ -154,11 +155,11 @@ class OssForm(StepForm):
 
     @staticmethod
     def for_choice(oss: str | None) -> type[OssForm]:
-        """The form for the chosen VAT arrangement: OSS adds a ledger per EU country."""
+        """The form for the chosen VAT arrangement: OSS adds its date and a ledger per country."""
         if oss != "oss":
             return OssForm
         fields = {f"oss_{c}": (c, choose_ledger(c, required=False)) for c in oss_countries()}
-        return with_rows(OssForm, fields)
+        return with_rows(RevealedOssForm, fields)
 
     @classmethod
     def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
@@ -176,6 +177,27 @@ class OssForm(StepForm):
             return super().settings()  # home-country VAT: the country ledgers stay as they were
         chosen = {c: self[name].data for name, c in self.ROWS.items() if self[name].data}
         return {**super().settings(), "oss_ledgers": chosen}
+
+
+class RevealedOssForm(OssForm):
+    KEYS = ("oss", "oss_from")
+    oss_from = DateField(
+        _l("OSS from"),
+        validators=[Optional()],
+        description=_l(
+            "Invoices dated before this day, and their credit invoices, are booked as they were "
+            "then: with Dutch VAT. Empty: OSS applies to every invoice."
+        ),
+    )
+
+    @classmethod
+    def initial(cls, draft: dict[str, Any]) -> dict[str, Any]:
+        start = draft.get("oss_from")
+        return {**super().initial(draft), "oss_from": date.fromisoformat(start) if start else None}
+
+    def settings(self) -> dict[str, Any]:
+        when = self.oss_from.data
+        return {**super().settings(), "oss_from": when.isoformat() if when else None}
 
 
 def vat_codes_at(percentage: Decimal) -> list[str]:

@@ -1,4 +1,5 @@
-"""Reports for the bookkeeper: the month's reconciliation as a page and as CSV."""
+"""Reports for the bookkeeper, each as a page and as CSV: the month's reconciliation and the
+quarter's OSS return."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from pp2eb import apierrors, dutchtime, jobs, reconcile
+from pp2eb import apierrors, dutchtime, jobs, oss_return, reconcile
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
 
@@ -44,12 +45,23 @@ def known_numbers() -> dict[str, int]:
     return known
 
 
+def invoice_dates() -> dict[int, date]:
+    """The invoice date of every order pp2eb has seen: a credit invoice follows its original's
+    VAT rules (``oss_from``)."""
+    rows = db.session.execute(
+        sa.select(OrderRecord.order_id, OrderRecord.invoice_date).where(
+            OrderRecord.invoice_date.is_not(None)
+        )
+    ).all()
+    return {order_id: date.fromisoformat(day) for order_id, day in rows}
+
+
 def build(month: date) -> reconcile.Report:
     """The month's report, read live from both accounts."""
     pp, eb = jobs.build_clients()
     settings = jobs.load_settings()
     with eb:
-        return reconcile.run(pp, eb, settings, month, known_numbers())
+        return reconcile.run(pp, eb, settings, month, known_numbers(), invoice_dates())
 
 
 def chart(report: reconcile.Report) -> list[dict]:
@@ -139,3 +151,83 @@ def reconciliation_csv():
     # The BOM makes Excel read the file as UTF-8 (names with accents).
     return Response("\ufeff" + to_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+# --- the OSS return ---------------------------------------------------------------------------
+
+
+def _quarters(selected: date, count: int = 8) -> list[date]:
+    first = oss_return.quarter_bounds(dutchtime.today())[0]
+    quarters = []
+    for _i in range(count):
+        quarters.append(first)
+        first = oss_return.quarter_bounds(date.fromordinal(first.toordinal() - 1))[0]
+    return quarters if selected in quarters else [*quarters, selected]
+
+
+def build_oss(quarter: date) -> oss_return.OssReturn:
+    """The quarter's OSS return, read live from both accounts."""
+    pp, eb = jobs.build_clients()
+    settings = jobs.load_settings()
+    with eb:
+        return oss_return.run(pp, eb, settings, quarter, known_numbers(), invoice_dates())
+
+
+@bp.get("/oss")
+def oss():
+    """The quarter's OSS return: base and VAT per country and rate, checked against Plug&Pay."""
+    quarter = oss_return.parse_quarter(request.args.get("quarter"), dutchtime.today())
+    report = None
+    try:
+        report = build_oss(quarter)
+    except jobs.NotReady as exc:
+        flash(str(exc), "error")
+    except apierrors.ApiError as exc:
+        flash(_("The report could not be made: %(error)s", error=str(exc)), "error")
+    return render_template(
+        "reports/oss.html",
+        quarter=quarter,
+        quarters=_quarters(quarter),
+        name=oss_return.quarter_name,
+        report=report,
+    )
+
+
+def oss_csv(report: oss_return.OssReturn) -> str:
+    """The OSS return as ``;``-separated CSV with decimal commas, like the reconciliation."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    money = decimal_comma
+    header = [_("Section"), _("Country or invoice"), _("VAT rate"), _("Base e-Boekhouden")]
+    header += [_("VAT e-Boekhouden"), _("Base Plug&Pay"), _("VAT Plug&Pay")]
+    writer.writerow(header + [_("Difference in base"), _("Difference in VAT")])
+    for x in report.lines:
+        figures = [x.eboekhouden_base, x.eboekhouden_vat, x.plugandpay_base, x.plugandpay_vat]
+        figures += [x.base_difference, x.vat_difference]
+        rate = x.rate.replace(".", ",")
+        writer.writerow([_("Country and rate"), x.country, rate, *map(money, figures)])
+    sides = [(side, what) for side in ("eboekhouden", "plugandpay") for what in ("base", "vat")]
+    totals = [money(report.total(side, what)) for side, what in sides]
+    writer.writerow([_("Total"), "", "", *totals, "", ""])
+    kinds = {oss_return.MISSING: _("missing"), oss_return.EXTRA: _("extra")}
+    kinds[oss_return.DIFFERENT] = _("different")
+    for d in report.orders:
+        figures = [money(d.eboekhouden), "", money(d.plugandpay), "", money(d.difference), ""]
+        writer.writerow([kinds[d.kind], d.invoice_number, "", *figures])
+    return out.getvalue()
+
+
+@bp.get("/oss.csv")
+def oss_csv_download():
+    """The quarter's OSS return as CSV for the accountant."""
+    quarter = oss_return.parse_quarter(request.args.get("quarter"), dutchtime.today())
+    try:
+        report = build_oss(quarter)
+    except (jobs.NotReady, apierrors.ApiError):
+        return redirect(url_for("reports.oss", quarter=oss_return.quarter_name(quarter)))
+    name = f"pp2eb-oss-{oss_return.quarter_name(quarter)}.csv"
+    return Response(
+        "\ufeff" + oss_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

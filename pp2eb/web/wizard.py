@@ -78,7 +78,7 @@ STEPS: tuple[Step, ...] = (
     Step("revenue", _l("Revenue ledgers"), RevenueForm, extra=("product_ledgers",)),
     Step("vat", _l("VAT mapping"), VatForm, extra=("vat_map",)),
     Step("shipping", _l("Shipping costs"), ShippingForm),
-    Step("oss", _l("VAT in other EU countries (OSS)"), OssForm, extra=("oss_ledgers",)),
+    Step("oss", _l("VAT in other EU countries (OSS)"), OssForm, extra=("oss_from", "oss_ledgers")),
     Step("customer-codes", _l("Customer codes"), CustomerCodesForm),
     Step(
         "payments",
@@ -94,6 +94,7 @@ EXTRA_LABELS = {
     "product_ledgers": _l("Per-product ledgers"),
     "vat_map": _l("VAT codes"),
     "oss_ledgers": _l("OSS ledgers"),
+    "oss_from": _l("OSS from"),
     "payments_from": _l("Book payments made from"),
     "payment_ledgers": _l("Clearing ledgers"),
     "payment_fallback_ledger": _l("Clearing ledger for any other provider"),
