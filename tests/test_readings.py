@@ -14,7 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pp2eb.mapping.booking import Booking, MappingError
@@ -255,6 +255,11 @@ def variant_pairs(draw):
         "unit_rounding": amounts == "unit" or draw(st.booleans()),
     }
     canonical = build(lines, **common)
+    # Rounded per unit and per discount, a line of a few cents can get VAT of the other sign
+    # than its amount (3 x 0.02 with 0.03 off: 0.06 and 0.02 excl., so -0.01 VAT), which
+    # Plug&Pay does not send and the sign check refuses.
+    sign = -1 if credit else 1
+    assume(all(sign * Decimal(line["tax"]["amount"]) >= 0 for line in canonical["items"]))
     raw = build(
         lines,
         **common,
@@ -280,8 +285,20 @@ def variant_pairs(draw):
     return raw, canonical, replace(SETTINGS, oss=oss)
 
 
+# Found by Hypothesis: with unit prices, 54.42 is 44.98 excl. VAT and its 3.66 off is 3.02, so
+# the line's VAT 8.80 is more than a cent off 21% of 41.96; the tax objects as excl. VAT.
+_ROUNDED = [item("Regel", "0.01")] * 3 + [item("Regel", "54.42", discount="3.66")]
+_ROUNDED_CASE = (
+    build(_ROUNDED, unit_rounding=True, tax_meaning="base"),
+    build(_ROUNDED, unit_rounding=True),
+    replace(SETTINGS, oss="home_country"),
+)
+
+
 @settings(max_examples=150, deadline=None)
 @given(variant_pairs(), st.booleans())
+@example(_ROUNDED_CASE, False)
+@example(_ROUNDED_CASE, True)
 def test_every_reading_that_adds_up_is_booked_with_the_canonical_rows(case, grouped):
     raw, canonical, shop = case
     shop = replace(shop, group_lines=grouped)
