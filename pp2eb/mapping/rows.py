@@ -27,9 +27,9 @@ from pp2eb.mapping.booking import (
 )
 from pp2eb.mapping.order import Line, Order, TaxRate
 from pp2eb.mapping.payloads import MAX_DESCRIPTION, cut
-from pp2eb.mapping.totals import ZERO, RateTotals
+from pp2eb.mapping.totals import ZERO, RateTotals, round_to_total
 from pp2eb.mapping.vat import Treatment, VatPlan
-from pp2eb.mapping.vatcodes import CENT, NO_VAT
+from pp2eb.mapping.vatcodes import NO_VAT
 from pp2eb.settings import Settings
 
 _CATEGORY = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
@@ -220,19 +220,11 @@ def _follow_lines(
 
 def split(total: Decimal, weights: list[Decimal]) -> list[Decimal] | None:
     """``total`` in cents over ``weights`` in proportion, the spare cents to the largest
-    remainders (the first of equals first); None unless the non-zero weights share one sign."""
+    remainders (``totals.round_to_total``); None unless the non-zero weights share one sign."""
     if len({w > 0 for w in weights if w}) != 1:
         return None
     whole = sum(weights, ZERO)
-    cents = int((total / CENT).to_integral_value())
-    exact = [Decimal(cents) * w / whole for w in weights]
-    parts = [int(e) for e in exact]  # towards zero
-    spare = cents - sum(parts)
-    step = 1 if spare > 0 else -1
-    ranked = sorted(range(len(exact)), key=lambda i: -abs(exact[i] - parts[i]))
-    for i in ranked[: abs(spare)]:
-        parts[i] += step
-    return [Decimal(p) * CENT for p in parts]
+    return round_to_total([total * w / whole for w in weights], total)
 
 
 def group_rows(rows: list[BookingRow]) -> list[BookingRow]:
