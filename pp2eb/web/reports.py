@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -89,17 +91,22 @@ def _months(selected: date, count: int = 15, today: date | None = None) -> list[
     return months
 
 
-@bp.get("/reconciliation")
-def reconciliation():
-    """The month's reconciliation with a chart and every differing order."""
-    month = selected_month(request.args.get("month"))
-    report = None
+def _made(make: Callable[[date], Any], period: date) -> Any:
+    """The report ``make`` makes of ``period``, or None with the reason flashed."""
     try:
-        report = build(month)
+        return make(period)
     except jobs.NotReady as exc:
         flash(str(exc), "error")
     except apierrors.ApiError as exc:
         flash(_("The report could not be made: %(error)s", error=str(exc)), "error")
+    return None
+
+
+@bp.get("/reconciliation")
+def reconciliation():
+    """The month's reconciliation with a chart and every differing order."""
+    month = selected_month(request.args.get("month"))
+    report = _made(build, month)
     return render_template("reports/reconciliation.html", month=month, months=_months(month),
                            report=report, bars=chart(report) if report else [])  # fmt: skip
 
@@ -177,13 +184,7 @@ def build_oss(quarter: date) -> oss_return.OssReturn:
 def oss():
     """The quarter's OSS return: base and VAT per country and rate, checked against Plug&Pay."""
     quarter = oss_return.parse_quarter(request.args.get("quarter"), dutchtime.today())
-    report = None
-    try:
-        report = build_oss(quarter)
-    except jobs.NotReady as exc:
-        flash(str(exc), "error")
-    except apierrors.ApiError as exc:
-        flash(_("The report could not be made: %(error)s", error=str(exc)), "error")
+    report = _made(build_oss, quarter)
     return render_template(
         "reports/oss.html",
         quarter=quarter,
