@@ -70,7 +70,6 @@ class SyncRun(db.Model):
     finished_at: Mapped[datetime | None]
     since: Mapped[str | None] = mapped_column(sa.String(10))
     until: Mapped[str | None] = mapped_column(sa.String(10))
-    seen: Mapped[int] = mapped_column(default=0)
     booked: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
