@@ -116,7 +116,7 @@ def orders():
     template = "partials/dashboard_orders.html" if request.headers.get("HX-Request") else \
         "dashboard/orders.html"  # fmt: skip
     return render_template(template, page=page, state=state, q=query or "",
-                           counts=records.counts(), filters=records.FILTERS)  # fmt: skip
+                           counts=records.counts())  # fmt: skip
 
 
 @bp.get("/orders/<int:order_id>")
