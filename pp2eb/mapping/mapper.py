@@ -60,7 +60,13 @@ from pp2eb.mapping.booking import (
 from pp2eb.mapping.credits import Credit, credit_of
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import QUOTED, cut, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.payloads import (
+    MAX_MUTATION_DESCRIPTION,
+    QUOTED,
+    cut,
+    to_invoice_payload,
+    to_mutation_payload,
+)
 from pp2eb.mapping.rounding import balance_vat, needs_rounding_rows, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
@@ -87,8 +93,9 @@ __all__ = [
     "to_mutation_payload",
 ]
 
-MAX_DESCRIPTION = 50  # a mutation's description
-MAX_NUMBER = 50  # invoice numbers, for mutations (MUT_018) and invoices (FACT_007) alike
+# Invoice numbers, for mutations (MUT_018) and invoices (FACT_007) alike: CreateMutation and
+# CreateInvoice invoiceNumber, maxLength 50 (pp2eb/sandbox/eboekhouden/spec/, as in payloads.py).
+MAX_NUMBER = 50
 PAID_STATUSES = ("paid", "credited", "credit_invoice")
 UNKNOWN_ROUNDING = (
     "Order {order} needs a VAT rounding correction, and its rows depend on whether "
@@ -282,6 +289,6 @@ def _description(
     else:
         text = f"Plug&Pay bestelling {number}"
     # The name helps to find the booking in e-Boekhouden's lists, if enough of it fits.
-    if len(text) + len(", ") + 8 <= MAX_DESCRIPTION:
-        return cut(f"{text}, {name}", MAX_DESCRIPTION)
-    return cut(text, MAX_DESCRIPTION)
+    if len(text) + len(", ") + 8 <= MAX_MUTATION_DESCRIPTION:
+        return cut(f"{text}, {name}", MAX_MUTATION_DESCRIPTION)
+    return cut(text, MAX_MUTATION_DESCRIPTION)

@@ -16,12 +16,20 @@ if TYPE_CHECKING:
     from pp2eb.mapping.booking import Booking, BookingRow
 
 SALES_INVOICE_SENT = 2  # mutation type "Invoice sent" (SOAP: FactuurVerstuurd)
-MAX_DESCRIPTION = 200  # rows and items have no documented limit; this keeps them readable
-MAX_REFERENCE = 50
+# Text limits, as the schemas in pp2eb/sandbox/eboekhouden/spec/eboekhouden-v1-subset.openapi.json
+# have them.
+# A booking's description is CreateMutation.description (maxLength 50) and, on an invoice,
+# CreateInvoiceMutation.description (maxLength 200): the shorter one fits both. A payment's
+# description is CreateMutation.description too.
+MAX_MUTATION_DESCRIPTION = 50
+# CreateMutationRow.description and CreateInvoiceItem.description have no maxLength; this keeps
+# a row's or an item's description readable.
+MAX_ROW_DESCRIPTION = 200
+MAX_REFERENCE = 50  # CreateInvoice.reference (maxLength 50)
 QUOTED = 60  # characters of a number or label quoted in a reason
 
 
-def cut(text: str, limit: int = MAX_DESCRIPTION) -> str:
+def cut(text: str, limit: int = MAX_ROW_DESCRIPTION) -> str:
     """``text`` on one line, shortened with an ellipsis to at most ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -30,11 +30,10 @@ from decimal import Decimal, InvalidOperation
 
 from pp2eb.dutchtime import local_day
 from pp2eb.mapping.booking import Ledger, MappingError
-from pp2eb.mapping.payloads import cut, sent_rows, sent_total
+from pp2eb.mapping.payloads import MAX_MUTATION_DESCRIPTION, cut, sent_rows, sent_total
 from pp2eb.settings import Settings
 
 PAYMENT_RECEIVED = 3  # mutation type "Invoice payment received" (SOAP: FactuurbetalingOntvangen)
-MAX_DESCRIPTION = 50
 PAYABLE = ("paid", "credited")
 PAYMENT_SUFFIX = "-B"  # betaling: the booking's payment reference plus this, never the same
 
@@ -207,7 +206,7 @@ def build_payment(
         date=day,
         ledger=ledger,
         via=info.via,
-        description=cut(f"Betaling {sale.invoice_number} via {via}", MAX_DESCRIPTION),
+        description=cut(f"Betaling {sale.invoice_number} via {via}", MAX_MUTATION_DESCRIPTION),
         payment_reference=sale.payment_reference + PAYMENT_SUFFIX,
     )
 

@@ -26,7 +26,7 @@ from pp2eb.mapping.booking import (
     ReferenceData,
 )
 from pp2eb.mapping.order import Line, Order, TaxRate
-from pp2eb.mapping.payloads import MAX_DESCRIPTION, cut
+from pp2eb.mapping.payloads import MAX_ROW_DESCRIPTION, cut
 from pp2eb.mapping.totals import ZERO, RateTotals, round_to_total
 from pp2eb.mapping.vat import Treatment, VatPlan
 from pp2eb.mapping.vatcodes import NO_VAT
@@ -118,7 +118,7 @@ def oss_tag(rate_key: str) -> str:
 def _described(text: str, rate_key: str | None, oss: bool) -> str:
     """``text`` cut to fit, with an OSS rate's country and rate after it."""
     tag = oss_tag(rate_key) if oss and rate_key else ""
-    return cut(text, MAX_DESCRIPTION - len(tag)) + tag
+    return cut(text, MAX_ROW_DESCRIPTION - len(tag)) + tag
 
 
 def _row(
