@@ -64,9 +64,9 @@ def set_up(app, since: date) -> None:
     """Migrate, add a user, connect both sandbox accounts and store complete settings."""
     from flask_migrate import upgrade
 
-    from pp2eb import connections, shopsettings
+    from pp2eb.mapping.settings import USUAL_CODES
     from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-    from pp2eb.settings import USUAL_CODES
+    from pp2eb.setup import connections, shopsettings
     from pp2eb.web.auth import create_user
 
     with app.app_context():
@@ -86,7 +86,7 @@ def set_up(app, since: date) -> None:
 
 def backfill(app, meter: HttpMeter, args: argparse.Namespace) -> dict[str, Any]:
     """One measured ``jobs.run("backfill")``; the sandboxes' counts are zeroed before it."""
-    from pp2eb import jobs
+    from pp2eb.runs import jobs
 
     root, since, until = args.sandbox, args.since, args.until
     sandbox_stats(root, zero=True)

@@ -1,4 +1,27 @@
-"""pp2eb: books Plug&Pay orders into e-Boekhouden.nl, each exactly once."""
+"""pp2eb: books Plug&Pay orders into e-Boekhouden.nl, each exactly once.
+
+The packages, from the APIs up to the web (each one's docstring names its modules):
+
+* ``apis/``: the Plug&Pay and e-Boekhouden clients, their shared HTTP loop, errors and the
+  words for people about those errors. No Flask, no database.
+* ``mapping/``: pure: a raw Plug&Pay order and the settings in, a booking request (or a
+  reason) out. No clock, no database, no HTTP.
+* ``engine/``: a run: which orders to book, each booked exactly once (intent, write,
+  confirm), payments, relations, the order store and the run log; the dry run.
+* ``runs/``: who starts the engine: ``jobs`` (the one way in), the scheduler, the browser's
+  background runs, the webhook inbox and its drain.
+* ``setup/``: the connections (keys checked live, encrypted), live look-ups, the shop's
+  settings as stored, app state.
+* ``alerts/``: alert e-mails. ``reports/``: reconciliation, OSS return and watch, the
+  dashboard's read models.
+* ``cli/``: the ``flask`` commands. ``web/``: the blueprints (pages and HTMX fragments).
+* ``sandbox/``: fakes of both APIs, for tests, benchmarks and demo mode.
+
+At the top: this app factory, ``extensions`` and ``models`` (the database), ``schema`` (is the
+database at this release's revision), ``dbconfig`` (SQLite settings), ``backup``, ``serve``
+(waitress and demo mode), ``dutchtime`` and ``jsonutil`` (exact money in JSON). Migrations
+are in ``migrations/``, translations in ``translations/``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +32,9 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
-from pp2eb import crypto, dutchtime
+from pp2eb import dutchtime
 from pp2eb.extensions import babel, csrf, db, migrate
+from pp2eb.setup import crypto
 
 __version__ = "0.1.0"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from pp2eb import crypto
 from pp2eb.dbconfig import BUSY_TIMEOUT_MS
+from pp2eb.setup import crypto
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Database models. Secrets are stored only encrypted (see ``crypto.py``)."""
+"""Database models. Secrets are stored only encrypted (see ``setup/crypto.py``)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Credential(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
     # e-Boekhouden only: how the administration rounds VAT, "total" or "row" (None: not known
     # yet), who set it (DETECTED from a booking read back, or BY_HAND), and which booking
-    # (mutation id) it was read from. See pp2eb/vat_rounding.py.
+    # (mutation id) it was read from. See pp2eb/engine/vat_rounding.py.
     DETECTED, BY_HAND = "detected", "hand"
     vat_rounding: Mapped[str | None] = mapped_column(sa.String(10), default=None)
     vat_rounding_by: Mapped[str | None] = mapped_column(sa.String(10), default=None)
@@ -51,7 +51,7 @@ class Credential(db.Model):
 
 
 class ShopSettings(db.Model):
-    """The shop owner's choices (one row): the JSON of ``pp2eb.settings.Settings``."""
+    """The shop owner's choices (one row): the JSON of ``pp2eb.mapping.settings.Settings``."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     data: Mapped[str] = mapped_column(sa.Text)
@@ -118,7 +118,7 @@ class OrderRecord(db.Model):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     booked_at: Mapped[datetime | None]
-    # The payment of the booked order (mutation type 3, ``pp2eb.payments``), with its own
+    # The payment of the booked order (mutation type 3, ``pp2eb.engine.payments``), with its own
     # intent: ``booking`` is committed before the write, like the order's own state.
     payment_state: Mapped[str] = mapped_column(
         sa.String(10), default="none", server_default="none", index=True

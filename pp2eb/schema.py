@@ -25,8 +25,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 
+from pp2eb.engine.runstate import database_trouble
 from pp2eb.extensions import db
-from pp2eb.runstate import database_trouble
 
 logger = logging.getLogger(__name__)
 

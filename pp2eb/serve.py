@@ -95,7 +95,7 @@ def main(app: Flask) -> None:
             f"pp2eb cannot listen on {host}:{port}: {exc.strerror or exc}. Stop the program "
             "that uses it, or choose another port, e.g. PP2EB_PORT=5050 make run"
         )
-    from pp2eb import scheduler
+    from pp2eb.runs import scheduler
 
     scheduler.start(app)
     click.echo(f"\n  pp2eb is running at http://{host}:{port}")

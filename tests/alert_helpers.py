@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from pp2eb import alert_settings
-from pp2eb.alerts import NONE
+from pp2eb.alerts import settings as alert_settings
+from pp2eb.alerts.mail import NONE
 from pp2eb.sandbox.mail import MailSink
 from tests.conftest import csrf_token
 

@@ -9,13 +9,14 @@ from datetime import date
 
 import requests
 
-from pp2eb import connections, jsonutil, shopsettings
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb import jsonutil
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine.store import Store
 from pp2eb.extensions import db
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.mapping.settings import USUAL_CODES
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.settings import USUAL_CODES
-from pp2eb.store import Store
+from pp2eb.setup import connections, shopsettings
 from tests.clock import START_DATE
 
 # The demo chart has every usual code (the sandbox's seed ledgers and template).

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 
-from pp2eb import connections, create_app, jobs
+from pp2eb import create_app
 from pp2eb.backup import BackupError, database_path
 from pp2eb.extensions import db
 from pp2eb.models import Credential, OrderRecord, SyncRun
+from pp2eb.runs import jobs
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.setup import connections
 from pp2eb.web.auth import create_user
 from tests.conftest import AuthActions
 from tests.engine_helpers import assert_exactly_once, configure

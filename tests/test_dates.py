@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pp2eb import dutchtime, jobs, oss_watch, scheduler
+from pp2eb import dutchtime
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.reports import oss_watch
+from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.web import reports
 from tests.engine_helpers import configure, eb_state

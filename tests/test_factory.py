@@ -50,7 +50,7 @@ def test_migrations_create_every_table_with_wal(tmp_path, monkeypatch):
 
 def test_every_route_but_login_static_and_the_webhook_needs_login(app, client):
     # A valid CSRF token (from the public login page), so that only the login check can refuse.
-    # The webhook is public, guarded by its secret (tests/test_security.py, test_webhooks.py).
+    # The webhook is public, guarded by its secret (tests/web/test_security.py, test_webhooks.py).
     token = csrf_token(client, "/auth/login")
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("auth.login", "static", "hooks.plugandpay"):

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from flask_migrate import upgrade
 
-from pp2eb import create_app, jobs
+from pp2eb import create_app
 from pp2eb.extensions import db
+from pp2eb.runs import jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SET_UP = (

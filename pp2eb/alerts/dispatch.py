@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from pp2eb import alert_settings, oss_watch, records
-from pp2eb.alert_settings import AlertConfig, link
-from pp2eb.alert_texts import (
+from pp2eb.alerts import settings as alert_settings
+from pp2eb.alerts.mail import Mail, Mailer, MailError
+from pp2eb.alerts.settings import AlertConfig, link
+from pp2eb.alerts.texts import (
     OrderProblem,
     Summary,
     aborted_mail,
@@ -38,12 +39,12 @@ from pp2eb.alert_texts import (
     failures_mail,
     summary_mail,
 )
-from pp2eb.alerts import Mail, Mailer, MailError
-from pp2eb.connections import SERVICES
 from pp2eb.dutchtime import local, local_day
+from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
-from pp2eb.runstate import RunResult
+from pp2eb.reports import oss_watch, records
+from pp2eb.setup.connections import SERVICES
 
 logger = logging.getLogger(__name__)
 

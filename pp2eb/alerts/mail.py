@@ -1,7 +1,7 @@
 """Sending alert e-mails: a small ``Mailer`` that hands a ``Mail`` to an SMTP server.
 
-No Flask app, request or database here (the texts are in ``pp2eb.alert_texts``, the decisions
-of when to send in ``pp2eb.alerting``). Every step has a timeout, and a failure becomes a
+No Flask app, request or database here (the texts are in ``pp2eb.alerts.texts``, the decisions
+of when to send in ``pp2eb.alerts.dispatch``). Every step has a timeout, and a failure becomes a
 ``MailError`` that says in words what went wrong, without the password.
 """
 

@@ -1,6 +1,6 @@
 """The alert settings: one ``AlertSettings`` row, read as an ``AlertConfig``.
 
-The SMTP password is stored encrypted with the install's vault (``pp2eb.crypto``), like the API
+The SMTP password is stored encrypted with the install's vault (``setup.crypto``), like the API
 keys, and only decrypted into the ``SmtpSettings`` handed to the mailer. In demo mode, until the
 settings are saved, they point at the sandbox's SMTP sink with alerts on, so a new user sees
 alerts arrive without any mail account.
@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from pp2eb.alerts import NONE, STARTTLS, SmtpSettings, split_addresses
-from pp2eb.crypto import SecretUnreadable
+from pp2eb.alerts.mail import NONE, STARTTLS, SmtpSettings, split_addresses
 from pp2eb.extensions import db
 from pp2eb.models import AlertSettings
+from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
 

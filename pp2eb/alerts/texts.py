@@ -2,7 +2,7 @@
 
 Pure: plain data in, a ``Mail`` out; no Flask app, request or database. The words go through
 flask_babel's ``gettext``, which gives the English text outside an app context; the caller
-(``pp2eb.alerting``) builds the mails inside ``force_locale`` of the chosen language. A mail never
+(``alerts.dispatch``) builds the mails inside ``force_locale`` of the chosen language. A mail never
 carries a key, token or password.
 """
 
@@ -17,7 +17,7 @@ from babel.numbers import format_currency
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from pp2eb.alerts import Mail
+from pp2eb.alerts.mail import Mail
 from pp2eb.dutchtime import show
 
 

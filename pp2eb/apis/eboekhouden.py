@@ -18,8 +18,8 @@ from typing import Any
 
 import requests
 
-from pp2eb import apierrors
-from pp2eb.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
 
 logger = logging.getLogger(__name__)
 

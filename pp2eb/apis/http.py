@@ -30,7 +30,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from pp2eb import jsonutil
-from pp2eb.apierrors import ApiError, AuthError, NotFound, RateLimited, Rejected, Unavailable
+from pp2eb.apis.errors import ApiError, AuthError, NotFound, RateLimited, Rejected, Unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from pp2eb import apierrors
-from pp2eb.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
 
 # The docs name https://api.plugandpay.nl/v2; the official PHP SDK's newer default is the .com
 # host. Both serve v2; we follow the SDK.

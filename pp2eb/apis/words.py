@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pp2eb import apierrors
+from pp2eb.apis import errors as apierrors
 
 # e-Boekhouden error code -> (what happened, what to do). Codes from the API's own catalogue.
 EBOEKHOUDEN_CODES: dict[str, tuple[str, str]] = {

@@ -8,9 +8,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import backup, cli_booking, connections
+from pp2eb import backup
+from pp2eb.cli import booking as cli_booking
 from pp2eb.models import Credential
 from pp2eb.schema import needs_database
+from pp2eb.setup import connections
 from pp2eb.web.auth import create_user_command
 
 

@@ -10,19 +10,21 @@ from datetime import date
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from pp2eb import apierrors, jobs, shopsettings
+from pp2eb.apis import errors as apierrors
 from pp2eb.dutchtime import show
+from pp2eb.engine.originals import fetcher
+from pp2eb.engine.preview import Summary, preview_orders
+from pp2eb.engine.runstate import RunResult
+from pp2eb.engine.store import Store
+from pp2eb.engine.sync import backfill_orders, fetch_reference
+from pp2eb.engine.vat_rounding import VatRounding
 from pp2eb.extensions import db
+from pp2eb.mapping.settings import OLD_VAT_KEYS, Settings, SettingsError
 from pp2eb.models import Attempt, OrderRecord
-from pp2eb.originals import fetcher
-from pp2eb.preview import Summary, preview_orders
-from pp2eb.runstate import RunResult
+from pp2eb.runs import jobs
 from pp2eb.schema import needs_database
-from pp2eb.settings import OLD_VAT_KEYS, Settings, SettingsError
-from pp2eb.settings_check import check_against, with_usual_codes
-from pp2eb.store import Store
-from pp2eb.sync import backfill_orders, fetch_reference
-from pp2eb.vat_rounding import VatRounding
+from pp2eb.setup import shopsettings
+from pp2eb.setup.settings_check import check_against, with_usual_codes
 
 
 def _ready():

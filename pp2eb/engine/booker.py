@@ -7,7 +7,7 @@ invoice number before anything is written again, and an answer that says the boo
 failure ends on the order's record, in words, with a time to try again; the run goes on.
 
 After the confirm, a booking with rounding rows (or any, while the VAT rounding is unknown) is
-read back (``pp2eb.vat_rounding``): a read only, so the order stays booked whatever it finds. A
+read back (``engine.vat_rounding``): a read only, so the order stays booked whatever it finds. A
 booking whose VAT is not Plug&Pay's is flagged: booked, with the reason and ``VAT_CHECK``.
 """
 
@@ -16,20 +16,20 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from pp2eb import apierrors
-from pp2eb.eboekhouden import EBoekhoudenClient
-from pp2eb.explain import explain_api_error
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.words import explain_api_error
+from pp2eb.engine.originals import Fetch, with_originals
+from pp2eb.engine.relations import Relations
+from pp2eb.engine.runstate import RETRY_FIRST, Failure, RunState, retry_delay
+from pp2eb.engine.store import Outcome, Store
+from pp2eb.engine.vat_rounding import VAT_CHECK, VatRounding
 from pp2eb.mapping.booking import Booking, ReferenceData, Skip, Wait
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
-from pp2eb.originals import Fetch, with_originals
-from pp2eb.relations import Relations
-from pp2eb.runstate import RETRY_FIRST, Failure, RunState, retry_delay
-from pp2eb.settings import Settings
-from pp2eb.store import Outcome, Store
-from pp2eb.vat_rounding import VAT_CHECK, VatRounding
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from pp2eb import apierrors
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine.store import Store
 from pp2eb.mapping.booking import (
     BY_HAND,
     GONE,
@@ -33,8 +35,6 @@ from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import QUOTED, cut
 from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.store import Store
 
 # A Plug&Pay order as ``GET /v2/orders/{id}`` gives it, or None when it no longer exists.
 Fetch = Callable[[int], dict | None]

@@ -6,7 +6,7 @@ mutation (type 3, built by ``pp2eb.mapping.payment``) on its provider's clearing
 invoice no longer shows as open in e-Boekhouden. With payments off the engine makes no
 ``Payments``: no call, no query, no write more than before.
 
-Exactly once rests on the same three things as a booking (``pp2eb.sync``):
+Exactly once rests on the same three things as a booking (``pp2eb.engine.sync``):
 
 * the intent (``payment_state`` ``booking`` and the body) is committed before the write and
   confirmed after it; a payment still in ``booking`` (a crash, a timeout or a 500 after the
@@ -32,8 +32,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
-from pp2eb import apierrors, jsonutil
-from pp2eb.explain import explain_api_error
+from pp2eb import jsonutil
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.words import explain_api_error
+from pp2eb.engine.runstate import Failure, retry_delay
+from pp2eb.engine.store import Store
 from pp2eb.mapping.booking import Ledger, MappingError
 from pp2eb.mapping.payment import (
     PAYMENT_RECEIVED,
@@ -46,11 +49,9 @@ from pp2eb.mapping.payment import (
     why_not,
 )
 from pp2eb.models import OrderRecord
-from pp2eb.runstate import Failure, retry_delay
-from pp2eb.store import Store
 
 if TYPE_CHECKING:
-    from pp2eb.sync import Engine
+    from pp2eb.engine.sync import Engine
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

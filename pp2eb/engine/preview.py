@@ -13,17 +13,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pp2eb import apierrors
+from pp2eb.apis import errors as apierrors
+from pp2eb.engine.originals import Fetch, with_originals
+from pp2eb.engine.relations import Relations
+from pp2eb.engine.store import Store
 from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
 from pp2eb.mapping.customers import customer_code
 from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
-from pp2eb.originals import Fetch, with_originals
-from pp2eb.relations import Relations
-from pp2eb.settings import Settings
-from pp2eb.store import Store
 
 
 @dataclass(frozen=True)

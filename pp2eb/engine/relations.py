@@ -29,8 +29,9 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from pp2eb import apierrors
-from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
+from pp2eb.engine.store import Store
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.customers import (
     RelationDraft,
@@ -40,7 +41,6 @@ from pp2eb.mapping.customers import (
     vat_id_key,
 )
 from pp2eb.mapping.payloads import QUOTED, cut
-from pp2eb.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 One process runs at a time: the lease row is taken by compare-and-set, renewed while the run
 goes on and given back at its end; a holder that died on this machine is recognised by its pid.
 A run's row is written by ``save_run`` itself, not flushed with every commit: its counts go with
-an order's own commit (``save_counts``, called by ``pp2eb.store.Store``) at most once a second,
+an order's own commit (``save_counts``, called by ``engine.store.Store``) at most once a second,
 and its end at once. Every method that changes state commits at once, except ``save_counts``.
 """
 

@@ -1,6 +1,6 @@
 """The run around the orders: its lease kept, the waits the APIs ask for, its counts, its end.
 
-``pp2eb.sync`` decides what to book and ``pp2eb.booker`` books one order; both report to the
+``engine.sync`` decides what to book and ``engine.booker`` books one order; both report to the
 ``RunState`` of their run. Nothing here reads Flask's ``current_app``.
 """
 
@@ -14,9 +14,10 @@ from typing import TypeVar
 
 import sqlalchemy.exc
 
-from pp2eb import apierrors, eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import errors as apierrors
+from pp2eb.engine.runlog import RUN_COUNTS, RunLog
 from pp2eb.models import Credential, SyncRun
-from pp2eb.runlog import RUN_COUNTS, RunLog
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

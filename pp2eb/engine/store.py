@@ -3,7 +3,7 @@
 Every method that changes state commits at once, so that a crash (even ``kill -9``) leaves
 each order in a state the next run can reason about: an intent recorded before the remote
 write is confirmed after it, and a run that finds an unconfirmed intent looks in
-e-Boekhouden before it writes again. The lease and the runs' rows are ``pp2eb.runlog``'s; a
+e-Boekhouden before it writes again. The lease and the runs' rows are ``pp2eb.engine.runlog``'s; a
 run's counts are written with its orders' commits.
 """
 
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import jsonutil
+from pp2eb.engine.runlog import RunLog
 from pp2eb.models import Attempt, CustomerLink, OrderRecord, SyncRun, utcnow
-from pp2eb.runlog import RunLog
 
 _RECORDS = OrderRecord.__table__
 _FIND = (
@@ -58,9 +58,9 @@ class Outcome:
 
 
 class Store:
-    """Persistence for ``pp2eb.sync``; takes the SQLAlchemy session to work in.
+    """Persistence for ``pp2eb.engine.sync``; takes the SQLAlchemy session to work in.
 
-    ``run_log`` (``pp2eb.runlog.RunLog``) keeps the lease and the run rows in the same session;
+    ``run_log`` (``engine.runlog.RunLog``) keeps the lease and the run rows in the same session;
     an order's attempt puts its run's counts through it, into the order's own commit.
     """
 
@@ -193,7 +193,7 @@ class Store:
 
     def save_payment(self, rec: OrderRecord, values: dict, run, now, attempt=None) -> None:
         """Write a booked order's payment columns, and ``attempt`` (outcome, code, message) if
-        given, in one commit (``pp2eb.payments``)."""
+        given, in one commit (``pp2eb.engine.payments``)."""
         self._write(rec, values)
         if attempt is not None:
             outcome, code, message = attempt

@@ -2,8 +2,8 @@
 
 One run reads orders as a stream of pages and treats each order as its own unit of work:
 parse, map (``pp2eb.mapping.mapper``, pure), find or create the relation, record the intent, write,
-confirm (``pp2eb.booker``). A failure is recorded on that order, in words, with a time to try
-again, and the run goes on; the run's lease, waits and counts live in ``pp2eb.runstate``.
+confirm (``pp2eb.engine.booker``). A failure is recorded on that order, in words, with a time to try
+again, and the run goes on; the run's lease, waits and counts live in ``pp2eb.engine.runstate``.
 Collaborators come in as arguments; nothing here reads Flask's ``current_app``.
 
 Exactly once rests on three things:
@@ -27,22 +27,16 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy.exc
 
-from pp2eb import apierrors, jsonutil
-from pp2eb.booker import OrderBooker
-from pp2eb.eboekhouden import EBoekhoudenClient
-from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.mapping.figures import raw_order_id, read_id
-from pp2eb.mapping.mapper import MappingError, before_start_date
-from pp2eb.mapping.order import Order
-from pp2eb.mapping.readings import parse_order
-from pp2eb.mapping.vat import products_physical
-from pp2eb.models import OrderRecord, SyncRun, utcnow
-from pp2eb.originals import fetcher
-from pp2eb.payments import Payments
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.relations import Relations
-from pp2eb.runlog import lease_holder
-from pp2eb.runstate import (
+from pp2eb import jsonutil
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine.booker import OrderBooker
+from pp2eb.engine.originals import fetcher
+from pp2eb.engine.payments import Payments
+from pp2eb.engine.relations import Relations
+from pp2eb.engine.runlog import lease_holder
+from pp2eb.engine.runstate import (
     LEASE_TTL,
     Failure,
     RunAborted,
@@ -51,9 +45,16 @@ from pp2eb.runstate import (
     database_trouble,
     refused_service,
 )
-from pp2eb.settings import Settings
-from pp2eb.store import Outcome, Store
-from pp2eb.vat_rounding import VatRounding
+from pp2eb.engine.store import Outcome, Store
+from pp2eb.engine.vat_rounding import VatRounding
+from pp2eb.mapping.booking import Ledger, ReferenceData, Template
+from pp2eb.mapping.figures import raw_order_id, read_id
+from pp2eb.mapping.mapper import MappingError, before_start_date
+from pp2eb.mapping.order import Order
+from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.settings import Settings
+from pp2eb.mapping.vat import products_physical
+from pp2eb.models import OrderRecord, SyncRun, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class Engine:
     def reference(self) -> ReferenceData:
         """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
         needs them, so a run that finds everything booked reads nothing but the order list;
-        with the administration's VAT rounding as far as it is known (``pp2eb.vat_rounding``).
+        with the administration's VAT rounding as far as it is known (``engine.vat_rounding``).
         Not inside ``booker.book``: a failure here stops the run."""
         if self.booker.reference is None:
             ref = self.state.patiently(lambda: fetch_reference(self.eb, self.pp))

@@ -4,7 +4,7 @@ Rounding per row or over the total per VAT code is a setting of the administrati
 does not expose, but a booking read back shows it: ``GET /v1/mutation/{id}`` returns
 ``rows[].vatAmount`` only when VAT is computed per row (eboekhouden-api.md §4.4). pp2eb stores
 what it learns with the e-Boekhouden connection (``Credential.vat_rounding``); a person can set
-it by hand on the connection page (``pp2eb.connections.set_vat_rounding``), and then no
+it by hand on the connection page (``pp2eb.setup.connections.set_vat_rounding``), and then no
 read-back changes it.
 
 * ``known``, once a run while the rounding is unknown: read back pp2eb's newest booking, else
@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session
 
-from pp2eb import apierrors
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.mapping.booking import Booking
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
 from pp2eb.mapping.vatcodes import PER_ROW, PER_TOTAL, VAT_ROUNDINGS

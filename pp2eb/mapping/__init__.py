@@ -7,6 +7,6 @@ treatment of each line (``buyer`` who buys, ``territories`` where, for VAT), ``r
 ``rounding`` build the booking's rows, ``payloads`` the request bodies, ``customers`` the
 relation, ``booking`` holds the types. No clock, no database, no HTTP anywhere in here.
 
-Kept free of imports on purpose: ``pp2eb.settings`` uses some of these modules, and the mapper
+Kept free of imports on purpose: ``mapping.settings`` uses some of these modules, and the mapper
 uses the settings.
 """

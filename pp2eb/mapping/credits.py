@@ -36,7 +36,7 @@ from pp2eb.mapping.booking import (
 )
 from pp2eb.mapping.order import Order, RelatedOrder
 from pp2eb.mapping.payloads import QUOTED, cut
-from pp2eb.settings import Settings
+from pp2eb.mapping.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,10 @@ from pp2eb.mapping.payloads import (
 )
 from pp2eb.mapping.rounding import balance_vat, needs_rounding_rows, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
+from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
 from pp2eb.mapping.vat import REVERSE, Treatment, buyer, treatments
 from pp2eb.mapping.vatcodes import PER_TOTAL
-from pp2eb.settings import Settings
 
 __all__ = [
     "Booking",
@@ -167,7 +167,7 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     vat_id = None
     if buyer(order)[1] == REVERSE:
         # The VAT id goes with the booking: the ICP return and the invoice need it on the
-        # relation, which the engine checks (pp2eb.relations.Relations.ensure_vat_id).
+        # relation, which the engine checks (pp2eb.engine.relations.Relations.ensure_vat_id).
         vat_id = relation.vat_number
         relation = replace(relation, type="B")
     return Booking(

@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from pp2eb.dutchtime import local_day
 from pp2eb.mapping.booking import Ledger, MappingError
 from pp2eb.mapping.payloads import MAX_MUTATION_DESCRIPTION, cut, sent_rows, sent_total
-from pp2eb.settings import Settings
+from pp2eb.mapping.settings import Settings
 
 PAYMENT_RECEIVED = 3  # mutation type "Invoice payment received" (SOAP: FactuurbetalingOntvangen)
 PAYABLE = ("paid", "credited")

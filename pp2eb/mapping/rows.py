@@ -27,10 +27,10 @@ from pp2eb.mapping.booking import (
 )
 from pp2eb.mapping.order import Line, Order, TaxRate
 from pp2eb.mapping.payloads import MAX_ROW_DESCRIPTION, cut
+from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import ZERO, RateTotals, round_to_total
 from pp2eb.mapping.vat import Treatment, VatPlan
 from pp2eb.mapping.vatcodes import NO_VAT
-from pp2eb.settings import Settings
 
 _CATEGORY = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY["BAL"] = "a balance sheet ledger (BAL)"

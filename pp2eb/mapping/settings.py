@@ -1,7 +1,7 @@
 """The shop owner's choices as one frozen ``Settings``, read from and written to plain JSON.
 
 ``Settings.from_dict`` checks the file on its own and names every problem at once;
-``pp2eb.settings_check`` checks it against an e-Boekhouden account. Ledgers are kept as their
+``pp2eb.setup.settings_check`` checks it against an e-Boekhouden account. Ledgers are kept as their
 codes, as a person sees them.
 """
 
@@ -81,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     # Where a VAT rounding difference is booked, visibly (pp2eb.mapping.rounding).
     "rounding_ledger": None,
     "term_of_payment": 14,
-    # Payments (mutation type 3, see pp2eb/payments.py): off unless the owner turns them on.
+    # Payments (mutation type 3, see pp2eb/engine/payments.py): off unless the owner turns them on.
     "book_payments": False,
     "payments_from": None,  # paid on or after this date; None: from start_date
     "payment_ledgers": {},  # provider (or method) -> clearing ledger (FIN): {"mollie": "1650"}
@@ -90,7 +90,7 @@ DEFAULTS: dict[str, Any] = {
 
 # The codes of e-Boekhouden's standard chart of accounts. Suggested, never assumed: an
 # administration need not have them, so an import takes one and the wizard preselects it only
-# where the administration has it (``pp2eb.settings_check.usual_codes``).
+# where the administration has it (``pp2eb.setup.settings_check.usual_codes``).
 USUAL_CODES: dict[str, Any] = {
     "invoice_template": "Standaard",
     "debtor_ledger": "1300",

@@ -31,15 +31,15 @@ from pp2eb.mapping.countries import HOME_COUNTRY
 from pp2eb.mapping.figures import read_id
 from pp2eb.mapping.order import Line, Order, TaxRate
 from pp2eb.mapping.orderjson import shown
-from pp2eb.mapping.totals import round_to_total
-from pp2eb.mapping.vatcodes import DISTANCE_SALES, vat_rate
-from pp2eb.settings import (
+from pp2eb.mapping.settings import (
     OUTSIDE_EU_GOODS,
     OUTSIDE_EU_SERVICES,
     REVERSE_CHARGE_GOODS,
     REVERSE_CHARGE_SERVICES,
     Settings,
 )
+from pp2eb.mapping.totals import round_to_total
+from pp2eb.mapping.vatcodes import DISTANCE_SALES, vat_rate
 
 GOODS, SERVICES = "goods", "services"
 # The vat_map key of each buyer and kind of supply that is not looked up by its rate.

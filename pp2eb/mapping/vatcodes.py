@@ -4,7 +4,7 @@ inferred: e-Boekhouden computes VAT itself; it accepts an explicit amount only o
 The sandbox and this module follow the same reading (eboekhouden-api.md §4.4): VAT is rounded
 half-up to the cent, with ``inExVat`` IN ``vat = gross × r / (100 + r)`` (pp2eb always sends IN
 amounts), and an administration rounds in one of two ways, a setting pp2eb reads back
-(``pp2eb.vat_rounding``): ``PER_TOTAL``, each VAT code's VAT over the total of that code's rows
+(``engine.vat_rounding``): ``PER_TOTAL``, each VAT code's VAT over the total of that code's rows
 in one mutation or invoice, or ``PER_ROW``, each row on its own and the code's VAT the sum.
 """
 

@@ -11,7 +11,7 @@ so they are subtracted by themselves.
 
 Plug&Pay's side is the quarter's live final invoices, split per country and rate the way pp2eb
 books them (``vat.treatments``, with ``oss_from``), and compared per line and per order, like
-the monthly reconciliation (``pp2eb.reconcile``). No Flask here.
+the monthly reconciliation (``pp2eb.reports.reconcile``). No Flask here.
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.mapping.booking import MappingError, ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import EU_CONSUMER, buyer, oss_applies, treatments
 from pp2eb.mapping.vatcodes import DISTANCE_SALES
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.reconcile import (
+from pp2eb.reports.reconcile import (
     DIFFERENT,
     EXTRA,
     MISSING,
@@ -41,7 +42,6 @@ from pp2eb.reconcile import (
     period_mutations,
     period_orders,
 )
-from pp2eb.settings import Settings
 
 ZERO = Decimal("0.00")
 UNKNOWN = "?"  # a rate (or country) the report cannot tell

@@ -20,13 +20,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from pp2eb import dutchtime, jsonutil, shopsettings
+from pp2eb import dutchtime, jsonutil
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.vat import EU_CONSUMER, buyer
 from pp2eb.models import OrderRecord
+from pp2eb.setup import shopsettings
 
 logger = logging.getLogger(__name__)
 

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pp2eb.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
+from pp2eb.apis.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.mapping.booking import MappingError, ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import products_physical, treatments
 from pp2eb.mapping.vatcodes import DISTANCE_SALES
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.settings import Settings
 
 logger = logging.getLogger(__name__)
 

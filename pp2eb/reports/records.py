@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from pp2eb import jsonutil, payments, shopsettings
+from pp2eb import jsonutil
+from pp2eb.engine import payments
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+from pp2eb.setup import shopsettings
 
 PAGE_SIZE = 50
 FILTERS = {

@@ -11,8 +11,8 @@ import threading
 
 from flask import Flask, current_app
 
-from pp2eb import jobs
-from pp2eb.webhooks import runs as webhook_runs
+from pp2eb.runs import jobs
+from pp2eb.runs import webhooks as webhook_runs
 
 logger = logging.getLogger(__name__)
 

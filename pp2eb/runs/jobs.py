@@ -1,7 +1,7 @@
 """The one way to start a run, shared by ``flask sync``, "Sync now" and the scheduler.
 
 Builds the two clients from the stored credentials and the settings from the database, then
-hands them to the engine, and after the run mails what went wrong (``pp2eb.alerting``, which
+hands them to the engine, and after the run mails what went wrong (``pp2eb.alerts.dispatch``, which
 never raises). Needs an app context; the engine itself does not.
 """
 
@@ -12,15 +12,16 @@ from datetime import date
 
 from flask import current_app
 
-from pp2eb import alerting, connections, shopsettings
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.alerts import dispatch as alerting
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
+from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine.runstate import RunResult
+from pp2eb.engine.store import Store
+from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
+from pp2eb.mapping.settings import SettingsError
 from pp2eb.models import Credential
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.runstate import RunResult
-from pp2eb.settings import SettingsError
-from pp2eb.store import Store
-from pp2eb.sync import run_once
+from pp2eb.setup import connections, shopsettings
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Started in exactly one place (``python app.py``), never at import and never unde
 that finds another run going does nothing (the engine's lease), so a second process, the
 scheduler and ``flask sync`` never book an order twice. Pausing and the interval live in the
 database, so the dashboard changes them without touching the job. The same tick sends the daily
-alert summary (``pp2eb.alerting``) once a day after its hour.
+alert summary (``pp2eb.alerts.dispatch``) once a day after its hour.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from pp2eb import alerting, appstate, jobs
+from pp2eb.alerts import dispatch as alerting
 from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
-from pp2eb.webhooks import runs as webhook_runs
+from pp2eb.runs import jobs
+from pp2eb.runs import webhooks as webhook_runs
+from pp2eb.setup import appstate
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from pp2eb import jsonutil
-from pp2eb.crypto import SecretUnreadable
 from pp2eb.extensions import db
 from pp2eb.models import AppState, WebhookQueue, utcnow
+from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
 

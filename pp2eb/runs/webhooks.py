@@ -1,6 +1,6 @@
 """Booking the orders webhooks announced: a background run over the queue, one at a time.
 
-A webhook's request only queues its order (``inbox.py``) and answers at once; ``kick`` then
+A webhook's request only queues its order (``webhook_inbox.py``) and answers at once; ``kick`` then
 starts a thread that runs the engine (``jobs.run("webhook", order_ids=...)``) over the queued
 orders, each fetched afresh from Plug&Pay. At most one drain per process: a kick while one runs
 only asks it to look again when it is done. When the run cannot start (another run holds the
@@ -16,9 +16,10 @@ import time
 
 from flask import Flask
 
-from pp2eb import appstate, jobs
 from pp2eb.models import SyncRun, utcnow
-from pp2eb.webhooks import inbox
+from pp2eb.runs import jobs
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.setup import appstate
 
 logger = logging.getLogger(__name__)
 

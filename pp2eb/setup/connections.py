@@ -14,10 +14,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from pp2eb import apierrors, crypto, eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import errors as apierrors
 from pp2eb.extensions import db
 from pp2eb.mapping.vatcodes import VAT_ROUNDINGS
 from pp2eb.models import Credential, utcnow
+from pp2eb.setup import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +174,7 @@ def connect(service: str, secret: str, base_url: str | None = None) -> Connectio
 
 def set_vat_rounding(mode: str | None) -> None:
     """Set how the e-Boekhouden administration rounds VAT by hand (``VAT_ROUNDINGS``), or with
-    None let pp2eb learn it again from a booking (``pp2eb.vat_rounding``)."""
+    None let pp2eb learn it again from a booking (``pp2eb.engine.vat_rounding``)."""
     if mode is not None and mode not in VAT_ROUNDINGS:
         raise ValueError(f"VAT rounding must be one of {', '.join(VAT_ROUNDINGS)}")
     credential = get_credential(Credential.EBOEKHOUDEN)

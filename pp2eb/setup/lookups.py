@@ -21,10 +21,12 @@ import requests
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from pp2eb import apierrors, connections, eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import errors as apierrors
 from pp2eb.mapping.booking import Ledger, Template
 from pp2eb.mapping.order import TaxRate
 from pp2eb.models import Credential
+from pp2eb.setup import connections
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Settings checked against an e-Boekhouden account before they are stored.
 
 ``check_against`` names every ledger, VAT code and invoice template that the settings use and
-the account's reference data (``pp2eb.sync.fetch_reference`` reads it live) lacks, or has of
+the account's reference data (``pp2eb.engine.sync.fetch_reference`` reads it live) lacks, or has of
 the wrong kind. ``Settings.from_dict`` has already checked the settings on their own.
 ``usual_codes`` keeps of ``USUAL_CODES`` what the account has, so that a setting a file leaves
 out is filled in only with something that is there, and otherwise stays unset.
@@ -14,8 +14,8 @@ from typing import Any
 
 from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.settings import KIND_VAT_KEYS, USUAL_CODES, Settings
 from pp2eb.mapping.vatcodes import vat_rate
-from pp2eb.settings import KIND_VAT_KEYS, USUAL_CODES, Settings
 
 _CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from pp2eb.extensions import db
+from pp2eb.mapping.settings import DEFAULTS, Settings, upgraded_vat_map
 from pp2eb.models import ShopSettings
-from pp2eb.settings import DEFAULTS, Settings, upgraded_vat_map
 
 
 def _row() -> ShopSettings | None:

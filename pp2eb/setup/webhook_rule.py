@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from pp2eb import apierrors, lookups
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.models import Credential
-from pp2eb.plugandpay import PlugAndPayClient
-from pp2eb.webhooks import inbox
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.setup import lookups
 
 logger = logging.getLogger(__name__)
 

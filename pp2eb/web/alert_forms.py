@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from pp2eb import LANGUAGES
-from pp2eb.alerts import NONE, SSL, STARTTLS, split_addresses, valid_address
+from pp2eb.alerts.mail import NONE, SSL, STARTTLS, split_addresses, valid_address
 
 
 class AlertSettingsForm(FlaskForm):

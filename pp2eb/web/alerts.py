@@ -6,8 +6,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from pp2eb import alert_settings, alerting
-from pp2eb.alerts import MailError
+from pp2eb.alerts import dispatch as alerting
+from pp2eb.alerts import settings as alert_settings
+from pp2eb.alerts.mail import MailError
 from pp2eb.sandbox import mailbox_url
 from pp2eb.web.alert_forms import AlertSettingsForm
 from pp2eb.web.forms import ConfirmForm

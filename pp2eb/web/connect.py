@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from pp2eb import connections
 from pp2eb.models import Credential
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.setup import connections
 from pp2eb.web.forms import (
     ConfirmForm,
     EBoekhoudenConnectForm,

@@ -16,9 +16,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from pp2eb import appstate, background, connections, lookups, oss_watch, records, scheduler
 from pp2eb.mapping import payloads
 from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.reports import oss_watch, records
+from pp2eb.runs import background, scheduler
+from pp2eb.setup import appstate, connections, lookups
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
 

@@ -7,13 +7,16 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from pp2eb import apierrors, appstate, background, jobs, records
+from pp2eb.apis import errors as apierrors
+from pp2eb.engine.originals import fetcher
+from pp2eb.engine.preview import Summary, preview_orders
+from pp2eb.engine.store import Store
+from pp2eb.engine.sync import backfill_orders, fetch_reference
+from pp2eb.engine.vat_rounding import VatRounding
 from pp2eb.extensions import db
-from pp2eb.originals import fetcher
-from pp2eb.preview import Summary, preview_orders
-from pp2eb.store import Store
-from pp2eb.sync import backfill_orders, fetch_reference
-from pp2eb.vat_rounding import VatRounding
+from pp2eb.reports import records
+from pp2eb.runs import background, jobs
+from pp2eb.setup import appstate
 from pp2eb.web.dashboard_forms import ExportForm
 
 bp = Blueprint("export", __name__, url_prefix="/export")

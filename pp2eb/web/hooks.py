@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from pp2eb.extensions import csrf
-from pp2eb.webhooks import inbox, runs
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.runs import webhooks as runs
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 RETRY_AFTER = "60"

@@ -1,7 +1,7 @@
 """The loaders that fill a set-up step's form with its choices, live.
 
 Every dropdown of ledgers and templates is filled from e-Boekhouden.nl, the product and tax-rate
-rows from Plug&Pay, through ``pp2eb.lookups`` (a short cache; ``Source.fresh`` bypasses it).
+rows from Plug&Pay, through ``pp2eb.setup.lookups`` (a short cache; ``Source.fresh`` bypasses it).
 ``load`` builds a step's form with its choices set, for the wizard's views (before they
 validate) and for the HTMX fragments (``pp2eb.web.htmx``) alike. A list that cannot be loaded
 becomes a ``Problem``, under the id of the fragment that shows it: the page says what failed and
@@ -19,9 +19,11 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from pp2eb import dutchtime, lookups, oss_watch, records, shopsettings
+from pp2eb import dutchtime
 from pp2eb.mapping.order import TaxRate
-from pp2eb.settings import OPTIONAL_LEDGERS, USUAL_CODES
+from pp2eb.mapping.settings import OPTIONAL_LEDGERS, USUAL_CODES
+from pp2eb.reports import oss_watch, records
+from pp2eb.setup import lookups, shopsettings
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
 from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
 from pp2eb.web.payment_forms import PaymentsForm

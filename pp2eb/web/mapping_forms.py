@@ -24,13 +24,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY
 from pp2eb.mapping.order import TaxRate
-from pp2eb.mapping.vatcodes import SALE_VAT_CODES, vat_rate
-from pp2eb.settings import (
+from pp2eb.mapping.settings import (
     OUTSIDE_EU_GOODS,
     OUTSIDE_EU_SERVICES,
     REVERSE_CHARGE_GOODS,
     REVERSE_CHARGE_SERVICES,
 )
+from pp2eb.mapping.vatcodes import SALE_VAT_CODES, vat_rate
 from pp2eb.web.forms import StepForm, choose_ledger, choose_radio, with_rows
 
 # e-Boekhouden has no VAT-code list endpoint: the sales codes are a fixed enum.

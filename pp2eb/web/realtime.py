@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.setup import webhook_rule as rules
 from pp2eb.web.forms import ConfirmForm
-from pp2eb.webhooks import inbox, rules
 
 bp = Blueprint("realtime", __name__, url_prefix="/realtime")
 

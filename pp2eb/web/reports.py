@@ -15,9 +15,12 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from pp2eb import apierrors, dutchtime, jobs, oss_return, reconcile
+from pp2eb import dutchtime
+from pp2eb.apis import errors as apierrors
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
+from pp2eb.reports import oss_return, reconcile
+from pp2eb.runs import jobs
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

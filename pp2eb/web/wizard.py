@@ -18,9 +18,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from pp2eb import appstate, connections, shopsettings
+from pp2eb.mapping.settings import Settings, SettingsError
 from pp2eb.models import Credential
-from pp2eb.settings import Settings, SettingsError
+from pp2eb.setup import appstate, connections, shopsettings
 from pp2eb.web import loaders
 from pp2eb.web.forms import (
     CustomerCodesForm,

@@ -11,14 +11,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
-from pp2eb import alert_settings, alerting, connections, create_app, jobs, records, scheduler
-from pp2eb.alert_texts import OrderProblem, aborted_mail, check_mail, credential_mail, failures_mail
-from pp2eb.alerts import NONE, STARTTLS, Mailer, MailError, SmtpSettings
+from pp2eb import create_app
+from pp2eb.alerts import dispatch as alerting
+from pp2eb.alerts import settings as alert_settings
+from pp2eb.alerts.mail import NONE, STARTTLS, Mailer, MailError, SmtpSettings
+from pp2eb.alerts.texts import (
+    OrderProblem,
+    aborted_mail,
+    check_mail,
+    credential_mail,
+    failures_mail,
+)
 from pp2eb.dutchtime import local_day
+from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
-from pp2eb.runstate import RunResult
+from pp2eb.reports import records
+from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
+from pp2eb.setup import connections
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import DEMO_REFUSED, configure

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from pp2eb import alert_settings, jobs
+from pp2eb.alerts import settings as alert_settings
 from pp2eb.extensions import db
 from pp2eb.models import AlertSettings
+from pp2eb.runs import jobs
 from pp2eb.sandbox import create_sandbox
 from pp2eb.sandbox.mail import Mailbox, MailSink
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use

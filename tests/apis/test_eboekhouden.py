@@ -13,10 +13,11 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from pp2eb import apierrors, eboekhouden
-from pp2eb.eboekhouden import EBoekhoudenClient
+from pp2eb.apis import eboekhouden
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
 
-FIXTURES = Path(__file__).parent / "fixtures" / "eboekhouden"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "eboekhouden"
 BASE = "https://eb.test/v1"
 API_TOKEN = "eb-api-token-0c8d2f6a91"
 SESSION_TOKEN = "eb-session-7f3a9c2e41d8"  # the token in session.json

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pp2eb import apierrors, eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import errors as apierrors
 
 KINDS = ["AuthError", "RateLimited", "Unavailable", "Rejected", "NotFound"]
 

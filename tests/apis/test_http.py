@@ -10,8 +10,8 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from pp2eb import eboekhouden, http, plugandpay
-from pp2eb.http import HttpClient
+from pp2eb.apis import eboekhouden, http, plugandpay
+from pp2eb.apis.http import HttpClient
 
 BASE = "https://api.test/v1"
 

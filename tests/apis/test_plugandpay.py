@@ -11,10 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from pp2eb import apierrors, plugandpay
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis import plugandpay
+from pp2eb.apis.plugandpay import PlugAndPayClient
 
-FIXTURES = Path(__file__).parent / "fixtures" / "plugandpay"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "plugandpay"
 BASE = "https://pp.test/v2"
 KEY = "pp-secret-key-4f1e9b7d2c"
 

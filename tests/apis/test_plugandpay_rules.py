@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from pp2eb import apierrors
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.apis import errors as apierrors
+from pp2eb.apis.plugandpay import PlugAndPayClient
+from tests.apis.test_plugandpay import BASE, KEY, fixture, query
 from tests.engine_helpers import clients
-from tests.test_plugandpay import BASE, KEY, fixture, query
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from pp2eb import connections, shopsettings
 from pp2eb.extensions import db
+from pp2eb.mapping.settings import USUAL_CODES
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.settings import USUAL_CODES
+from pp2eb.setup import connections, shopsettings
 from tests.engine_helpers import (
     DEMO_REFUSED,
     SETTINGS,

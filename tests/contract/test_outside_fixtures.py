@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from pp2eb import jsonutil
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order
 from pp2eb.mapping.readings import parse_order
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.runs.webhook_inbox import BadPayload, parse
 from pp2eb.sandbox.plugandpay.contract import violations
-from pp2eb.webhooks.inbox import BadPayload, parse
-from tests.test_mapping import REF, SETTINGS
-from tests.test_properties import readable
+from tests.engine.test_properties import readable
+from tests.mapping.test_mapper import REF, SETTINGS
 
 OUTSIDE = Path(__file__).parents[1] / "fixtures" / "plugandpay" / "outside"
 

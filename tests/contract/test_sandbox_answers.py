@@ -16,7 +16,7 @@ from pp2eb import jsonutil
 from pp2eb.sandbox.plugandpay import create_app
 from pp2eb.sandbox.plugandpay.demo_catalog import PRODUCTS
 from pp2eb.sandbox.plugandpay.query import INCLUDES
-from tests.test_sandbox_plugandpay import HEADERS, body, get
+from tests.sandbox.test_plugandpay import HEADERS, body, get
 
 TODAY = date(2026, 2, 10)
 

@@ -18,7 +18,7 @@ from pp2eb.models import OrderRecord
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 
 

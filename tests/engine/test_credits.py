@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import records, shopsettings
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import (
     BY_HAND,
@@ -24,10 +23,12 @@ from pp2eb.mapping.booking import (
     Wait,
 )
 from pp2eb.models import OrderRecord
+from pp2eb.reports import records
+from pp2eb.setup import shopsettings
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import clients, configure, eb_state
-from tests.test_mapping import CREDITED, ORIGINAL, REF, map_raw
-from tests.test_order import build, item
+from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, map_raw
+from tests.mapping.test_order import build, item
 
 # SETTINGS start on 2026-01-01; the credit invoice is dated 2026-02-03.
 CREDIT = build([item("Cursus", "121.00")], payment_status="credit_invoice", related=CREDITED)

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import event
 from werkzeug.serving import make_server
 
-from pp2eb import dutchtime, shopsettings
+from pp2eb import dutchtime
+from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.sandbox import create_sandbox
-from pp2eb.sync import run_once
+from pp2eb.setup import shopsettings
 from tests.conftest import QuietHandler, Sandbox
 from tests.engine_helpers import assert_exactly_once, booked_numbers, clients, configure, store
 

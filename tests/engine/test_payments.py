@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from pp2eb import connections, jsonutil, shopsettings
+from pp2eb import jsonutil
+from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, utcnow
-from pp2eb.sync import run_once
+from pp2eb.setup import connections, shopsettings
 from tests.conftest import csrf_token
 from tests.engine_helpers import clients, configure, eb_state, store
-from tests.test_dashboard import wait_for_background
+from tests.web.test_dashboard import wait_for_background
 
 MOLLIE_ID, STRIPE_ID, DEBTORS_ID = 22206430, 22206431, 22206400
 ON = {"book_payments": True, "payment_ledgers": {"mollie": "1650", "stripe": "1660"}}
@@ -204,7 +205,7 @@ def test_a_payment_left_unconfirmed_is_looked_up_in_a_later_run(app, sandbox):
 
 
 def payments_due(clock) -> list[int]:
-    from pp2eb.payments import due
+    from pp2eb.engine.payments import due
 
     return due(store(), clock())
 
@@ -385,8 +386,8 @@ def test_a_sales_invoice_is_paid_like_a_booking(app, sandbox):
     ],
 )
 def test_a_refused_payment_is_explained_in_words(code, words):
-    from pp2eb import eboekhouden
-    from pp2eb.payments import _explain
+    from pp2eb.apis import eboekhouden
+    from pp2eb.engine.payments import _explain
 
     reason, fix = _explain(eboekhouden.Rejected("refused", code=code))
     assert words in reason and fix

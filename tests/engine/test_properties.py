@@ -21,19 +21,20 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from pp2eb import dutchtime, jsonutil, shopsettings
+from pp2eb import dutchtime, jsonutil
+from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
 from pp2eb.models import OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS
-from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
-from pp2eb.sync import run_once
+from pp2eb.setup import shopsettings
 from tests.conftest import AuthActions, csrf_token
 from tests.engine_helpers import clients, configure, eb_state, store
-from tests.test_mapping import ORIGINAL, REF, SETTINGS, consistent_orders
+from tests.mapping.test_mapper import ORIGINAL, REF, SETTINGS, consistent_orders
 
 DELETE = object()
 # The list of bad input, as values to put anywhere in an order.

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import shopsettings
+from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
-from pp2eb.sync import run_once
+from pp2eb.setup import shopsettings
 from tests.engine_helpers import (
     DEMO_REFUSED,
     add_ledger,
@@ -267,7 +267,7 @@ def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
 
 
 def test_second_process_waits_its_turn(ready, sandbox):
-    from pp2eb.runlog import lease_holder
+    from pp2eb.engine.runlog import lease_holder
 
     holder = lease_holder().replace(":", "-x-", 1)  # another machine's process: alive
     assert store().run_log.acquire_lease(holder, utcnow(), timedelta(minutes=5))
@@ -340,7 +340,7 @@ def test_a_reading_the_record_is_silent_on_is_logged_once_per_run(ready, sandbox
         order["items"] = [{**line, "type": None} for line in base["items"]]
         twins.append({k: v for k, v in order.items() if k != "related_orders"})
     sandbox.control("plugandpay", "POST", "orders", json=twins)
-    caplog.set_level("INFO", logger="pp2eb.sync")
+    caplog.set_level("INFO", logger="pp2eb.engine.sync")
     for _ in range(2):
         result = run(sandbox, order_ids=[9101, 9102])
         assert result.status == SyncRun.FINISHED
@@ -355,7 +355,7 @@ def test_a_reading_the_record_is_silent_on_is_logged_once_per_run(ready, sandbox
 def test_an_order_discount_lowers_the_ledgers_it_was_given_on(app, sandbox, insertion):
     """A course (8010) and a book (8020), 10.00 off the order: 6.67 and 3.33, not all on 8000."""
     from pp2eb.sandbox.plugandpay.store import BASE_KEYS
-    from tests.test_order import build, item
+    from tests.mapping.test_order import build, item
 
     configure(app, insertion=insertion, invoice_template="Standaard")
     pp, _eb = clients(sandbox)

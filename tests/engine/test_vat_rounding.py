@@ -13,14 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import connections, jsonutil, shopsettings
+from pp2eb import jsonutil
+from pp2eb.engine.sync import fetch_reference
+from pp2eb.engine.vat_rounding import mode_of, vat_per_code
 from pp2eb.extensions import db
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.readings import parse_order
 from pp2eb.models import Attempt, Credential, OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import LineSpec, Rate, build_money
-from pp2eb.sync import fetch_reference
-from pp2eb.vat_rounding import mode_of, vat_per_code
+from pp2eb.setup import connections, shopsettings
 from tests.clock import DEMO_TODAY, START_DATE
 from tests.conftest import csrf_token
 from tests.engine_helpers import add_order, clients, configure, demo_order, eb_state

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from pp2eb import shopsettings
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
+from pp2eb.setup import shopsettings
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure, eb_state
-from tests.test_order import build, changed, item
+from tests.mapping.test_order import build, changed, item
 
-BEFORE = Path(__file__).parent / "fixtures" / "vatrules" / "before.json"
+BEFORE = Path(__file__).parents[1] / "fixtures" / "vatrules" / "before.json"
 # The demo shop's products: 1 and 2 are courses (ledger 8010), 3 is a book (physical, 8020),
 # 6 is coaching (no ledger of its own, so 8000). 99 is not in the shop's product list.
 COURSE, BOOK, COACHING, UNKNOWN = 1, 3, 6, 99

@@ -17,9 +17,9 @@ from pp2eb.mapping.customers import (
     vat_id_key,
 )
 from pp2eb.mapping.readings import parse_order
-from tests.test_order import build, item
+from tests.mapping.test_order import build, item
 
-SPEC_FILE = next((Path(__file__).parents[1] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))
+SPEC_FILE = next((Path(__file__).parents[2] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))
 SPEC = json.loads(SPEC_FILE.read_text())
 
 

@@ -35,11 +35,11 @@ from pp2eb.mapping.mapper import (
 )
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.rows import split
-from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings
-from tests.test_order import build, changed, item
+from pp2eb.mapping.settings import DEFAULTS, USUAL_CODES, Settings
+from tests.mapping.test_order import build, changed, item
 
 # Found wherever the sandbox keeps it, so a move of the sandbox does not break this test.
-SPEC_FILE = next((Path(__file__).parents[1] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))
+SPEC_FILE = next((Path(__file__).parents[2] / "pp2eb").rglob("eboekhouden-v1-subset.openapi.json"))
 SPEC = json.loads(SPEC_FILE.read_text())
 LEDGERS = [
     Ledger(22206400, "1300", "Debiteuren", "DEB"),

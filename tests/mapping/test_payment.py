@@ -19,7 +19,7 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
-from pp2eb.settings import USUAL_CODES, Settings
+from pp2eb.mapping.settings import USUAL_CODES, Settings
 
 MOLLIE = Ledger(101, "1650", "Tussenrekening Mollie", "FIN")
 STRIPE = Ledger(102, "1660", "Tussenrekening Stripe", "FIN")

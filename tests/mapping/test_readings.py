@@ -4,7 +4,7 @@
 reading says and checks that pp2eb reads it as the order in the canonical form, and says in
 ``Order.readings`` which reading it took. The Hypothesis test at the end mixes the readings on
 generated orders and compares the bookings row by row. The variants are written out here
-(``tests.test_order.build`` and the helpers below), apart from the sandbox's.
+(``tests.mapping.test_order.build`` and the helpers below), apart from the sandbox's.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from pp2eb.mapping.booking import Booking, MappingError
 from pp2eb.mapping.mapper import map_order
 from pp2eb.mapping.readings import parse_order
-from tests.test_mapping import CREDITED, ORIGINAL, REF, SETTINGS
-from tests.test_order import build, item
+from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, SETTINGS
+from tests.mapping.test_order import build, item
 
 # --- the presentation variants, written on a raw order ------------------------------------
 

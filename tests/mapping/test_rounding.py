@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pp2eb.mapping.mapper import Booking, Skip, Wait
-from tests.test_mapping import (
+from tests.mapping.test_mapper import (
     CREDITED,
     ORIGINAL,
     REF,
@@ -26,7 +26,7 @@ from tests.test_mapping import (
     to_mutation_payload,
     validate,
 )
-from tests.test_order import build, item
+from tests.mapping.test_order import build, item
 
 CENTS = Decimal("0.01")
 RATES = {H: Decimal(21), L: Decimal(9)}

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from pp2eb import jsonutil
-from pp2eb.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
+from pp2eb.mapping.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
 
 EXAMPLE = {
     "orders": "final_invoices",

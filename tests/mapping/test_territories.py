@@ -8,8 +8,8 @@ import pytest
 from pp2eb.mapping.countries import EU_COUNTRIES
 from pp2eb.mapping.mapper import MappingError
 from pp2eb.mapping.territories import TERRITORIES, place_of
-from tests.test_mapping import map_raw
-from tests.test_mapping_vat import book, course, order, rows_of
+from tests.mapping.test_mapper import map_raw
+from tests.mapping.test_vat import book, course, order, rows_of
 
 GOODS_OUT, GOODS_EU = "BU_EU_VERK", "BI_EU_VERK"
 

@@ -1,7 +1,7 @@
 """The VAT decisions of the mapper, one row per case a bookkeeper recognises: goods or services,
 contradictions refused in words, Dutch VAT abroad (place of supply), and the currency.
 
-Every booked case also checks the invariants of ``tests/test_mapping.py``: the rows make
+Every booked case also checks the invariants of ``tests/mapping/test_mapper.py``: the rows make
 Plug&Pay's total, e-Boekhouden computes Plug&Pay's VAT, and both request bodies validate.
 """
 
@@ -18,7 +18,7 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
-from tests.test_mapping import (
+from tests.mapping.test_mapper import (
     CREDITED,
     ORIGINAL,
     RATES,
@@ -27,11 +27,11 @@ from tests.test_mapping import (
     map_raw,
     validate,
 )
-from tests.test_order import build, changed, item
+from tests.mapping.test_order import build, changed, item
 
 H = "HOOG_VERK_21"
 GOODS_EU, SERVICES_EU, GOODS_OUT = "BI_EU_VERK", "BI_EU_VERK_D", "BU_EU_VERK"
-# Products of tests/test_mapping.py's REF: 1 is a course (not physical), 2 a book (physical),
+# Products of tests/mapping/test_mapper.py's REF: 1 is a course (not physical), 2 a book (physical),
 # 4 says nothing of is_physical, 99 is unknown to Plug&Pay's product list.
 BOOK, COURSE, SILENT, UNKNOWN = 2, 1, 4, 99
 BE_VAT, DE_VAT, NL_VAT = "BE0123456789", "DE123456789", "NL123456789B01"
@@ -63,7 +63,7 @@ def course(rate="BE:0", gross="100.00", product=COURSE):
 
 
 def booked(raw, **overrides) -> Booking:
-    """The booking of ``raw``, checked as tests/test_mapping.py checks every booking."""
+    """The booking of ``raw``, checked as tests/mapping/test_mapper.py checks every booking."""
     ref = REF.with_original(41, ORIGINAL)
     booking = map_raw(raw, ref, **overrides)
     assert isinstance(booking, Booking), booking

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pp2eb import jsonutil, oss_watch, shopsettings
+from pp2eb import jsonutil
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import (
     UNSEEN,
@@ -25,16 +25,18 @@ from pp2eb.mapping.booking import (
     Skip,
 )
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
-from pp2eb.reconcile import split_order
-from pp2eb.settings import Settings
+from pp2eb.reports import oss_watch
+from pp2eb.reports.reconcile import split_order
+from pp2eb.setup import shopsettings
 from tests.clock import DEMO_TODAY
+from tests.engine.test_credits import booked, customer, put_orders
 from tests.engine_helpers import configure, eb_state
-from tests.test_credits import booked, customer, put_orders
-from tests.test_mapping import CREDITED, REF, SETTINGS, consistent_orders, map_raw
-from tests.test_order import build, item
-from tests.test_oss_watch import order_data
-from tests.test_wizard import connect, fragment, post
+from tests.mapping.test_mapper import CREDITED, REF, SETTINGS, consistent_orders, map_raw
+from tests.mapping.test_order import build, item
+from tests.reports.test_oss_watch import order_data
+from tests.web.test_wizard import connect, fragment, post
 
 D = Decimal
 H, DISTANCE = "HOOG_VERK_21", "AFST_VERK"

@@ -13,15 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import oss_return
 from pp2eb.mapping.mapper import to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
+from pp2eb.reports import oss_return
 from pp2eb.web import reports
+from tests.engine.test_credits import booked, original_and_credit, put_orders
 from tests.engine_helpers import configure
-from tests.test_credits import booked, original_and_credit, put_orders
-from tests.test_mapping import SETTINGS, map_raw
-from tests.test_order import build, item
+from tests.mapping.test_mapper import SETTINGS, map_raw
+from tests.mapping.test_order import build, item
 
 D = Decimal
 OSS = {"oss": "oss"}

@@ -7,16 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import dutchtime, jsonutil, oss_watch, shopsettings
+from pp2eb import dutchtime, jsonutil
+from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.extensions import db
 from pp2eb.mapping.countries import EU_COUNTRIES
 from pp2eb.mapping.readings import parse_order
 from pp2eb.models import OrderRecord, SyncRun
-from pp2eb.plugandpay import PlugAndPayClient
+from pp2eb.reports import oss_watch
 from pp2eb.sandbox import PLUGANDPAY_KEY
+from pp2eb.setup import shopsettings
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure
-from tests.test_dashboard import sync_now
+from tests.web.test_dashboard import sync_now
 
 D = Decimal
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb import reconcile
 from pp2eb.extensions import db
+from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
-from pp2eb.settings import Settings
+from pp2eb.reports import reconcile
 from pp2eb.web import reports
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, clients, configure
-from tests.test_dashboard import sync_now
+from tests.web.test_dashboard import sync_now
 
 D = Decimal
 
@@ -237,7 +237,7 @@ def test_a_booking_entered_excluding_vat_is_named():
 
 def test_a_book_and_a_course_to_one_company_split_under_their_own_codes():
     from pp2eb.mapping.readings import parse_order
-    from tests.test_mapping_vat import book, course, order
+    from tests.mapping.test_vat import book, course, order
 
     lines = [book(), course()]
     extra = {"shipping": ("6.00", "BE:0"), "discounts": [("25.00", "X")]}

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from pp2eb import appstate, scheduler
 from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
+from pp2eb.runs import scheduler
+from pp2eb.setup import appstate
 from tests.engine_helpers import configure
 
 

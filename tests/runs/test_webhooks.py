@@ -9,11 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from pp2eb import appstate, background, scheduler
+from pp2eb.engine.runlog import lease_holder
 from pp2eb.extensions import db
 from pp2eb.models import AppState, OrderRecord, SyncRun, WebhookQueue, utcnow
-from pp2eb.runlog import lease_holder
-from pp2eb.webhooks import inbox, runs
+from pp2eb.runs import background, scheduler
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.runs import webhooks as runs
+from pp2eb.setup import appstate
 from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store
 
 PAID_ORDER = 1  # a paid, final, live demo order
@@ -296,7 +298,7 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
 def test_a_secret_the_encryption_key_cannot_read_is_replaced(app, secret):
     from cryptography.fernet import Fernet
 
-    from pp2eb.crypto import Vault
+    from pp2eb.setup.crypto import Vault
 
     app.extensions["pp2eb_vault"] = Vault(Fernet.generate_key())  # the key file was lost
     with app.app_context():

@@ -79,7 +79,7 @@ def money_strings(node) -> list[str]:
 
 
 # The cases and the rules are checked on the orders in the canonical form; the forms the record
-# leaves open are checked against these twins at the end (tests/test_readings.py reads them).
+# leaves open are checked against these twins at the end (mapping/test_readings.py reads them).
 @pytest.fixture(scope="module")
 def demo() -> list[dict]:
     return generate_demo_orders(seed=1, today=TODAY, canonical=True)

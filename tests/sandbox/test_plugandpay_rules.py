@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from pp2eb import jsonutil
 from pp2eb.sandbox.plugandpay import create_app
 from tests.conftest import QuietHandler
-from tests.test_sandbox_plugandpay import HEADERS, body, get
+from tests.sandbox.test_plugandpay import HEADERS, body, get
 
 TODAY = date(2026, 2, 10)
 HOOK = "https://shop.example/hooks/plugandpay/abc"

@@ -4,7 +4,7 @@ import stat
 import pytest
 from cryptography.fernet import Fernet
 
-from pp2eb import crypto
+from pp2eb.setup import crypto
 
 
 def test_round_trip_and_no_plaintext():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.settings import USUAL_CODES, Settings
-from pp2eb.settings_check import check_against, usual_codes, with_usual_codes
-from tests.test_settings import EXAMPLE, PAYMENTS
+from pp2eb.mapping.settings import USUAL_CODES, Settings
+from pp2eb.setup.settings_check import check_against, usual_codes, with_usual_codes
+from tests.mapping.test_settings import EXAMPLE, PAYMENTS
 
 LEDGERS = [
     Ledger(1, "1300", "Debiteuren", "DEB"),

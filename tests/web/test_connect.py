@@ -59,7 +59,7 @@ def test_connect_eboekhouden_shows_administration(app, logged_in):
     credential = stored(app, "eboekhouden")
     assert EBOEKHOUDEN_TOKEN.encode() not in credential.secret_encrypted
     with app.app_context():
-        from pp2eb.connections import read_secret
+        from pp2eb.setup.connections import read_secret
 
         assert read_secret(credential) == EBOEKHOUDEN_TOKEN
 
@@ -221,7 +221,8 @@ def test_cli_unreachable_exits_1(runner):
 def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
     from cryptography.fernet import Fernet
 
-    from pp2eb import crypto, jobs
+    from pp2eb.runs import jobs
+    from pp2eb.setup import crypto
     from tests.engine_helpers import configure
 
     configure(app)
@@ -250,7 +251,7 @@ def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
 def test_connecting_again_after_a_lost_key_works(app, logged_in):
     from cryptography.fernet import Fernet
 
-    from pp2eb import connections, crypto
+    from pp2eb.setup import connections, crypto
 
     submit(logged_in, "plugandpay", PLUGANDPAY_KEY)
     app.extensions["pp2eb_vault"] = crypto.Vault(Fernet.generate_key())

@@ -110,7 +110,7 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
         assert "owner: geboekt door accountant" in rec.reason
     # A backfill leaves an order skipped by hand alone.
     with app.app_context():
-        from pp2eb import jobs
+        from pp2eb.runs import jobs
 
         jobs.run("backfill", since=__import__("datetime").date.fromisoformat(
             SETTINGS["start_date"]))  # fmt: skip

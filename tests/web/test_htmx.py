@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pp2eb import connections, lookups, shopsettings
 from pp2eb.mapping.booking import Template
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.setup import connections, lookups, shopsettings
 
 HX = {"HX-Request": "true"}
 

@@ -10,11 +10,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from pp2eb import connections, lookups
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
+from pp2eb.setup import connections, lookups
 from tests.conftest import csrf_token
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "pp2eb" / "translations" / "nl" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 

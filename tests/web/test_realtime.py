@@ -11,10 +11,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from pp2eb import appstate, jsonutil
+from pp2eb import jsonutil
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord, SyncRun
-from pp2eb.webhooks import inbox
+from pp2eb.runs import webhook_inbox as inbox
+from pp2eb.setup import appstate
 from tests.conftest import CSRF_INPUT, QuietHandler, csrf_token
 from tests.engine_helpers import assert_exactly_once, clients, configure
 
@@ -222,7 +223,7 @@ def test_end_to_end_register_then_a_paid_order_is_booked_within_seconds(app, san
 def test_a_key_the_encryption_key_cannot_read_says_connect_again(app, ready, sandbox):
     from cryptography.fernet import Fernet
 
-    from pp2eb import crypto
+    from pp2eb.setup import crypto
 
     press(ready, "register")
     old = secret(app)

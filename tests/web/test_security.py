@@ -17,17 +17,19 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
-from pp2eb import appstate, connections, dutchtime, jobs, lookups
+from pp2eb import dutchtime
 from pp2eb.extensions import db
 from pp2eb.models import AppState, Credential, OrderRecord, utcnow
+from pp2eb.runs import jobs
 from pp2eb.sandbox import eboekhouden, plugandpay
+from pp2eb.setup import appstate, connections, lookups
 from pp2eb.web import security
 from pp2eb.web.loaders import LEDGER_FIELDS
 from pp2eb.web.wizard import STEPS
 from tests.conftest import CSRF_INPUT, AuthActions, QuietHandler, Sandbox, csrf_token
 from tests.engine_helpers import SETTINGS, clients, configure
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
 # Sample values for every URL variable of the app, so that a walk of the URL map reaches every
 # route; a new variable fails the walk until it gets samples here.
@@ -105,7 +107,7 @@ def test_every_route_but_login_static_and_the_webhook_needs_a_login(app, client)
 
 
 def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbox):
-    from pp2eb.webhooks import inbox
+    from pp2eb.runs import webhook_inbox as inbox
 
     configure(app)
     with app.app_context():
@@ -422,7 +424,7 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
         assert secret not in resp.get_data(as_text=True)
     with app.app_context():
         assert connections.get_credential("eboekhouden") is not None
-        from pp2eb import shopsettings
+        from pp2eb.setup import shopsettings
 
         shopsettings.save_draft(SETTINGS)
     # A sync through faults: a session error, a write that answered 500, a rate limit, a

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pp2eb import connections, lookups, shopsettings
+from pp2eb.mapping.settings import Settings
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.settings import Settings
+from pp2eb.setup import connections, lookups, shopsettings
 from pp2eb.web import wizard
 
 SLUGS = [step.slug for step in wizard.STEPS]

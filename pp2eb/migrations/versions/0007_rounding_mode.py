@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade():
     # Empty on an existing connection: pp2eb learns the rounding from a booking it reads back,
-    # an earlier one in the administration first (pp2eb/vat_rounding.py).
+    # an earlier one in the administration first (pp2eb/engine/vat_rounding.py).
     with op.batch_alter_table("credential", schema=None) as batch_op:
         batch_op.add_column(sa.Column("vat_rounding", sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column("vat_rounding_by", sa.String(length=10), nullable=True))

@@ -1,0 +1,12 @@
+"""What the set-up wizard stores and asks: the connections, the live lists, the shop's settings.
+
+* ``connections``: a key checked live, stored encrypted, turned into a client;
+* ``crypto``: the encryption of stored secrets;
+* ``lookups``: live lists for the dropdowns (ledgers, VAT codes, templates, tax rates);
+* ``shopsettings``: the settings in the database, a draft the wizard fills step by step;
+* ``settings_check``: settings checked against the administration before they are stored;
+* ``appstate``: small facts the app keeps (as JSON);
+* ``webhook_rule``: the webhook rule in Plug&Pay that calls this app.
+
+The settings themselves, as the mapper reads them, are ``pp2eb.mapping.settings``.
+"""
