@@ -1,8 +1,8 @@
 """The webhook rule in Plug&Pay that calls this app: found, registered, removed, renewed.
 
 A rule is ours when its URL ends in our secret: nobody else can know it, and the address before
-it may change (``PUBLIC_URL``), which the card then shows. Registering makes the rule the issue
-asks for: trigger ``order_paid``, action ``call_webhook``, driver ``webhook``, name ``pp2eb``.
+it may change (``PUBLIC_URL``), which the card then shows. Registering makes the rule pp2eb
+needs: trigger ``order_paid``, action ``call_webhook``, driver ``webhook``, name ``pp2eb``.
 Someone is waiting for each of these calls, so the client tries twice at most.
 """
 

@@ -1,7 +1,7 @@
 """The contract schema holds to the public record: the record's own examples pass, inventions fail.
 
-Each example is the JSON that docs/reference/plugandpay-api.md quotes (the SDK's fixtures, the
-tap's schema), by section, copied here by hand.
+Each example is the JSON that docs/reference/plugandpay-api.md ("R" below) quotes (the SDK's
+fixtures, the tap's schema), by section, copied here by hand.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def damaged(raw: dict, path: str, value) -> dict:
 
 @st.composite
 def mangled_orders(draw, base=None, protect=()):
-    """A consistent order (or ``base``) with up to three of the issue's kinds of damage."""
+    """A consistent order (or ``base``) with up to three kinds of damage (see ``damage`` below)."""
     raw = copy.deepcopy(base if base is not None else draw(consistent_orders())[0])
     credit = draw(st.integers(0, 3)) == 0
     if credit and raw.get("payment", {}).get("status") != "credit_invoice":

@@ -1,4 +1,4 @@
-"""Settings: the JSON file of the issue in, every problem named, the same JSON out."""
+"""Settings: the JSON of ``flask settings export`` in, every problem named, the same JSON out."""
 
 from __future__ import annotations
 

@@ -296,7 +296,8 @@ def rows_of(*amounts, code="HOOG_VERK_21"):
 @pytest.mark.parametrize(
     ("rounding", "in_ex", "amounts", "vat", "excl", "incl"),
     [
-        # domain rules §3.5: 37.50 + 12.50 at 21% is 7.88 + 2.63 per row, 10.50 on the total
+        # docs/reference/domain-rules.md §3.5: 37.50 + 12.50 at 21% is 7.88 + 2.63 per row,
+        # 10.50 on the total
         ("total", "EX", ("37.50", "12.50"), "10.50", "50.00", "60.50"),
         ("row", "EX", ("37.50", "12.50"), "10.51", "50.00", "60.51"),
         # IN: 10.00 -> 1.7355 -> 1.74 per row; 30.00 -> 5.2066 -> 5.21 on the total

@@ -1,7 +1,7 @@
 """A fake of the e-Boekhouden.nl REST API v1 for tests, benchmarks and the demo mode.
 
 Same paths, fields, status codes, error bodies, paging and session tokens as the real API as far
-as reference ``eboekhouden-api.md`` knows them; request bodies and query parameters are checked
+as ``docs/reference/eboekhouden-api.md`` knows them; request bodies and query parameters are checked
 against ``spec/eboekhouden-v1-subset.openapi.json``. Not part of the real API: ``/_sandbox/``
 (``state``, ``config``, ``expire-sessions`` here; faults, rate limit, stats, reset from
 ``controls``).

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Response, current_app
 
-# The real wording is not public; these paraphrase the code catalogue (reference §1.6).
+# The real wording is not public; these paraphrase the code catalogue
+# (docs/reference/eboekhouden-api.md §1.6).
 MESSAGES = {
     "ERR_001": "Something went wrong.",
     "ERR_002": "Invalid value in request.",

@@ -1,7 +1,8 @@
 """Invoices of the e-Boekhouden sandbox: rules, totals and, with ``mutation.ledgerId``, the booking.
 
 The body has already passed the spec (``openapi.validate_body``); these are the rules the spec
-cannot express, each answered with the real API's code (reference §1.6, §3.5).
+cannot express, each answered with the real API's code
+(docs/reference/eboekhouden-api.md §1.6, §3.5).
 """
 
 from __future__ import annotations

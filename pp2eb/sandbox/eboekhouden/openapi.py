@@ -23,7 +23,8 @@ from pp2eb.sandbox.eboekhouden.errors import ApiError
 
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "eboekhouden-v1-subset.openapi.json"
 
-# inferred: POST /v1/ledger is not in the subset spec; fields from the notes (§3.1), code
+# inferred: POST /v1/ledger is not in the subset spec; fields from the notes
+# (docs/reference/eboekhouden-api.md §3.1), code
 # limited to 10 like the list filter, strict like every other body.
 EXTRA_SCHEMAS = {
     "CreateLedger": {
@@ -40,7 +41,8 @@ EXTRA_SCHEMAS = {
 }
 
 # (schema, property pattern, JSON-schema keyword or "*") -> error code. Patterns write list
-# indices as "[]". Codes from the catalogue (reference §1.6); where a keyword has no code of its
+# indices as "[]". Codes from the catalogue
+# (docs/reference/eboekhouden-api.md §1.6); where a keyword has no code of its
 # own the closest one is used.
 CODES: dict[tuple[str, str, str], str] = {
     ("SessionRequest", "accessToken", "*"): "API_SESSION_003",

@@ -1,7 +1,8 @@
 """Query strings of the e-Boekhouden sandbox: paging and filters with operator suffixes.
 
 ``?code=X`` is ``[eq]``; ``code[not_eq]``, ``[like]``/``[not_like]`` (``%`` many, ``?`` one
-character), ``[gt] [gte] [lt] [lte]`` and ``[range]=a,b`` (inclusive) follow reference §1.4.
+character), ``[gt] [gte] [lt] [lte]`` and ``[range]=a,b`` (inclusive) follow
+docs/reference/eboekhouden-api.md §1.4.
 Only one filter per parameter.
 """
 

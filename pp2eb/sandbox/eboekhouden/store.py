@@ -21,7 +21,8 @@ from pp2eb.sandbox.eboekhouden.vat import ROUNDINGS
 
 # (id, code, description, category, group). inferred: 1500/1510/1520 use the output-VAT
 # categories of the enum (AF19 = high, AF6 = low, AFOVERIG = other; the names date from the
-# 19%/6% rates); OSS country ledgers are BAL as the OSS set-up notes (§4.5) prescribe; the
+# 19%/6% rates); OSS country ledgers are BAL as the OSS set-up notes
+# (docs/reference/eboekhouden-api.md §4.5) prescribe; the
 # payment providers' clearing ledgers (tussenrekeningen) are FIN, which a payment (type 3) needs.
 SEED_LEDGERS = (
     (22206300, "0100", "Inventaris", "BAL", "Vaste activa"),

@@ -1,6 +1,7 @@
 """VAT as the e-Boekhouden sandbox computes it from ``amount`` + ``vatCode`` + ``inExVat``.
 
-inferred: the real computation is not published. The notes (§4.4, domain rules §3.5) say
+inferred: the real computation is not published. The notes
+(docs/reference/eboekhouden-api.md §4.4, docs/reference/domain-rules.md §3.5) say
 e-Boekhouden computes VAT on the total per rate unless the administration rounds per row, and
 rounds half up to the cent. So by default the VAT of one mutation or invoice is computed per VAT
 code over the total of that code's rows; with ``rounding="row"`` every row is rounded on its own

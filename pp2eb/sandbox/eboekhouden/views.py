@@ -61,7 +61,8 @@ def mutation(record: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for row in record["rows"]:
         out = {k: row.get(k) for k in ROW_FIELDS}
-        if per_row:  # "only returned when VAT is calculated per row" (reference §3.6)
+        # "only returned when VAT is calculated per row" (docs/reference/eboekhouden-api.md §3.6)
+        if per_row:
             out["vatAmount"] = row["vat"]
         rows.append(out)
     return {
