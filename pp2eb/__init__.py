@@ -17,7 +17,8 @@ The packages, from the APIs up to the web (each one's docstring names its module
 * ``cli/``: the ``flask`` commands. ``web/``: the blueprints (pages and HTMX fragments).
 * ``sandbox/``: fakes of both APIs, for tests, benchmarks and demo mode.
 
-At the top: this app factory, ``extensions`` and ``models`` (the database), ``schema`` (is the
+At the top: this app factory, ``extensions`` and ``models`` (the database), ``states`` (the
+states stored there and a run's counters, as enums, with their words), ``schema`` (is the
 database at this release's revision), ``dbconfig`` (SQLite settings), ``backup``, ``serve``
 (waitress and demo mode), ``dutchtime`` and ``jsonutil`` (exact money in JSON). Migrations
 are in ``migrations/``, translations in ``translations/``.
@@ -32,7 +33,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
-from pp2eb import dutchtime
+from pp2eb import dutchtime, states
 from pp2eb.extensions import babel, csrf, db, migrate
 from pp2eb.setup import crypto
 
@@ -119,6 +120,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
     app.add_template_filter(dutchtime.show, "local_time")  # every time a person reads
+    app.jinja_env.globals.update(states.TEMPLATE_GLOBALS)  # compare with OrderState.BOOKED
+    app.jinja_env.filters.update(states.TEMPLATE_FILTERS)  # state_label, payment_label
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig, schema

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pp2eb.extensions import db
+from pp2eb.states import OrderState, PaymentState, RunStatus
 
 
 def utcnow() -> datetime:
@@ -59,13 +60,14 @@ class ShopSettings(db.Model):
 
 
 class SyncRun(db.Model):
-    """One run of the engine: a scheduled or manual sync, a backfill, a retry."""
+    """One run of the engine: a scheduled or manual sync, a backfill, a retry.
 
-    RUNNING, FINISHED, ABORTED = "running", "finished", "aborted"
+    ``status`` holds a ``RunStatus``; the counters are ``RunCount``'s (``pp2eb.states``).
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20))
-    status: Mapped[str] = mapped_column(sa.String(20), default=RUNNING)
+    status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
     since: Mapped[str | None] = mapped_column(sa.String(10))
@@ -79,20 +81,14 @@ class SyncRun(db.Model):
 
 
 class OrderRecord(db.Model):
-    """One Plug&Pay order and where it stands; the intent is written before the remote write."""
+    """One Plug&Pay order and where it stands; the intent is written before the remote write.
 
-    NEW, SKIPPED, BOOKING, BOOKED, FAILED, WAITING = (
-        "new",
-        "skipped",
-        "booking",
-        "booked",
-        "failed",
-        "waiting",
-    )
+    ``state`` holds an ``OrderState``, ``payment_state`` a ``PaymentState`` (``pp2eb.states``).
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(unique=True)
-    state: Mapped[str] = mapped_column(sa.String(10), default=NEW, index=True)
+    state: Mapped[str] = mapped_column(sa.String(10), default=OrderState.NEW, index=True)
     invoice_number: Mapped[str | None] = mapped_column(sa.String(64))
     invoice_date: Mapped[str | None] = mapped_column(sa.String(10), index=True)
     customer: Mapped[str | None] = mapped_column(sa.String(255))
@@ -121,7 +117,7 @@ class OrderRecord(db.Model):
     # The payment of the booked order (mutation type 3, ``pp2eb.engine.payments``), with its own
     # intent: ``booking`` is committed before the write, like the order's own state.
     payment_state: Mapped[str] = mapped_column(
-        sa.String(10), default="none", server_default="none", index=True
+        sa.String(10), default=PaymentState.NONE, server_default=PaymentState.NONE.value, index=True
     )
     payment_json: Mapped[str | None] = mapped_column(sa.Text)
     payment_mutation_id: Mapped[int | None]
@@ -133,7 +129,7 @@ class OrderRecord(db.Model):
 
 
 class Attempt(db.Model):
-    """One try at booking an order, with its outcome in plain words."""
+    """One try at booking an order, with its outcome (an ``AttemptOutcome``) in plain words."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_record_id: Mapped[int] = mapped_column(sa.ForeignKey("order_record.id"), index=True)

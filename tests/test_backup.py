@@ -18,10 +18,11 @@ from flask_migrate import upgrade
 from pp2eb import create_app
 from pp2eb.backup import BackupError, database_path
 from pp2eb.extensions import db
-from pp2eb.models import Credential, OrderRecord, SyncRun
+from pp2eb.models import Credential, OrderRecord
 from pp2eb.runs import jobs
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections
+from pp2eb.states import OrderState, RunStatus
 from pp2eb.web.auth import create_user
 from tests.conftest import AuthActions
 from tests.engine_helpers import assert_exactly_once, configure
@@ -148,7 +149,7 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
     with app.app_context():
         assert jobs.run("orders", order_ids=list(range(1, 11))).booked >= 5
         early = db.session.execute(
-            db.select(OrderRecord.order_id).filter_by(state=OrderRecord.BOOKED)
+            db.select(OrderRecord.order_id).filter_by(state=OrderState.BOOKED)
         ).scalars()
         early = sorted(early)
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backup")])
@@ -173,7 +174,7 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
             ).scalar_one()
             assert connections.read_secret(credential) == secret
         booked = db.session.execute(
-            db.select(OrderRecord.order_id).filter_by(state=OrderRecord.BOOKED)
+            db.select(OrderRecord.order_id).filter_by(state=OrderState.BOOKED)
         ).scalars()
         assert sorted(booked) == early
         # Logins made before the backup still hold, and the owner can log in.
@@ -181,9 +182,9 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
         assert AuthActions(client).login().status_code == 302
         assert client.get("/orders").status_code == 200
         again = jobs.run("sync")
-        assert again.status == SyncRun.FINISHED
+        assert again.status == RunStatus.FINISHED
         total = db.session.execute(
-            db.select(db.func.count()).where(OrderRecord.state == OrderRecord.BOOKED)
+            db.select(db.func.count()).where(OrderRecord.state == OrderState.BOOKED)
         ).scalar_one()
     # What the lost rows had booked is recognised in e-Boekhouden, not booked again.
     assert_exactly_once(sandbox, total)

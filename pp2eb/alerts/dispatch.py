@@ -45,6 +45,7 @@ from pp2eb.extensions import db
 from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import oss_watch, records
 from pp2eb.setup.connections import SERVICES
+from pp2eb.states import OrderState, PaymentState, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], 
     if service in SERVICES:
         name, reconnect = SERVICES[service], link("connect.page", service=service)
         found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
-    elif result.status == SyncRun.ABORTED and _aborted_in_a_row():
+    elif result.status == RunStatus.ABORTED and _aborted_in_a_row():
         message, runs = result.message or "", link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
@@ -124,14 +125,14 @@ def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], 
     listed = failed and not _sent_today(FAILURES, now)
     problems, more = _failed_orders(result) if listed else ([], 0)
     if problems:
-        orders = link("dashboard.orders", state="failed")
+        orders = link("dashboard.orders", state=OrderState.FAILED)
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
     return found
 
 
 def _aborted_in_a_row() -> bool:
     runs = records.recent_runs(ABORTED_IN_A_ROW)
-    return len(runs) == ABORTED_IN_A_ROW and all(r.status == SyncRun.ABORTED for r in runs)
+    return len(runs) == ABORTED_IN_A_ROW and all(r.status == RunStatus.ABORTED for r in runs)
 
 
 def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
@@ -139,11 +140,11 @@ def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
     problems = []
     for failure in result.failures:
         rec = records.find(failure.order_id) if failure.order_id else None
-        payment = rec is not None and rec.state == OrderRecord.BOOKED
-        if payment and rec.payment_state == "failed":
+        payment = rec is not None and rec.state == OrderState.BOOKED
+        if payment and rec.payment_state == PaymentState.FAILED:
             problems.append(_payment_problem(rec, failure.reason))
             continue
-        if rec is not None and rec.state != OrderRecord.FAILED:
+        if rec is not None and rec.state != OrderState.FAILED:
             continue  # waiting for a look-up, not a failure a person must act on
         problems.append(
             OrderProblem(
@@ -237,14 +238,14 @@ def summary(now: datetime) -> Summary:
     return Summary(
         day=local_day(now),
         runs=len(runs),
-        aborted=sum(r.status == SyncRun.ABORTED for r in runs),
+        aborted=sum(r.status == RunStatus.ABORTED for r in runs),
         booked=sum(r.booked for r in runs),
         skipped=sum(r.skipped for r in runs),
         failed=sum(r.failed for r in runs),
         waiting=sum(r.waiting for r in runs),
-        open_failed=counts["failed"],
-        open_waiting=counts["waiting"],
-        last_abort=latest.message if latest and latest.status == SyncRun.ABORTED else None,
+        open_failed=counts[OrderState.FAILED],
+        open_waiting=counts[OrderState.WAITING],
+        last_abort=latest.message if latest and latest.status == RunStatus.ABORTED else None,
         oss_percent=watch.percent if counted else None,
         oss_total=watch.total if counted else None,
         oss_level=watch.level if counted else None,

@@ -25,6 +25,10 @@ from pp2eb.runs import jobs
 from pp2eb.schema import needs_database
 from pp2eb.setup import shopsettings
 from pp2eb.setup.settings_check import check_against, with_usual_codes
+from pp2eb.states import RUN_COUNTS, PaymentState, RunCount, RunStatus
+
+# The counters ``flask sync`` always reports; the others only when not zero.
+REPORTED_ALWAYS = (RunCount.BOOKED, RunCount.SKIPPED, RunCount.FAILED)
 
 
 def _ready():
@@ -45,15 +49,10 @@ def _api_errors():
 
 
 def _report(result: RunResult) -> None:
-    if result.status == "busy":
+    if result.status == RunStatus.BUSY:
         click.echo(result.message)
         return
-    click.echo(
-        f"booked {result.booked}, skipped {result.skipped}, failed {result.failed}"
-        + (f", waiting {result.waiting}" if result.waiting else "")
-        + (f", already booked {result.already_booked}" if result.already_booked else "")
-        + (f", payments failed {result.payments_failed}" if result.payments_failed else "")
-    )
+    click.echo(_counts(result))
     for failure in result.failures:
         click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
     for flagged in result.flagged:
@@ -62,6 +61,18 @@ def _report(result: RunResult) -> None:
         click.echo(result.message)
     if not result.ok:
         sys.exit(1)
+
+
+def _counts(result: RunResult) -> str:
+    """The run's counters in one line, in ``RunCount``'s order, then failed payments if any."""
+    parts = [
+        f"{count.words} {getattr(result, count)}"
+        for count in RUN_COUNTS
+        if count in REPORTED_ALWAYS or getattr(result, count)
+    ]
+    if result.payments_failed:
+        parts.append(f"payments failed {result.payments_failed}")
+    return ", ".join(parts)
 
 
 @click.command("sync")
@@ -181,7 +192,7 @@ def orders_show(order_id: int) -> None:
         click.echo(f"Reason: {rec.reason}")
     if rec.fix:
         click.echo(f"What to do: {rec.fix}")
-    if rec.payment_state != "none" or rec.payment_reason:
+    if rec.payment_state != PaymentState.NONE or rec.payment_reason:
         _echo_payment(rec)
     if rec.booking_json:
         click.echo("Booking sent:")

@@ -30,6 +30,7 @@ from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
+from pp2eb.states import AttemptOutcome, OrderState
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class OrderBooker:
                 self.fail(rec, _outcome(exc), exc)
                 return
             except MappingError as exc:
-                self.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
+                self.fail(rec, Outcome(OrderState.FAILED, exc.reason, exc.fix), None)
                 return
 
     def fail(
@@ -89,7 +90,7 @@ class OrderBooker:
     ) -> None:
         """Record a failure (or an unconfirmed write) on the order, with a time to try again."""
         retry_at = retry_at or self.clock() + retry_delay(rec.attempts + 1)
-        if outcome.state == OrderRecord.FAILED:
+        if outcome.state == OrderState.FAILED:
             self.run.failed += 1
         else:
             self.run.waiting += 1
@@ -111,13 +112,13 @@ class OrderBooker:
                 rec,
                 self.run,
                 self.clock(),
-                Outcome(OrderRecord.WAITING, result.reason),
+                Outcome(OrderState.WAITING, result.reason),
                 self.clock() + retry_delay(1),
                 counts_as_attempt=False,
             )
             self.waiting.append(rec.order_id)
             return
-        if rec.state == OrderRecord.BOOKING or rec.write_uncertain:
+        if rec.state == OrderState.BOOKING or rec.write_uncertain:
             found = self._lookup(rec.insertion or result.insertion, rec.reference)
             if found is not None:
                 self._booked(
@@ -172,7 +173,7 @@ class OrderBooker:
             self.fail(
                 rec,
                 Outcome(
-                    OrderRecord.BOOKING,
+                    OrderState.BOOKING,
                     f"{exc.api} did not confirm the booking ({exc}). pp2eb looks it up in "
                     "e-Boekhouden before it tries again, so it is never booked twice.",
                     None,
@@ -197,9 +198,15 @@ class OrderBooker:
             return
         reason, fix = problem
         # Booked it stays (never booked again); the reason on it is for a person to act on.
-        flagged = Outcome(OrderRecord.BOOKED, reason, fix, VAT_CHECK)
+        flagged = Outcome(OrderState.BOOKED, reason, fix, VAT_CHECK)
         self.store.settle(
-            rec, self.run, self.clock(), flagged, None, counts_as_attempt=False, attempt="vat_check"
+            rec,
+            self.run,
+            self.clock(),
+            flagged,
+            None,
+            counts_as_attempt=False,
+            attempt=AttemptOutcome.VAT_CHECK,
         )
         self.state.flagged.append(Failure(rec.order_id, rec.invoice_number, reason))
         logger.warning("order %s is booked, but its VAT needs a look: %s", rec.order_id, reason)
@@ -242,13 +249,13 @@ class OrderBooker:
         recheck = None
         if changeable and self.clock() - rec.first_seen_at < RECHECK_FOR:
             recheck = self.clock() + retry_delay(rec.attempts + 1)
-        repeat = rec.state == OrderRecord.SKIPPED and rec.reason == reason
+        repeat = rec.state == OrderState.SKIPPED and rec.reason == reason
         self.run.skipped += 1
         self.store.settle(
             rec,
             None if repeat else self.run,
             self.clock(),
-            Outcome(OrderRecord.SKIPPED, reason),
+            Outcome(OrderState.SKIPPED, reason),
             recheck,
             counts_as_attempt=not repeat,
         )
@@ -260,11 +267,11 @@ class OrderBooker:
         look-up in e-Boekhouden settles it.
         """
         if self.fresh_intent is rec:
-            rec.state, rec.write_uncertain = OrderRecord.NEW, False
+            rec.state, rec.write_uncertain = OrderState.NEW, False
             self.store.session.commit()
         self.fresh_intent = None
 
 
 def _outcome(exc: apierrors.ApiError) -> Outcome:
     reason, fix = explain_api_error(exc)
-    return Outcome(OrderRecord.FAILED, reason, fix, exc.code)
+    return Outcome(OrderState.FAILED, reason, fix, exc.code)

@@ -34,17 +34,17 @@ from pp2eb.mapping.mapper import MappingError
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import QUOTED, cut
 from pp2eb.mapping.readings import parse_order
-from pp2eb.models import OrderRecord
+from pp2eb.states import OrderState
 
 # A Plug&Pay order as ``GET /v2/orders/{id}`` gives it, or None when it no longer exists.
 Fetch = Callable[[int], dict | None]
 
 _STANDING = {
-    OrderRecord.NEW: "is not booked yet",
-    OrderRecord.WAITING: "waits",
-    OrderRecord.FAILED: "failed",
-    OrderRecord.BOOKING: "is being booked (not confirmed yet)",
-    OrderRecord.SKIPPED: "is skipped for now; pp2eb looks at it again",
+    OrderState.NEW: "is not booked yet",
+    OrderState.WAITING: "waits",
+    OrderState.FAILED: "failed",
+    OrderState.BOOKING: "is being booked (not confirmed yet)",
+    OrderState.SKIPPED: "is skipped for now; pp2eb looks at it again",
 }
 
 
@@ -72,15 +72,15 @@ def original(order_id: int, store: Store, fetch: Fetch | None) -> Original:
             return OriginalNotBooked(GONE)
         return OriginalNotBooked(UNSEEN, _invoice_date(raw))
     day = date.fromisoformat(rec.invoice_date) if rec.invoice_date else None
-    if rec.state == OrderRecord.BOOKED:
+    if rec.state == OrderState.BOOKED:
         number = rec.reference or rec.invoice_number or ""
         return OriginalBooking(rec.relation_id, number, day)
     if rec.skipped_by_hand:
         return OriginalNotBooked(BY_HAND, day, rec.reason)
-    if rec.state == OrderRecord.SKIPPED and rec.next_attempt_at is None:
+    if rec.state == OrderState.SKIPPED and rec.next_attempt_at is None:
         return OriginalNotBooked(SKIPPED, day, rec.reason)
     standing = _STANDING.get(rec.state, "is not booked yet")
-    if rec.reason and rec.state in (OrderRecord.FAILED, OrderRecord.WAITING):
+    if rec.reason and rec.state in (OrderState.FAILED, OrderState.WAITING):
         standing += f": {cut(rec.reason, QUOTED)}"
     return OriginalNotBooked(PENDING, day, standing)
 

@@ -49,6 +49,7 @@ from pp2eb.mapping.payment import (
     why_not,
 )
 from pp2eb.models import OrderRecord
+from pp2eb.states import AttemptOutcome, OrderState, PaymentState
 
 if TYPE_CHECKING:
     from pp2eb.engine.sync import Engine
@@ -56,8 +57,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-NONE, BOOKING, BOOKED, FAILED, SKIPPED = "none", "booking", "booked", "failed", "skipped"
-RETRYABLE = (FAILED, BOOKING, SKIPPED)  # what the order page's retry button tries again
+# What the order page's retry button tries again.
+RETRYABLE = (PaymentState.FAILED, PaymentState.BOOKING, PaymentState.SKIPPED)
 DUPLICATE_CODES = frozenset({"MUTA_008"})  # "payment reference already exists"
 # inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
 # ``invoiceNumber`` (sent only to find the payment again) is the one to drop. A booking's MUT_019
@@ -74,8 +75,8 @@ def due(store: Store, now: datetime) -> list[int]:
         store.session.execute(
             sa.select(OrderRecord.order_id)
             .where(
-                OrderRecord.state == OrderRecord.BOOKED,
-                OrderRecord.payment_state.in_((FAILED, BOOKING)),
+                OrderRecord.state == OrderState.BOOKED,
+                OrderRecord.payment_state.in_((PaymentState.FAILED, PaymentState.BOOKING)),
                 sa.or_(
                     OrderRecord.payment_next_attempt_at.is_(None),
                     OrderRecord.payment_next_attempt_at <= now,
@@ -101,10 +102,10 @@ class Payments:
 
     def book(self, rec: OrderRecord, raw: dict) -> None:
         """Book the payment of ``rec`` if the order is booked, paid, and its payment is not."""
-        if rec.state != OrderRecord.BOOKED or rec.payment_state == BOOKED:
+        if rec.state != OrderState.BOOKED or rec.payment_state == PaymentState.BOOKED:
             return
         info = read_payment(raw)
-        if rec.payment_state == BOOKING and self._found_earlier(rec):
+        if rec.payment_state == PaymentState.BOOKING and self._found_earlier(rec):
             return
         reason = why_not(info, self.settings)
         if reason is not None:
@@ -136,7 +137,8 @@ class Payments:
     def _write(self, rec: OrderRecord, payment: Payment) -> None:
         body = to_payment_payload(payment)
         number, ledger_id = payment.sale.invoice_number, payment.ledger.id
-        self._save(rec, {"payment_state": BOOKING, "payment_json": jsonutil.dumps(body)})
+        intent = {"payment_state": PaymentState.BOOKING, "payment_json": jsonutil.dumps(body)}
+        self._save(rec, intent)
         self.fresh_intent = True
         try:
             created = self._patiently(lambda: self.eb.create_mutation(body))
@@ -197,42 +199,45 @@ class Payments:
     def _booked(self, rec: OrderRecord, mutation_id: int | None, note: str) -> None:
         self._reached()
         now = self.clock()
-        values = {"payment_state": BOOKED, "payment_mutation_id": mutation_id}
+        values = {"payment_state": PaymentState.BOOKED, "payment_mutation_id": mutation_id}
         values |= {"payment_booked_at": now, "payment_reason": None, "payment_error_code": None}
-        self._save(rec, {**values, "payment_next_attempt_at": None}, "payment_booked", note)
+        values["payment_next_attempt_at"] = None
+        self._save(rec, values, AttemptOutcome.PAYMENT_BOOKED, note)
         logger.info("payment of order %s booked as mutation %s", rec.order_id, mutation_id)
 
     def _not_now(self, rec: OrderRecord, no: NoPayment) -> None:
-        state = SKIPPED if no.skipped else NONE
+        state = PaymentState.SKIPPED if no.skipped else PaymentState.NONE
         if rec.payment_state == state and rec.payment_reason == no.reason:
             return  # nothing new: no write
         values = {"payment_state": state, "payment_reason": no.reason, "payment_error_code": None}
         values["payment_next_attempt_at"] = None
-        self._save(rec, values, "payment_skipped" if no.skipped else None, no.reason)
+        outcome = AttemptOutcome.PAYMENT_SKIPPED if no.skipped else None
+        self._save(rec, values, outcome, no.reason)
 
     def _failed(self, rec: OrderRecord, reason: str, fix: str | None, code: str | None) -> None:
         """Not booked, and certainly not written: try again later, ever less often."""
         attempts = rec.payment_attempts + 1
         text = f"{reason} {fix}" if fix else reason
-        values = {"payment_state": FAILED, "payment_reason": text, "payment_error_code": code}
-        values |= {"payment_attempts": attempts}
+        values = {"payment_state": PaymentState.FAILED, "payment_reason": text}
+        values |= {"payment_error_code": code, "payment_attempts": attempts}
         values["payment_next_attempt_at"] = self.clock() + retry_delay(attempts)
-        self._save(rec, values, "payment_failed", text, code)
+        self._save(rec, values, AttemptOutcome.PAYMENT_FAILED, text, code)
         self.engine.state.payments_failed += 1
         self._report(rec, text)
 
     def _unconfirmed(self, rec: OrderRecord, reason: str, code: str | None) -> None:
         """Perhaps written: it stays ``booking``, to be looked up before any new write."""
         text = f"{reason} pp2eb looks it up in e-Boekhouden before it tries again."
-        values = {"payment_state": BOOKING, "payment_reason": text, "payment_error_code": code}
+        values = {"payment_state": PaymentState.BOOKING, "payment_reason": text}
+        values["payment_error_code"] = code
         values["payment_next_attempt_at"] = self.clock() + retry_delay(1)
-        self._save(rec, values, "payment_unconfirmed", text, code)
+        self._save(rec, values, AttemptOutcome.PAYMENT_UNCONFIRMED, text, code)
         self._report(rec, text)
 
     def _undo_intent(self, rec: OrderRecord) -> None:
         """A refused token: this attempt's write was not made, so its intent goes."""
         if self.fresh_intent:
-            self._save(rec, {"payment_state": FAILED, "payment_next_attempt_at": None})
+            self._save(rec, {"payment_state": PaymentState.FAILED, "payment_next_attempt_at": None})
         self.fresh_intent = False
 
     def _report(self, rec: OrderRecord, text: str) -> None:

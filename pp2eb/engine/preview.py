@@ -23,7 +23,7 @@ from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
-from pp2eb.models import OrderRecord
+from pp2eb.states import OrderState
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _preview(raw, relations, store, settings, ref, originals, fetch) -> Preview:
         or " ".join(p for p in (contact.firstname, contact.lastname) if p),
     }
     rec = store.find(order.id)
-    if rec is not None and rec.state == OrderRecord.BOOKED:
+    if rec is not None and rec.state == OrderState.BOOKED:
         return Preview(**base, already_booked=True)
     for related in order.related_orders if order.is_credit else ():
         # An original this preview would book counts as booked, unless pp2eb booked it already.

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session
 
 from pp2eb.models import Lease, SyncRun
+from pp2eb.states import RUN_COUNTS, RunStatus
 
 SYNC_LEASE = "sync"
-RUN_COUNTS = ("booked", "skipped", "failed", "waiting", "already_booked")
 RUN_END = ("status", "message", "finished_at")
 COUNTS_EVERY = 1.0  # seconds
 
@@ -139,7 +139,7 @@ class RunLog:
         """The last scheduled or manual sync that ran to its end."""
         return self.session.execute(
             sa.select(SyncRun)
-            .where(SyncRun.kind == "sync", SyncRun.status == SyncRun.FINISHED)
+            .where(SyncRun.kind == "sync", SyncRun.status == RunStatus.FINISHED)
             .order_by(SyncRun.started_at.desc())
             .limit(1)
         ).scalar_one_or_none()

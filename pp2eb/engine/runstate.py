@@ -16,8 +16,9 @@ import sqlalchemy.exc
 
 from pp2eb.apis import eboekhouden, plugandpay
 from pp2eb.apis import errors as apierrors
-from pp2eb.engine.runlog import RUN_COUNTS, RunLog
+from pp2eb.engine.runlog import RunLog
 from pp2eb.models import Credential, SyncRun
+from pp2eb.states import RUN_COUNTS, RunStatus
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,9 +44,12 @@ class Failure:
 
 @dataclass
 class RunResult:
-    """What a run did; ``status`` is finished, aborted or busy (another run holds the lease)."""
+    """What a run did; ``status`` is finished, aborted or busy (another run holds the lease).
 
-    status: str
+    The counters are ``RunCount``'s, one field each (tests/test_states.py checks them).
+    """
+
+    status: RunStatus
     run_id: int | None = None
     booked: int = 0
     skipped: int = 0
@@ -64,7 +68,7 @@ class RunResult:
     @property
     def ok(self) -> bool:
         """True when the run finished and nothing failed, no order and no payment."""
-        return self.status == SyncRun.FINISHED and not self.failed and not self.payments_failed
+        return self.status == RunStatus.FINISHED and not self.failed and not self.payments_failed
 
 
 class RunAborted(Exception):
@@ -175,7 +179,7 @@ class RunState:
             return database_trouble(exc)
         return str(exc)
 
-    def finish(self, status: str, message: str | None) -> None:
+    def finish(self, status: RunStatus, message: str | None) -> None:
         """Close the run and give the lease back, even after a database failure."""
         counts = {name: getattr(self.run, name) for name in RUN_COUNTS}
         try:
@@ -198,13 +202,9 @@ class RunState:
         """The run's figures."""
         run = self.run
         return RunResult(
-            status=run.status,
+            status=RunStatus(run.status),
             run_id=run.id,
-            booked=run.booked,
-            skipped=run.skipped,
-            failed=run.failed,
-            waiting=run.waiting,
-            already_booked=run.already_booked,
+            **{name: getattr(run, name) for name in RUN_COUNTS},
             failures=self.failures,
             message=run.message,
             refused=self.refused,

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from pp2eb import jsonutil
 from pp2eb.engine.runlog import RunLog
 from pp2eb.models import Attempt, CustomerLink, OrderRecord, SyncRun, utcnow
+from pp2eb.states import AttemptOutcome, OrderState
 
 _RECORDS = OrderRecord.__table__
 _FIND = (
@@ -51,7 +52,7 @@ def _record_defaults() -> dict:
 class Outcome:
     """How one attempt at an order ended, in words a person understands."""
 
-    state: str
+    state: OrderState
     reason: str | None = None
     fix: str | None = None
     error_code: str | None = None
@@ -132,7 +133,7 @@ class Store:
         self._write(
             rec,
             {
-                "state": OrderRecord.BOOKING,
+                "state": OrderState.BOOKING,
                 "insertion": insertion,
                 "reference": reference,
                 "payment_reference": payment_reference,
@@ -150,7 +151,7 @@ class Store:
         self._write(
             rec,
             {
-                "state": OrderRecord.BOOKED,
+                "state": OrderState.BOOKED,
                 "eboekhouden_id": eboekhouden_id,
                 "write_uncertain": False,
                 "booked_at": now,
@@ -160,7 +161,7 @@ class Store:
                 "next_attempt_at": None,
             },
         )
-        self._attempt(rec, run, now, "booked", None, note)
+        self._attempt(rec, run, now, AttemptOutcome.BOOKED, None, note)
         self.session.commit()
 
     def settle(
@@ -172,7 +173,7 @@ class Store:
         retry_at: datetime | None,
         *,
         counts_as_attempt: bool = True,
-        attempt: str | None = None,
+        attempt: AttemptOutcome | None = None,
     ) -> None:
         """Record a skip, a wait or a failure, and when to try again; ``attempt`` names the
         attempt's outcome when it is not the state (a booked order flagged: ``vat_check``)."""
@@ -188,7 +189,8 @@ class Store:
             },
         )
         message = outcome.reason if not outcome.fix else f"{outcome.reason} {outcome.fix}"
-        self._attempt(rec, run, now, attempt or outcome.state, outcome.error_code, message)
+        outcome_of_attempt = attempt or AttemptOutcome(outcome.state)
+        self._attempt(rec, run, now, outcome_of_attempt, outcome.error_code, message)
         self.session.commit()
 
     def save_payment(self, rec: OrderRecord, values: dict, run, now, attempt=None) -> None:
@@ -234,7 +236,7 @@ class Store:
     def due_for_retry(self, now: datetime) -> list[int]:
         """Order ids to look at again now: failed, waiting, unconfirmed or never finished
         ones, and skipped ones that may have changed (a concept, an unpaid order)."""
-        unfinished = [OrderRecord.NEW, OrderRecord.FAILED, OrderRecord.WAITING, OrderRecord.BOOKING]
+        unfinished = [OrderState.NEW, OrderState.FAILED, OrderState.WAITING, OrderState.BOOKING]
         due = OrderRecord.next_attempt_at <= now
         return list(
             self.session.execute(
@@ -245,7 +247,7 @@ class Store:
                             OrderRecord.state.in_(unfinished),
                             sa.or_(OrderRecord.next_attempt_at.is_(None), due),
                         ),
-                        sa.and_(OrderRecord.state == OrderRecord.SKIPPED, due),
+                        sa.and_(OrderRecord.state == OrderState.SKIPPED, due),
                     )
                 )
                 .order_by(OrderRecord.invoice_date, OrderRecord.order_id)
@@ -255,7 +257,7 @@ class Store:
     def booked_original(self, order_id: int) -> OrderRecord | None:
         """The record of ``order_id`` when it is booked (for its credit invoice)."""
         rec = self.find(order_id)
-        return rec if rec is not None and rec.state == OrderRecord.BOOKED else None
+        return rec if rec is not None and rec.state == OrderState.BOOKED else None
 
     # --- customers ---
 

@@ -54,7 +54,8 @@ from pp2eb.mapping.order import Order
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.vat import products_physical
-from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.models import SyncRun, utcnow
+from pp2eb.states import OrderState, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +128,14 @@ def run_once(
     holder = lease_holder()
     try:
         if not store.run_log.acquire_lease(holder, clock(), LEASE_TTL):
-            return RunResult(status="busy", message="Another run is in progress; nothing was done.")
+            return RunResult(
+                status=RunStatus.BUSY, message="Another run is in progress; nothing was done."
+            )
         run = store.run_log.start_run(kind, clock(), since, until)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         store.session.rollback()
         logger.error("run not started: %s", exc)
-        return RunResult(status=SyncRun.ABORTED, message=database_trouble(exc))
+        return RunResult(status=RunStatus.ABORTED, message=database_trouble(exc))
     engine = Engine(pp, eb, store, settings, run, holder, clock, sleep)
     with store.objects_kept():
         try:
@@ -146,14 +149,14 @@ def run_once(
                 if engine.payments is not None:
                     engine.book_by_id(engine.payments.due())
             engine.book_waiting()
-            status, message = SyncRun.FINISHED, None
+            status, message = RunStatus.FINISHED, None
         except (RunAborted, apierrors.ApiError, sqlalchemy.exc.SQLAlchemyError) as exc:
-            status, message = SyncRun.ABORTED, engine.state.abort_message(exc)
+            status, message = RunStatus.ABORTED, engine.state.abort_message(exc)
             engine.state.refused = refused_service(exc)
             logger.warning("run %s stopped: %s", run.id, message)
         except BaseException:
             engine.state.finish(
-                SyncRun.ABORTED, "The run stopped on an unexpected error; see the log."
+                RunStatus.ABORTED, "The run stopped on an unexpected error; see the log."
             )
             raise
         engine.state.finish(status, message)
@@ -202,7 +205,7 @@ class Engine:
             except apierrors.NotFound:
                 rec = self.store.record(order_id)
                 self.run.skipped += 1
-                gone = Outcome(OrderRecord.SKIPPED, "The order no longer exists in Plug&Pay.")
+                gone = Outcome(OrderState.SKIPPED, "The order no longer exists in Plug&Pay.")
                 self.store.settle(rec, self.run, self.clock(), gone, None)
                 continue
             self.book_raw(raw)
@@ -213,7 +216,7 @@ class Engine:
         for order_id in pending:
             self.seen.discard(order_id)
             rec = self.store.find(order_id)
-            if rec is not None and rec.state == OrderRecord.WAITING and rec.order_json:
+            if rec is not None and rec.state == OrderState.WAITING and rec.order_json:
                 self.run.waiting -= 1
                 self.book_raw(jsonutil.loads(rec.order_json))
 
@@ -226,7 +229,7 @@ class Engine:
         # inferred: a skip by pp2eb is not final for an original that has since been credited.
         for related in order.related_orders:
             rec = self.store.find(related.id)
-            if rec is not None and rec.state == OrderRecord.SKIPPED and not rec.skipped_by_hand:
+            if rec is not None and rec.state == OrderState.SKIPPED and not rec.skipped_by_hand:
                 self.book_by_id([related.id])
 
     def book_raw(self, raw: object) -> None:
@@ -248,13 +251,13 @@ class Engine:
         except MappingError as exc:
             rec = self.store.record(order_id)
             self.store.describe(rec, raw=raw, summary=_raw_summary(raw))
-            self.booker.fail(rec, Outcome(OrderRecord.FAILED, exc.reason, exc.fix), None)
+            self.booker.fail(rec, Outcome(OrderState.FAILED, exc.reason, exc.fix), None)
             return
         self.note_readings(order)
         if self.run.kind in ("sync", "webhook") and before_start_date(order, self.settings):
             return  # the scheduled sync (and a webhook) leaves orders before the start date alone
         rec = self.store.record(order_id)
-        if rec.state == OrderRecord.BOOKED:
+        if rec.state == OrderState.BOOKED:
             self.run.already_booked += 1
             if self.payments is not None:
                 self.payments.book(rec, raw)

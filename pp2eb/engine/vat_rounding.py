@@ -35,6 +35,7 @@ from pp2eb.mapping.booking import Booking
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
 from pp2eb.mapping.vatcodes import PER_ROW, PER_TOTAL, VAT_ROUNDINGS
 from pp2eb.models import Credential, OrderRecord
+from pp2eb.states import OrderState
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,7 +163,7 @@ class VatRounding:
         # reference returns per-row VAT "for the given mutation").
         newest = self.session.execute(
             sa.select(OrderRecord.insertion, OrderRecord.eboekhouden_id, OrderRecord.reference)
-            .where(OrderRecord.state == OrderRecord.BOOKED)
+            .where(OrderRecord.state == OrderState.BOOKED)
             .where(OrderRecord.eboekhouden_id.is_not(None))
             .order_by(OrderRecord.booked_at.desc())
             .limit(1)

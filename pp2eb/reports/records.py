@@ -11,14 +11,9 @@ from pp2eb.engine import payments
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
 from pp2eb.setup import shopsettings
+from pp2eb.states import ORDER_FILTERS, AttemptOutcome, OrderState
 
 PAGE_SIZE = 50
-FILTERS = {
-    "failed": [OrderRecord.FAILED],
-    "booked": [OrderRecord.BOOKED],
-    "skipped": [OrderRecord.SKIPPED],
-    "waiting": [OrderRecord.WAITING, OrderRecord.BOOKING, OrderRecord.NEW],
-}
 
 
 @dataclass(frozen=True)
@@ -34,8 +29,8 @@ class Page:
 def list_orders(state: str | None = None, query: str | None = None, page: int = 1) -> Page:
     """Orders, newest invoice first, filtered by state group and searched by number or name."""
     select = sa.select(OrderRecord)
-    if state in FILTERS:
-        select = select.where(OrderRecord.state.in_(FILTERS[state]))
+    if state in ORDER_FILTERS:
+        select = select.where(OrderRecord.state.in_(ORDER_FILTERS[state]))
     if query:
         like = f"%{query.strip()}%"
         conditions = [
@@ -78,7 +73,7 @@ def counts() -> dict[str, int]:
         sa.select(OrderRecord.state, sa.func.count()).group_by(OrderRecord.state)
     ).all()
     by_state = dict(rows)
-    return {name: sum(by_state.get(s, 0) for s in states) for name, states in FILTERS.items()}
+    return {name: sum(by_state.get(s, 0) for s in group) for name, group in ORDER_FILTERS.items()}
 
 
 def latest_run(kind: str | None = None) -> SyncRun | None:
@@ -109,9 +104,9 @@ def booking_notes(rec: OrderRecord, attempts: list[Attempt]) -> list[str]:
     """What the mapper noted on the order's booking (an assumed kind of product, a territory
     rule, an inferred reverse charge, ...): the lines after the first of the message of the
     attempt that booked it (``OrderBooker._booked`` writes them so)."""
-    if rec.state != OrderRecord.BOOKED:
+    if rec.state != OrderState.BOOKED:
         return []
-    booked = [a for a in attempts if a.outcome == OrderRecord.BOOKED and a.message]
+    booked = [a for a in attempts if a.outcome == AttemptOutcome.BOOKED and a.message]
     return booked[-1].message.splitlines()[1:] if booked else []
 
 
@@ -133,7 +128,7 @@ def payment_data(rec: OrderRecord) -> dict | None:
 def payment_retryable(rec: OrderRecord) -> bool:
     """True when the order is booked, payments are on, and its payment may be tried again."""
     booking = shopsettings.load_draft().get("book_payments") is True
-    return booking and rec.state == OrderRecord.BOOKED and rec.payment_state in payments.RETRYABLE
+    return booking and rec.state == OrderState.BOOKED and rec.payment_state in payments.RETRYABLE
 
 
 def make_payment_due(rec: OrderRecord) -> None:
@@ -151,13 +146,18 @@ def make_due(rec: OrderRecord) -> None:
 
 def skip(rec: OrderRecord, reason: str, user: str) -> bool:
     """Skip an unbooked order on purpose; False when it is booked (or being booked)."""
-    if rec.state in (OrderRecord.BOOKED, OrderRecord.BOOKING):
+    if rec.state in (OrderState.BOOKED, OrderState.BOOKING):
         return False
-    rec.state, rec.skipped_by_hand = OrderRecord.SKIPPED, True
+    rec.state, rec.skipped_by_hand = OrderState.SKIPPED, True
     rec.reason = f"Skipped by {user}: {reason}"
     rec.fix = rec.error_code = rec.next_attempt_at = None
     db.session.add(
-        Attempt(order_record_id=rec.id, at=utcnow(), outcome="skipped", message=rec.reason)
+        Attempt(
+            order_record_id=rec.id,
+            at=utcnow(),
+            outcome=AttemptOutcome.SKIPPED,
+            message=rec.reason,
+        )
     )
     db.session.commit()
     return True

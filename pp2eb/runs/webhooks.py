@@ -16,10 +16,11 @@ import time
 
 from flask import Flask
 
-from pp2eb.models import SyncRun, utcnow
+from pp2eb.models import utcnow
 from pp2eb.runs import jobs
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import appstate
+from pp2eb.states import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,9 @@ def drain_once(app: Flask) -> str:
         except jobs.NotReady as exc:
             logger.info("webhook run not started: %s", exc)
             return "not ready"
-        if result.status == "busy":
-            return "busy"
-        finished = result.status == SyncRun.FINISHED
+        if result.status == RunStatus.BUSY:
+            return RunStatus.BUSY
+        finished = result.status == RunStatus.FINISHED
         inbox.settle(order_ids, started, finished=finished)
         logger.info(
             "webhook run %s %s: %d order(s), booked %s, skipped %s, failed %s",
@@ -122,14 +123,14 @@ class Drainer:
                 if outcome == MORE:
                     with self._lock:
                         self._pending = True
-                elif outcome != SyncRun.FINISHED:
+                elif outcome != RunStatus.FINISHED:
                     break
         except Exception:
             logger.exception("webhook run failed; the queue waits for the next tick")
             outcome = "error"
         with self._lock:
             self._running = False
-            if outcome == SyncRun.ABORTED:
+            if outcome == RunStatus.ABORTED:
                 self._quiet_until = time.monotonic() + COOL_DOWN
         return outcome
 

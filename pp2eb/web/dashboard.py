@@ -17,10 +17,11 @@ from flask import (
 from flask_babel import gettext as _
 
 from pp2eb.mapping import payloads
-from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.models import SyncRun
 from pp2eb.reports import oss_watch, records
 from pp2eb.runs import background, scheduler
 from pp2eb.setup import appstate, connections, lookups
+from pp2eb.states import OrderState, RunStatus
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
 
@@ -146,8 +147,8 @@ def order(order_id: int):
         notes=records.booking_notes(rec, attempts),
         skip_form=SkipForm(),
         retry_form=ConfirmForm(),
-        can_skip=rec.state not in (OrderRecord.BOOKED, OrderRecord.BOOKING),
-        can_retry=rec.state != OrderRecord.BOOKED or retry_payment,
+        can_skip=rec.state not in (OrderState.BOOKED, OrderState.BOOKING),
+        can_retry=rec.state != OrderState.BOOKED or retry_payment,
         retry_payment=retry_payment,
     )
 
@@ -158,7 +159,7 @@ def retry(order_id: int):
     rec = records.find(order_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("dashboard.order", order_id=order_id))
-    if rec.state != OrderRecord.BOOKED:
+    if rec.state != OrderState.BOOKED:
         records.make_due(rec)
         background.start("orders", order_ids=[order_id])
         flash(_("Order %(id)s is being tried again.", id=order_id), "success")
@@ -196,38 +197,6 @@ def run_kind(kind: str) -> str:
     return names.get(kind, kind)
 
 
-@bp.app_template_filter("state_label")
-def state_label(state: str) -> str:
-    """An order's state in words."""
-    names = {
-        OrderRecord.NEW: _("new"),
-        OrderRecord.SKIPPED: _("skipped"),
-        OrderRecord.BOOKING: _("being booked"),
-        OrderRecord.BOOKED: _("booked"),
-        OrderRecord.FAILED: _("failed"),
-        OrderRecord.WAITING: _("waiting"),
-        "payment_booked": _("payment booked"),
-        "payment_failed": _("payment failed"),
-        "payment_skipped": _("payment not booked"),
-        "payment_unconfirmed": _("payment unconfirmed"),
-        "vat_check": _("VAT differs"),
-    }
-    return names.get(state, state)
-
-
-@bp.app_template_filter("payment_label")
-def payment_label(state: str) -> str:
-    """The state of an order's payment in words."""
-    names = {
-        "none": _("not booked"),
-        "booking": _("being booked"),
-        "booked": _("booked"),
-        "failed": _("failed"),
-        "skipped": _("not booked"),
-    }
-    return names.get(state, state)
-
-
 @bp.app_template_global("ledger_label")
 def ledger_label(ledger_id: int | None) -> str:
     """ "code — description" of an e-Boekhouden ledger id, or the bare id when unknown."""
@@ -244,4 +213,4 @@ def ledger_label(ledger_id: int | None) -> str:
 @bp.app_template_global("is_running")
 def is_running(run: SyncRun | None) -> bool:
     """True while the run is going."""
-    return run is not None and run.status == SyncRun.RUNNING
+    return run is not None and run.status == RunStatus.RUNNING

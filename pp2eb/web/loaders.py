@@ -24,6 +24,7 @@ from pp2eb.mapping.order import TaxRate
 from pp2eb.mapping.settings import OPTIONAL_LEDGERS, USUAL_CODES
 from pp2eb.reports import oss_watch, records
 from pp2eb.setup import lookups, shopsettings
+from pp2eb.states import OrderState
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
 from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
 from pp2eb.web.payment_forms import PaymentsForm
@@ -292,7 +293,7 @@ def _load_payments(draft: dict, source: Source) -> Loaded:
         options = lambda: ledger_options("FIN", source.fresh)  # noqa: E731
         _fill(loaded, names, options, _("— not booked —"), PAYMENT_ROWS)
         switching_on = not draft.get("book_payments") and not draft.get("payments_from")
-        if switching_on and not source.submitted and records.counts()["booked"]:
+        if switching_on and not source.submitted and records.counts()[OrderState.BOOKED]:
             # Switched on after orders were booked: from today, not for every order before.
             loaded.form.payments_from.data = dutchtime.today()
     return loaded

@@ -30,6 +30,7 @@ from pp2eb.reports import records
 from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections
+from pp2eb.states import RunStatus
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import DEMO_REFUSED, configure
@@ -68,7 +69,7 @@ def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypat
     monkeypatch.setattr(alerting, "utcnow", lambda: now)
     with app.app_context():
         first = jobs.run("sync")
-        assert first.status == SyncRun.FINISHED and first.failed == DEMO_REFUSED
+        assert first.status == RunStatus.FINISHED and first.failed == DEMO_REFUSED
         failed = failed_records()
         [mail] = mails(sink)
         assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders could not be booked"
@@ -123,7 +124,7 @@ def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox,
     with app.app_context():
         for _ in range(2):
             result = jobs.run("sync")
-            assert result.status == SyncRun.ABORTED and result.refused == "eboekhouden"
+            assert result.status == RunStatus.ABORTED and result.refused == "eboekhouden"
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
     assert (
@@ -153,7 +154,7 @@ def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
     message = "Plug&Pay could not be reached 3 times in a row; the run stopped."
     with app.app_context():
         for n in range(4):
-            run = SyncRun(kind="sync", status=SyncRun.ABORTED, message=message)
+            run = SyncRun(kind="sync", status=RunStatus.ABORTED, message=message)
             db.session.add(run)
             db.session.commit()
             sent = alerting.after_run(RunResult(status=run.status, run_id=run.id, message=message))
@@ -170,7 +171,7 @@ def test_a_mail_server_that_is_down_neither_stops_the_run_nor_counts_as_sent(
     use(app, closed_port())
     with app.app_context():
         result = jobs.run("sync")
-        assert result.status == SyncRun.FINISHED and result.failed == DEMO_REFUSED
+        assert result.status == RunStatus.FINISHED and result.failed == DEMO_REFUSED
         assert result.booked > 40
         assert db.session.execute(db.select(AlertSent)).first() is None
         assert "refused the connection" in alert_settings.load().last_error
@@ -225,7 +226,7 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     scheduler.tick(app)
     assert mails(sink) == []  # nothing has ever run: no summary of zeros
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=at(6)))
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=at(6)))
         db.session.commit()
     scheduler.tick(app)
     assert len(mails(sink)) == 1
@@ -275,7 +276,7 @@ def test_the_summary_counts_dutch_days_across_summer_time_and_the_year(
     clock = [ticks[0][0]]
     monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=clock[0]))
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=clock[0]))
         db.session.commit()
     days: list[str] = []
     for moment, sent_for in ticks:

@@ -7,11 +7,14 @@ from datetime import datetime
 
 import pytest
 
+from pp2eb.cli.booking import _counts
+from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import USUAL_CODES
 from pp2eb.models import Attempt, OrderRecord
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections, shopsettings
+from pp2eb.states import OrderState, RunStatus
 from tests.engine_helpers import (
     DEMO_REFUSED,
     SETTINGS,
@@ -38,6 +41,22 @@ def test_sync_prints_counts_and_failures_and_exits_1(ready, runner, sandbox):
     again = runner.invoke(args=["sync"])
     assert again.exit_code == 0, again.output
     assert again.output.startswith("booked 0, skipped")
+
+
+@pytest.mark.parametrize(
+    "figures, line",
+    [
+        ({}, "booked 0, skipped 0, failed 0"),
+        (
+            dict(booked=1, skipped=2, failed=3, waiting=4, already_booked=5, payments_failed=6),
+            "booked 1, skipped 2, failed 3, waiting 4, already booked 5, payments failed 6",
+        ),
+        (dict(already_booked=5), "booked 0, skipped 0, failed 0, already booked 5"),
+    ],
+    ids=["nothing", "every counter", "only the already booked"],
+)
+def test_the_counts_line_follows_the_run_counters(figures, line):
+    assert _counts(RunResult(status=RunStatus.FINISHED, **figures)) == line
 
 
 def test_sync_before_setup_says_what_is_missing(app, runner, sandbox):
@@ -90,7 +109,7 @@ def test_orders_show(ready, runner, sandbox):
 
 def test_orders_show_gives_the_attempts_in_dutch_time(app, runner):
     with app.app_context():
-        rec = OrderRecord(order_id=7, state=OrderRecord.FAILED, reason="The VAT code is gone.")
+        rec = OrderRecord(order_id=7, state=OrderState.FAILED, reason="The VAT code is gone.")
         db.session.add(rec)
         db.session.flush()
         for at in (datetime(2026, 12, 31, 23, 30, 5), datetime(2027, 7, 1, 10, 5, 9)):

@@ -15,6 +15,7 @@ import pytest
 
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
+from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
 
@@ -75,15 +76,15 @@ def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
     output, _ = final.communicate(timeout=120)
     assert final.returncode in (0, 1), output
     counts = states(ready)
-    assert counts.get(OrderRecord.BOOKING, 0) == 0, (seed, counts)
-    assert_exactly_once(sandbox, counts[OrderRecord.BOOKED])
+    assert counts.get(OrderState.BOOKING, 0) == 0, (seed, counts)
+    assert_exactly_once(sandbox, counts[OrderState.BOOKED])
 
 
 def test_two_syncs_at_the_same_time_book_each_order_once(ready, sandbox):
     procs = [flask(ready, "sync") for _ in range(2)]
     outputs = [proc.communicate(timeout=120)[0] for proc in procs]
     counts = states(ready)
-    assert_exactly_once(sandbox, counts[OrderRecord.BOOKED])
+    assert_exactly_once(sandbox, counts[OrderState.BOOKED])
     booked = [int(o.split(",")[0].split()[1]) for o in outputs if o.startswith("booked")]
     assert sum(booked) == len(booked_numbers(sandbox)), outputs
     # They overlapped: one of them found the other one running.

@@ -25,6 +25,7 @@ from pp2eb.mapping.booking import (
 from pp2eb.models import OrderRecord
 from pp2eb.reports import records
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import clients, configure, eb_state
 from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, map_raw
@@ -253,7 +254,7 @@ def test_credit_waits_while_its_original_failed_and_goes_alone_once_skipped_by_h
     result = runner.invoke(args=["sync"])
     assert result.exit_code == 1 and "order 2026-09131:" in result.output
     credit = record(shop, 9132)
-    assert credit.state == OrderRecord.WAITING
+    assert credit.state == OrderState.WAITING
     assert credit.reason.startswith(
         "Credit invoice 2026-09132 waits for its original, order 9131 (invoice 2026-09131), "
         "to be booked; the original failed: "
@@ -299,7 +300,7 @@ def test_an_unpaid_original_credited_later_is_looked_at_again_and_booked_first(
     }
     put_orders(sandbox, [unpaid])
     runner.invoke(args=["sync"])
-    assert record(shop, 9151).state == OrderRecord.SKIPPED
+    assert record(shop, 9151).state == OrderState.SKIPPED
     put_orders(sandbox, [original, credit])  # credited: the original counts as paid now
     assert runner.invoke(args=["sync"]).exit_code == 0
     first, second = booked(sandbox, "2026-09151"), booked(sandbox, "2026-09152")

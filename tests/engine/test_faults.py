@@ -15,9 +15,10 @@ from werkzeug.serving import make_server
 from pp2eb import dutchtime
 from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
-from pp2eb.models import OrderRecord, SyncRun, utcnow
+from pp2eb.models import OrderRecord, utcnow
 from pp2eb.sandbox import create_sandbox
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState, RunStatus
 from tests.conftest import QuietHandler, Sandbox
 from tests.engine_helpers import assert_exactly_once, booked_numbers, clients, configure, store
 
@@ -55,14 +56,14 @@ def until_done(sandbox, runs: int = 10, **kwargs):
         later = utcnow() + timedelta(hours=i + 1)
         result = run(sandbox, clock=lambda later=later: later, **kwargs)
         results.append(result)
-        if result.status == SyncRun.FINISHED and not result.booked and not result.waiting:
+        if result.status == RunStatus.FINISHED and not result.booked and not result.waiting:
             break
     return results
 
 
 def booked_count() -> int:
     return db.session.execute(
-        db.select(db.func.count()).select_from(OrderRecord).filter_by(state=OrderRecord.BOOKED)
+        db.select(db.func.count()).select_from(OrderRecord).filter_by(state=OrderState.BOOKED)
     ).scalar()
 
 
@@ -77,7 +78,7 @@ def test_a_minute_of_429s_during_a_backfill_of_500_orders(ready, sandbox):
     sandbox.control("eboekhouden", "POST", "rate-limit", json={"limit": 400, "window": 1.0})
     result = run(sandbox, kind="backfill", since=(utcnow() - timedelta(days=61)).date(),
                  sleep=lambda s: (waits.append(s), time.sleep(min(s, 0.05))))  # fmt: skip
-    assert result.status == SyncRun.FINISHED, result.message
+    assert result.status == RunStatus.FINISHED, result.message
     assert sum(waits) >= 60
     assert_exactly_once(sandbox, booked_count())
     assert booked_count() == result.booked > N_ORDERS * 0.6
@@ -95,7 +96,7 @@ def test_500s_and_timeouts_on_writes_book_each_order_once(ready, sandbox):
         {"path": "/v1/mutation", "method": "POST", "status": 503, "times": 2},
     ])  # fmt: skip
     results = until_done(sandbox, timeout=0.4)
-    assert results[-1].status == SyncRun.FINISHED
+    assert results[-1].status == RunStatus.FINISHED
     booked = booked_count()
     assert booked == sum(r.booked for r in results)
     assert_exactly_once(sandbox, booked)
@@ -137,12 +138,12 @@ def test_api_down_mid_run_then_back(ready, tmp_path):
     orders = list(pp.iter_orders())
     with eb:
         down = run_once(StopAfter(), eb, store(), shopsettings.load())
-    assert down.status == SyncRun.ABORTED
+    assert down.status == RunStatus.ABORTED
     assert "could not be reached" in down.message
     assert 0 < down.booked < 15 + 1
     # Refused connections are certain: no order is left with an unconfirmed write.
     states = db.session.execute(db.select(OrderRecord.state)).scalars().all()
-    assert OrderRecord.BOOKING not in states
+    assert OrderState.BOOKING not in states
 
     # The same sandbox (same data) comes back on the same port.
     server = make_server("127.0.0.1", port, app_wsgi, threaded=True, request_handler=QuietHandler)
@@ -152,7 +153,7 @@ def test_api_down_mid_run_then_back(ready, tmp_path):
         pp, eb = clients(own)
         with eb:
             back = run_once(pp, eb, store(), shopsettings.load(), clock=lambda: later)
-        assert back.status == SyncRun.FINISHED, back.message
+        assert back.status == RunStatus.FINISHED, back.message
         assert_exactly_once(own, booked_count())
         assert booked_count() == down.booked + back.booked
         assert len(orders) > booked_count() > 40
@@ -192,7 +193,7 @@ def test_new_orders_arriving_while_a_run_pages_are_all_booked(ready, sandbox):
 
     with eb:
         result = run_once(AddWhilePaging(), eb, store(), shopsettings.load())
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     numbers = booked_numbers(sandbox)
     assert all(f"2026-{i}" in numbers for i in added), added
     assert_exactly_once(sandbox, booked_count())
@@ -217,7 +218,7 @@ def test_a_locked_database_makes_the_run_wait_not_crash(ready, sandbox):
     result = run(sandbox)
     holder.join()
     assert time.monotonic() - started >= 1.5  # it waited for the other writer
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, booked_count())
 
 
@@ -243,12 +244,12 @@ def test_disk_full_or_read_only_stops_the_run_cleanly(ready, sandbox, trouble):
         event.remove(engine, "connect", refuse)
         db.session.remove()
         engine.dispose()
-    assert result.status == SyncRun.ABORTED
+    assert result.status == RunStatus.ABORTED
     assert "database could not be written" in result.message
     # Nothing half-written: every booking in e-Boekhouden has a record that says booked, or an
     # intent that the next run looks up before it writes.
     result = run(sandbox, clock=lambda: utcnow() + timedelta(hours=1))
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, booked_count())
 
 
@@ -264,7 +265,7 @@ def test_an_unusable_order_in_the_window_never_stops_the_sync(app, sandbox):
     with app.app_context():
         for n in range(45):
             result = run(sandbox)
-            assert result.status == SyncRun.FINISHED, (n, result.message)
+            assert result.status == RunStatus.FINISHED, (n, result.message)
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=9001)).scalar_one()
-        assert rec.state == OrderRecord.FAILED and rec.attempts == 45
+        assert rec.state == OrderState.FAILED and rec.attempts == 45
         assert rec.next_attempt_at - utcnow() <= timedelta(hours=6, minutes=1)

@@ -32,6 +32,7 @@ from pp2eb.models import OrderRecord
 from pp2eb.sandbox.plugandpay.order_builder import negate_amounts
 from pp2eb.sandbox.plugandpay.store import BASE_KEYS
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState
 from tests.conftest import AuthActions, csrf_token
 from tests.engine_helpers import clients, configure, eb_state, store
 from tests.mapping.test_mapper import ORIGINAL, REF, SETTINGS, consistent_orders
@@ -261,12 +262,12 @@ def test_a_sync_over_mangled_orders_never_crashes(syncing, sandbox, data, twice)
     mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
     for raw in batch:
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=raw["id"])).scalar_one()
-        if rec.state == OrderRecord.BOOKED:
+        if rec.state == OrderState.BOOKED:
             rows = mutations[rec.eboekhouden_id]["rows"]
             assert sum(Decimal(str(r["amount"])) for r in rows) == Decimal(rec.amount_with_tax)
             assert Decimal(rec.amount_with_tax) == parse_order(raw).amount_with_tax
         else:
-            assert rec.state in (OrderRecord.FAILED, OrderRecord.SKIPPED, OrderRecord.WAITING)
+            assert rec.state in (OrderState.FAILED, OrderState.SKIPPED, OrderState.WAITING)
             assert readable(rec.reason), (rec.state, rec.reason)
     numbers = [m["invoiceNumber"] for m in mutations.values()]
     assert len(numbers) == len(set(numbers)), "an order was booked twice"

@@ -9,8 +9,9 @@ import pytest
 
 from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
-from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+from pp2eb.models import Attempt, OrderRecord, utcnow
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState, RunStatus
 from tests.engine_helpers import (
     DEMO_REFUSED,
     add_ledger,
@@ -48,10 +49,10 @@ def records(state=None):
 
 def test_books_every_order_once_and_a_rerun_books_nothing(ready, sandbox):
     first = run(sandbox)
-    assert first.status == SyncRun.FINISHED
+    assert first.status == RunStatus.FINISHED
     assert first.failed == DEMO_REFUSED
     assert all("OSS" in f.reason for f in first.failures)
-    assert first.booked == len(records(OrderRecord.BOOKED)) > 40
+    assert first.booked == len(records(OrderState.BOOKED)) > 40
     assert_exactly_once(sandbox, first.booked)
     settings = shopsettings.load()
     second = run(sandbox, kind="backfill", since=settings.start_date)
@@ -62,7 +63,7 @@ def test_books_every_order_once_and_a_rerun_books_nothing(ready, sandbox):
 def test_each_booking_adds_up_to_the_cent(ready, sandbox):
     run(sandbox)
     mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
-    for rec in records(OrderRecord.BOOKED):
+    for rec in records(OrderState.BOOKED):
         mutation = mutations[rec.eboekhouden_id]
         assert Decimal(str(mutation["totalIncl"])) == Decimal(rec.amount_with_tax), rec.order_id
         assert mutation["invoiceNumber"] == rec.reference == rec.invoice_number
@@ -70,7 +71,7 @@ def test_each_booking_adds_up_to_the_cent(ready, sandbox):
 
 def test_skips_test_mode_and_concept_with_reason(ready, sandbox):
     run(sandbox)
-    reasons = [rec.reason for rec in records(OrderRecord.SKIPPED)]
+    reasons = [rec.reason for rec in records(OrderState.SKIPPED)]
     assert any(r.startswith("Test-mode order") for r in reasons)
     assert not any(n.startswith("T") for n in booked_numbers(sandbox))
     # A concept has no invoice date yet, so only a look by id finds it; it is checked again.
@@ -78,13 +79,13 @@ def test_skips_test_mode_and_concept_with_reason(ready, sandbox):
     concept = next(pp.iter_orders(invoice_status="concept"))
     run(sandbox, order_ids=[concept["id"]])
     rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=concept["id"])).scalar_one()
-    assert rec.state == OrderRecord.SKIPPED and rec.reason.startswith("Concept invoice")
+    assert rec.state == OrderState.SKIPPED and rec.reason.startswith("Concept invoice")
     assert rec.next_attempt_at is not None
 
 
 def test_failed_order_keeps_reason_fix_and_is_retried_later(ready, sandbox):
     result = run(sandbox)
-    failed = records(OrderRecord.FAILED)
+    failed = records(OrderState.FAILED)
     assert len(failed) == result.failed == DEMO_REFUSED
     for rec in failed:
         assert "OSS" in rec.reason and rec.fix
@@ -95,7 +96,7 @@ def test_failed_order_keeps_reason_fix_and_is_retried_later(ready, sandbox):
     later = utcnow() + timedelta(hours=1)
     retried = run(sandbox, clock=lambda: later)
     assert retried.failed == DEMO_REFUSED
-    assert all(rec.attempts == 2 for rec in records(OrderRecord.FAILED))
+    assert all(rec.attempts == 2 for rec in records(OrderState.FAILED))
 
 
 def test_write_then_500_books_once(ready, sandbox):
@@ -104,7 +105,7 @@ def test_write_then_500_books_once(ready, sandbox):
         "after_write": True,
     })  # fmt: skip
     result = run(sandbox)
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, result.booked)
     notes = db.session.execute(db.select(Attempt.message)).scalars().all()
     assert sum("did not answer, but the booking is there" in n for n in notes) == 2
@@ -116,16 +117,16 @@ def test_timeout_after_the_write_books_once(ready, sandbox):
         "after_write": True,
     })  # fmt: skip
     result = run(sandbox, timeout=0.4)
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, result.booked)
-    assert result.booked == len(records(OrderRecord.BOOKED))
+    assert result.booked == len(records(OrderState.BOOKED))
 
 
 def test_unconfirmed_intent_is_looked_up_before_writing_again(ready, sandbox):
     # A crash right after the write: the record says "booking", e-Boekhouden has it.
     run(sandbox, order_ids=[1])
-    rec = records(OrderRecord.BOOKED)[0]
-    rec.state, rec.write_uncertain, rec.eboekhouden_id = OrderRecord.BOOKING, True, None
+    rec = records(OrderState.BOOKED)[0]
+    rec.state, rec.write_uncertain, rec.eboekhouden_id = OrderState.BOOKING, True, None
     db.session.commit()
     result = run(sandbox, order_ids=[1])
     assert result.booked == 1
@@ -152,7 +153,7 @@ def test_number_already_in_eboekhouden_is_marked_booked_not_failed(ready, sandbo
         })["id"]  # fmt: skip
     result = run(sandbox, order_ids=[1])
     assert (result.booked, result.failed) == (1, 0)
-    rec = records(OrderRecord.BOOKED)[0]
+    rec = records(OrderState.BOOKED)[0]
     assert rec.eboekhouden_id == existing
     note = db.session.execute(db.select(Attempt.message)).scalars().all()[-1]
     assert "MUT_019" in note
@@ -165,7 +166,7 @@ def test_rate_limit_storm_slows_down_and_books_everything(ready, sandbox):
         "times": 6,
     })  # fmt: skip
     result = run(sandbox, sleep=waits.append)
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert sum(waits) >= 6 * 3
     assert_exactly_once(sandbox, result.booked)
     assert result.failed == DEMO_REFUSED
@@ -192,7 +193,7 @@ def test_expired_session_mid_run_makes_one_new_session(ready, sandbox):
     pp = ExpireAfter(pp, 10, lambda: sandbox.control("eboekhouden", "POST", "expire-sessions"))
     with eb:
         result = run_once(pp, eb, store(), shopsettings.load())
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     assert eb.session_count == 2
     assert_exactly_once(sandbox, result.booked)
 
@@ -204,11 +205,11 @@ def test_revoked_token_stops_the_run_without_failing_orders(ready, sandbox):
     )
     with eb:
         result = run_once(ExpireAfter(pp, 10, revoke), eb, store(), shopsettings.load())
-    assert result.status == SyncRun.ABORTED
+    assert result.status == RunStatus.ABORTED
     assert "reconnect e-Boekhouden" in result.message
     assert result.booked == len(booked_numbers(sandbox)) <= 10
     for rec in records():
-        assert rec.state != OrderRecord.BOOKING
+        assert rec.state != OrderState.BOOKING
         assert "refused" not in (rec.reason or "")
 
 
@@ -217,15 +218,15 @@ def test_eboekhouden_down_stops_the_run_and_the_next_run_books_the_rest(ready, s
         "path": "/v1/mutation", "method": "POST", "status": 503, "times": None,
     })  # fmt: skip
     down = run(sandbox)
-    assert down.status == SyncRun.ABORTED
+    assert down.status == RunStatus.ABORTED
     assert "could not be reached 3 times in a row" in down.message
     assert down.booked == 0
     sandbox.control("eboekhouden", "DELETE", "faults")
     later = utcnow() + timedelta(hours=1)
     back = run(sandbox, clock=lambda: later)
-    assert back.status == SyncRun.FINISHED
+    assert back.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, back.booked)
-    assert back.booked == len(records(OrderRecord.BOOKED)) > 40
+    assert back.booked == len(records(OrderState.BOOKED)) > 40
 
 
 def test_credit_invoice_waits_for_its_original(ready, sandbox):
@@ -236,7 +237,7 @@ def test_credit_invoice_waits_for_its_original(ready, sandbox):
     assert (waiting.waiting, waiting.booked) == (1, 0)
     done = run(sandbox, order_ids=[original_id, credit["id"]])
     assert done.booked == 2
-    by_order = {r.order_id: r for r in records(OrderRecord.BOOKED)}
+    by_order = {r.order_id: r for r in records(OrderState.BOOKED)}
     assert by_order[credit["id"]].relation_id == by_order[original_id].relation_id
     mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
     total = Decimal(str(mutations[by_order[credit["id"]].eboekhouden_id]["totalIncl"]))
@@ -259,7 +260,7 @@ def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
         "plugandpay", "POST", "orders", json=[bad_amount, odd_rate], params={"contract": "off"}
     )
     result = run(sandbox)
-    assert result.status == SyncRun.FINISHED
+    assert result.status == RunStatus.FINISHED
     reasons = {f.order_id: f.reason for f in result.failures}
     assert "amount" in reasons[9001]
     assert "13" in reasons[9002]
@@ -275,7 +276,7 @@ def test_second_process_waits_its_turn(ready, sandbox):
     assert busy.status == "busy"
     assert booked_numbers(sandbox) == {}
     store().run_log.release_lease(holder)
-    assert run(sandbox).status == SyncRun.FINISHED
+    assert run(sandbox).status == RunStatus.FINISHED
 
 
 def test_lease_of_a_dead_process_is_taken_over(ready, sandbox):
@@ -283,14 +284,14 @@ def test_lease_of_a_dead_process_is_taken_over(ready, sandbox):
 
     dead = f"{socket.gethostname()}:999999:dead"
     assert store().run_log.acquire_lease(dead, utcnow(), timedelta(minutes=5))
-    assert run(sandbox).status == SyncRun.FINISHED
+    assert run(sandbox).status == RunStatus.FINISHED
 
 
 def test_sales_invoices_are_booked_once_with_the_template(app, sandbox):
     configure(app, insertion="invoice", invoice_template="Standaard")
     with app.app_context():
         first = run(sandbox)
-        assert (first.status, first.failed) == (SyncRun.FINISHED, DEMO_REFUSED), first.failures
+        assert (first.status, first.failed) == (RunStatus.FINISHED, DEMO_REFUSED), first.failures
         state = eb_state(sandbox)
         numbers = [i["invoiceNumber"] for i in state["invoices"]]
         assert len(numbers) == len(set(numbers)) == first.booked > 40
@@ -326,7 +327,7 @@ def test_a_customer_already_in_eboekhouden_is_found_by_email(ready, sandbox):
     with eb:
         existing = eb.create_relation({"name": "Bestaande klant", "emailAddress": email})["id"]
     run(sandbox, order_ids=[1])
-    rec = records(OrderRecord.BOOKED)[0]
+    rec = records(OrderState.BOOKED)[0]
     assert rec.relation_id == existing
     assert sum(r.get("emailAddress") == email for r in eb_state(sandbox)["relations"]) == 1
 
@@ -343,7 +344,7 @@ def test_a_reading_the_record_is_silent_on_is_logged_once_per_run(ready, sandbox
     caplog.set_level("INFO", logger="pp2eb.engine.sync")
     for _ in range(2):
         result = run(sandbox, order_ids=[9101, 9102])
-        assert result.status == SyncRun.FINISHED
+        assert result.status == RunStatus.FINISHED
     lines = [r.getMessage() for r in caplog.records if "reads Plug&Pay's orders" in r.getMessage()]
     for reading in ("ids read from text", "related_orders: missing from the answer, read as none"):
         said = [line for line in lines if line.endswith(reading) or reading in line]
@@ -367,7 +368,7 @@ def test_an_order_discount_lowers_the_ledgers_it_was_given_on(app, sandbox, inse
     with app.app_context():
         run(sandbox, order_ids=[9300])
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=9300)).scalar_one()
-        assert rec.state == OrderRecord.BOOKED, rec.reason
+        assert rec.state == OrderState.BOOKED, rec.reason
     [booking] = [m for m in eb_state(sandbox)["mutations"] if m["invoiceNumber"] == "2026-09300"]
     ids = {22206463: "8010", 22206464: "8020"}
     amounts = [(ids[r["ledgerId"]], Decimal(str(r["amount"]))) for r in booking["rows"]]
@@ -383,14 +384,14 @@ def test_unset_optional_ledgers_fail_only_the_orders_that_need_them(app, sandbox
     configure(app, shipping_ledger=None, rounding_ledger=None)
     with app.app_context():
         first = run(sandbox)
-        assert first.status == SyncRun.FINISHED
+        assert first.status == RunStatus.FINISHED
         needing = {f.order_id: f.reason for f in first.failures if "OSS" not in f.reason}
         shipping = [i for i, r in needing.items() if "(setting shipping_ledger)" in r]
         rounding = [i for i, r in needing.items() if "(setting rounding_ledger)" in r]
         assert shipping and rounding and len(shipping) + len(rounding) == len(needing)
         assert first.failed == DEMO_REFUSED + len(needing)
         assert first.booked > 30
-        for rec in records(OrderRecord.FAILED):
+        for rec in records(OrderState.FAILED):
             assert rec.order_id not in needing or "on the settings page" in rec.fix
 
         add_ledger(sandbox, "8055", "Verzendkosten")

@@ -13,6 +13,7 @@ import pytest
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure, eb_state
 from tests.mapping.test_order import build, changed, item
@@ -164,7 +165,7 @@ def test_contradictions_are_refused_in_words_and_never_booked(shop, runner, sand
     for order_id, reason in refused.items():
         assert f"order VAT-{order_id}: Order {order_id} " in result.output
         rec = record(shop, order_id)
-        assert rec.state == OrderRecord.FAILED and reason in rec.reason and rec.fix
+        assert rec.state == OrderState.FAILED and reason in rec.reason and rec.fix
         assert f"VAT-{order_id}" not in all_numbers(sandbox)
     assert stored(sandbox, "VAT-9415") == rows(("8010", "BI_EU_VERK_D", "100.00"))
     assert "booked as reverse charge, so it is on the ICP declaration" in (

@@ -30,6 +30,7 @@ from pp2eb.models import OrderRecord
 from pp2eb.reports import oss_watch
 from pp2eb.reports.reconcile import split_order
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine.test_credits import booked, customer, put_orders
 from tests.engine_helpers import configure, eb_state
@@ -168,7 +169,7 @@ def _stored(app, *data: dict) -> None:
             db.session.add(
                 OrderRecord(
                     order_id=d["id"],
-                    state=OrderRecord.BOOKED,
+                    state=OrderState.BOOKED,
                     invoice_number=d["invoice_number"],
                     invoice_date=d["invoice_date"],
                     order_json=jsonutil.dumps(d),

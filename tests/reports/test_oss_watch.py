@@ -16,6 +16,7 @@ from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.reports import oss_watch
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.setup import shopsettings
+from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import configure
 from tests.web.test_dashboard import sync_now
@@ -116,10 +117,10 @@ def test_the_hint_is_for_home_country_vat_after_the_threshold_only():
 def _store(app, *data: dict, oss: str = "home_country") -> None:
     with app.app_context():
         shopsettings.save_draft({"oss": oss})
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED))
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED))
         for d in data:
             db.session.add(OrderRecord(
-                order_id=d["id"], state=OrderRecord.BOOKED, invoice_number=d["invoice_number"],
+                order_id=d["id"], state=OrderState.BOOKED, invoice_number=d["invoice_number"],
                 invoice_date=d["invoice_date"], order_json=jsonutil.dumps(d),
             ))  # fmt: skip
         db.session.commit()

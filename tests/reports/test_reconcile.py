@@ -12,6 +12,7 @@ from pp2eb.extensions import db
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
 from pp2eb.reports import reconcile
+from pp2eb.states import OrderState
 from pp2eb.web import reports
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, clients, configure
 from tests.web.test_dashboard import sync_now
@@ -40,7 +41,7 @@ def _failed_by_month(app) -> dict[date, list[OrderRecord]]:
     """The demo's refused orders by invoice month: one month or two, as the data has them."""
     by_month: dict[date, list[OrderRecord]] = defaultdict(list)
     for rec in _records(app):
-        if rec.state == OrderRecord.FAILED:
+        if rec.state == OrderState.FAILED:
             by_month[_month(rec.invoice_date)].append(rec)
     assert sum(map(len, by_month.values())) == DEMO_REFUSED
     return dict(by_month)
@@ -109,7 +110,7 @@ def test_an_order_booked_by_hand_with_another_amount_is_cent_different(app, sync
 
 def test_a_booking_of_a_known_order_that_is_no_live_invoice_is_extra(app, synced, sandbox):
     # A test-mode order pp2eb skipped, booked in e-Boekhouden by hand all the same.
-    test_order = next(r for r in _records(app) if r.state == OrderRecord.SKIPPED)
+    test_order = next(r for r in _records(app) if r.state == OrderState.SKIPPED)
     month = _month(test_order.invoice_date)
     _book_by_hand(sandbox, test_order.invoice_number, "10.00", test_order.invoice_date)
     # A booking pp2eb knows nothing about is none of the report's business.

@@ -10,6 +10,7 @@ from pp2eb.extensions import db
 from pp2eb.models import SyncRun, utcnow
 from pp2eb.runs import scheduler
 from pp2eb.setup import appstate
+from pp2eb.states import RunStatus
 from tests.engine_helpers import configure
 
 
@@ -49,7 +50,7 @@ def test_tick_before_setup_does_nothing(app):
 @pytest.mark.dates
 def test_tick_syncs_when_due_and_waits_for_the_interval(app, sandbox):
     configure(app, sync_interval_minutes=30)
-    assert scheduler.tick(app) == SyncRun.FINISHED
+    assert scheduler.tick(app) == RunStatus.FINISHED
     assert scheduler.tick(app) == "not due"
     with app.app_context():
         run = db.session.execute(db.select(SyncRun)).scalar_one()

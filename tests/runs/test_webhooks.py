@@ -16,6 +16,7 @@ from pp2eb.runs import background, scheduler
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.runs import webhooks as runs
 from pp2eb.setup import appstate
+from pp2eb.states import OrderState, RunStatus
 from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store
 
 PAID_ORDER = 1  # a paid, final, live demo order
@@ -69,7 +70,7 @@ def pause(app, paused: bool = True) -> None:
 def sync_not_due(app) -> None:
     """A scheduled sync just ran, so a tick only drains the webhook queue."""
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=utcnow()))
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
         db.session.commit()
 
 
@@ -143,7 +144,7 @@ def test_a_webhook_queues_its_order_and_the_tick_books_it(app, client, sandbox, 
     assert scheduler.tick(app) == "not due"  # and then it drains the queue
     assert queue(app) == []
     assert run_kinds(app) == ["sync", "webhook"]
-    assert record(app, PAID_ORDER).state == OrderRecord.BOOKED
+    assert record(app, PAID_ORDER).state == OrderState.BOOKED
     assert_exactly_once(sandbox, 1)
     with app.app_context():
         assert inbox.last_received()["order_id"] == PAID_ORDER
@@ -157,7 +158,7 @@ def test_a_webhook_books_its_order_within_the_request_s_background_run(
     drained(app)
     assert run_kinds(app) == ["webhook"]
     rec = record(app, PAID_ORDER)
-    assert rec.state == OrderRecord.BOOKED and rec.eboekhouden_id
+    assert rec.state == OrderState.BOOKED and rec.eboekhouden_id
     assert queue(app) == []
     assert_exactly_once(sandbox, 1)
     # The invoice-created trigger and the flat payload are taken too.
@@ -165,7 +166,7 @@ def test_a_webhook_books_its_order_within_the_request_s_background_run(
             "triggerable_id": 2}  # fmt: skip
     assert hook(client, secret, flat).status_code == 202
     drained(app)
-    assert record(app, 2).state in (OrderRecord.BOOKED, OrderRecord.SKIPPED)
+    assert record(app, 2).state in (OrderState.BOOKED, OrderState.SKIPPED)
 
 
 def test_a_webhook_for_an_unknown_order_is_recorded_and_leaves_the_queue(
@@ -175,7 +176,7 @@ def test_a_webhook_for_an_unknown_order_is_recorded_and_leaves_the_queue(
     assert hook(client, secret, event(order_id=987654)).status_code == 202
     drained(app)
     rec = record(app, 987654)
-    assert rec.state == OrderRecord.SKIPPED and "no longer exists" in rec.reason
+    assert rec.state == OrderState.SKIPPED and "no longer exists" in rec.reason
     assert queue(app) == [] and booked_numbers(sandbox) == {}
 
 
@@ -196,7 +197,7 @@ def test_a_flood_of_200_webhooks_books_the_order_once(app, client, sandbox, secr
     assert statuses == {202}
     drained(app)
     assert_exactly_once(sandbox, 1)
-    assert record(app, PAID_ORDER).state == OrderRecord.BOOKED
+    assert record(app, PAID_ORDER).state == OrderState.BOOKED
     assert queue(app) == []
     assert set(run_kinds(app)) == {"webhook"}
 
@@ -255,7 +256,7 @@ def test_while_another_run_holds_the_lease_the_queue_waits_for_the_tick(
         store().run_log.release_lease(other)
     sync_not_due(app)
     scheduler.tick(app)
-    assert queue(app) == [] and record(app, PAID_ORDER).state == OrderRecord.BOOKED
+    assert queue(app) == [] and record(app, PAID_ORDER).state == OrderState.BOOKED
     assert run_kinds(app) == ["sync", "webhook"]
 
 
@@ -272,7 +273,7 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
         background.start("sync").join(timeout=60)
     drained(app)
     assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []
-    assert record(app, 987).state == OrderRecord.SKIPPED
+    assert record(app, 987).state == OrderState.SKIPPED
 
 
 def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbox, secret):
@@ -290,7 +291,7 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
     drained(app)
     assert run_kinds(app) == ["webhook"]
     for _ in range(2):
-        assert runs.drainer(app).drain() == SyncRun.ABORTED
+        assert runs.drainer(app).drain() == RunStatus.ABORTED
     assert queue(app) == [2]  # given up after three stopped runs: the scheduled sync books it
     assert run_kinds(app).count("webhook") == 3
 
@@ -316,7 +317,7 @@ def test_the_secret_is_never_logged_nor_stored_in_clear(app, sandbox, client, se
     assert hook(client, secret).status_code == 202
     drained(app)
     assert hook(client, secret + "x").status_code == 404
-    assert record(app, PAID_ORDER).state == OrderRecord.BOOKED
+    assert record(app, PAID_ORDER).state == OrderState.BOOKED
     assert secret not in caplog.text
     database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     files = list(database.parent.glob(database.name + "*"))  # the file, its WAL and journal

@@ -5,6 +5,7 @@ import pytest
 from pp2eb.extensions import db
 from pp2eb.models import Credential, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.states import RunStatus
 from tests.conftest import csrf_token
 
 PAGES = {
@@ -242,7 +243,7 @@ def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
     assert "/connect/eboekhouden" in text
 
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, started_at=utcnow()))
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
         db.session.commit()
     page = logged_in.get("/").get_data(as_text=True)
     assert page.count("Connect again") == 2

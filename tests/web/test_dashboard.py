@@ -8,6 +8,7 @@ import pytest
 
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, Credential, OrderRecord, SyncRun
+from pp2eb.states import OrderState, RunStatus
 from tests.conftest import csrf_token
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
 
@@ -45,7 +46,7 @@ def test_sync_now_answers_with_a_polling_fragment_and_books(app, ready, sandbox)
     assert f"failed {DEMO_REFUSED}" in poll.get_data(as_text=True)
     with app.app_context():
         run = db.session.execute(db.select(SyncRun)).scalar_one()
-        assert run.status == SyncRun.FINISHED and run.booked > 40
+        assert run.status == RunStatus.FINISHED and run.booked > 40
     assert_exactly_once(sandbox, run.booked)
 
 
@@ -106,7 +107,7 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
     ready.post("/orders/31/skip", data={"csrf_token": token, "reason": "geboekt door accountant"})
     with app.app_context():
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
-        assert rec.state == OrderRecord.SKIPPED and rec.skipped_by_hand
+        assert rec.state == OrderState.SKIPPED and rec.skipped_by_hand
         assert "owner: geboekt door accountant" in rec.reason
     # A backfill leaves an order skipped by hand alone.
     with app.app_context():
@@ -115,12 +116,12 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
         jobs.run("backfill", since=__import__("datetime").date.fromisoformat(
             SETTINGS["start_date"]))  # fmt: skip
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
-        assert rec.state == OrderRecord.SKIPPED
+        assert rec.state == OrderState.SKIPPED
     ready.post("/orders/31/retry", data={"csrf_token": token})
     wait_for_background(app)
     with app.app_context():
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
-        assert rec.state == OrderRecord.FAILED and not rec.skipped_by_hand
+        assert rec.state == OrderState.FAILED and not rec.skipped_by_hand
 
 
 def test_a_booked_order_cannot_be_skipped(app, ready):
@@ -179,12 +180,12 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
     """Stored in UTC, shown in Dutch time: a run late on New Year's Eve UTC is in the new year,
     and the two 02:30s of the night the clocks go back read apart."""
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=SyncRun.FINISHED, booked=1,
+        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, booked=1,
                                started_at=datetime(2026, 12, 31, 23, 30, 5),
                                finished_at=datetime(2026, 12, 31, 23, 30, 9)))  # fmt: skip
-        failed = OrderRecord(order_id=7, state=OrderRecord.FAILED, reason="The VAT code is gone.",
+        failed = OrderRecord(order_id=7, state=OrderState.FAILED, reason="The VAT code is gone.",
                              next_attempt_at=datetime(2026, 7, 1, 10, 5))  # fmt: skip
-        booked = OrderRecord(order_id=8, state=OrderRecord.BOOKED, payment_state="booked",
+        booked = OrderRecord(order_id=8, state=OrderState.BOOKED, payment_state="booked",
                              payment_mutation_id=5, booked_at=datetime(2026, 12, 4, 11, 49),
                              payment_booked_at=datetime(2026, 12, 4, 11, 49))  # fmt: skip
         db.session.add_all([failed, booked])

@@ -16,6 +16,7 @@ from pp2eb.extensions import db
 from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import appstate
+from pp2eb.states import OrderState
 from tests.conftest import CSRF_INPUT, QuietHandler, csrf_token
 from tests.engine_helpers import assert_exactly_once, clients, configure
 
@@ -206,12 +207,12 @@ def test_end_to_end_register_then_a_paid_order_is_booked_within_seconds(app, san
             state = db.session.execute(
                 db.select(OrderRecord.state).filter_by(order_id=900)
             ).scalar()
-        if state == OrderRecord.BOOKED:
+        if state == OrderState.BOOKED:
             break
         time.sleep(0.05)
     took = time.monotonic() - started
     print(f"\nwebhook to booking: {took:.2f} s")
-    assert state == OrderRecord.BOOKED, f"not booked after {took:.1f} s"
+    assert state == OrderState.BOOKED, f"not booked after {took:.1f} s"
     assert_exactly_once(sandbox, 1)
     with app.app_context():
         assert [run.kind for run in db.session.execute(db.select(SyncRun)).scalars()] == ["webhook"]

@@ -23,6 +23,7 @@ from pp2eb.models import AppState, Credential, OrderRecord, utcnow
 from pp2eb.runs import jobs
 from pp2eb.sandbox import eboekhouden, plugandpay
 from pp2eb.setup import appstate, connections, lookups
+from pp2eb.states import OrderState
 from pp2eb.web import security
 from pp2eb.web.loaders import LEDGER_FIELDS
 from pp2eb.web.wizard import STEPS
@@ -454,7 +455,7 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
     with app.app_context():
         ids = db.session.execute(db.select(OrderRecord.order_id)).scalars().all()
         failed = db.session.execute(
-            db.select(OrderRecord.order_id).filter_by(state=OrderRecord.FAILED)
+            db.select(OrderRecord.order_id).filter_by(state=OrderState.FAILED)
         ).scalar()
         for order_id in (ids[0], failed):
             cli.append(runner.invoke(args=["orders", "show", str(order_id)]))

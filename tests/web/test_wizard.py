@@ -10,6 +10,7 @@ import pytest
 from pp2eb.mapping.settings import Settings
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections, lookups, shopsettings
+from pp2eb.states import OrderState
 from pp2eb.web import wizard
 
 SLUGS = [step.slug for step in wizard.STEPS]
@@ -428,7 +429,7 @@ def test_switched_on_after_bookings_payments_start_today(app, owner):
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
     assert 'name="payments_from" type="date" value=""' in html  # a new set-up: the start date
     with app.app_context():
-        db.session.add(OrderRecord(order_id=1, state=OrderRecord.BOOKED))
+        db.session.add(OrderRecord(order_id=1, state=OrderState.BOOKED))
         db.session.commit()
     before = dutchtime.today()
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
