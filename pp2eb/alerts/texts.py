@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from pp2eb.alerts.mail import Mail
+from pp2eb.apis import words
 from pp2eb.dutchtime import show
 
 
@@ -130,7 +131,7 @@ def credential_mail(service_name: str, when: datetime, link: str | None) -> Mail
             "connected again, and are then booked by the next run."
         ),
         "",
-        _closing(link, _("Reconnect %(name)s", name=service_name)),
+        _closing(link, words.connect_again(service_name, _)),
     ]
     return Mail(subject, "\n".join(body))
 

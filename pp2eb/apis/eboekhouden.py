@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from pp2eb.apis import errors as apierrors
+from pp2eb.apis import words
 from pp2eb.apis.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
 
 logger = logging.getLogger(__name__)
@@ -40,16 +41,11 @@ Params = Mapping[str, str] | None
 class EBoekhoudenError(apierrors.ApiError):
     """Any failed e-Boekhouden.nl call."""
 
-    api = "e-Boekhouden.nl"
+    api = words.EBOEKHOUDEN
 
 
 class AuthError(EBoekhoudenError, apierrors.AuthError):
     """e-Boekhouden.nl refused the API token or the session."""
-
-    advice = (
-        "Connect e-Boekhouden.nl again with a new API token "
-        "(Beheer > Inrichting > Koppelingen > API)."
-    )
 
 
 class RateLimited(EBoekhoudenError, apierrors.RateLimited):

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from pp2eb.apis import errors as apierrors
+from pp2eb.apis import words
 from pp2eb.apis.http import ErrorBody, ErrorFamily, HttpClient, json_or_none, package_version
 
 # The docs name https://api.plugandpay.nl/v2; the official PHP SDK's newer default is the .com
@@ -33,13 +34,11 @@ DEFAULT_PAGE_SIZE = 100
 class PlugAndPayError(apierrors.ApiError):
     """Any failed Plug&Pay call."""
 
-    api = "Plug&Pay"
+    api = words.PLUGANDPAY
 
 
 class AuthError(PlugAndPayError, apierrors.AuthError):
     """Plug&Pay refused the API key."""
-
-    advice = "Create a new API key in Plug&Pay and connect it again."
 
 
 class RateLimited(PlugAndPayError, apierrors.RateLimited):

@@ -60,13 +60,6 @@ T = TypeVar("T")
 # What the order page's retry button tries again.
 RETRYABLE = (PaymentState.FAILED, PaymentState.BOOKING, PaymentState.SKIPPED)
 DUPLICATE_CODES = frozenset({"MUTA_008"})  # "payment reference already exists"
-# inferred: should e-Boekhouden refuse the invoice number on a payment as taken, the top-level
-# ``invoiceNumber`` (sent only to find the payment again) is the one to drop. A booking's MUT_019
-# means "already booked"; a payment's needs other words.
-PAYMENT_MUT_019 = (
-    "e-Boekhouden refuses the payment because its invoice number is taken (MUT_019).",
-    "Book this payment by hand; pp2eb's payment body may need changing for your account.",
-)
 
 
 def due(store: Store, now: datetime) -> list[int]:
@@ -270,4 +263,4 @@ class Payments:
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:
-    return PAYMENT_MUT_019 if exc.code == "MUT_019" else explain_api_error(exc)
+    return explain_api_error(exc, payment=True)  # a payment's MUT_019 has its own words

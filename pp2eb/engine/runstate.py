@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import sqlalchemy.exc
 
-from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay, words
 from pp2eb.apis import errors as apierrors
 from pp2eb.engine.runlog import RunLog
 from pp2eb.models import Credential, SyncRun
@@ -130,9 +130,7 @@ class RunState:
     def wait_out(self, exc: apierrors.RateLimited) -> None:
         """Wait as long as the API asks, within the run's patience; renew the lease meanwhile."""
         if self.waited + exc.retry_after > RATE_LIMIT_PATIENCE:
-            raise RunAborted(
-                f"{exc.api} kept asking us to slow down; the rest follows next run."
-            ) from exc
+            raise RunAborted(words.run_stopped_by_rate_limit(exc.api)) from exc
         self.waited += exc.retry_after
         self.wait(exc.retry_after)
 
@@ -141,8 +139,7 @@ class RunState:
         self.unavailable_in_a_row += 1
         if self.unavailable_in_a_row >= MAX_UNAVAILABLE_IN_A_ROW:
             raise RunAborted(
-                f"{exc.api} could not be reached {self.unavailable_in_a_row} times in a row; "
-                "the run stopped and the rest follows next run."
+                words.run_stopped_by_unreachable(exc.api, self.unavailable_in_a_row)
             ) from exc
 
     def reached(self) -> None:
@@ -170,11 +167,7 @@ class RunState:
     def abort_message(exc: Exception) -> str:
         """What to tell a person about why the run stopped."""
         if isinstance(exc, apierrors.AuthError):
-            name = "Plug&Pay" if "Plug" in (exc.api or "") else "e-Boekhouden"
-            return (
-                f"{exc.api} refused the stored key: reconnect {name} "
-                f"(the orders are untouched). ({exc})"
-            )
+            return words.run_stopped_by_refused_key(exc)
         if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
             return database_trouble(exc)
         return str(exc)

@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay, words
 from pp2eb.apis import errors as apierrors
 from pp2eb.extensions import db
 from pp2eb.mapping.vatcodes import VAT_ROUNDINGS
@@ -24,8 +24,8 @@ from pp2eb.setup import crypto
 logger = logging.getLogger(__name__)
 
 SERVICES = {
-    Credential.PLUGANDPAY: "Plug&Pay",
-    Credential.EBOEKHOUDEN: "e-Boekhouden.nl",
+    Credential.PLUGANDPAY: words.PLUGANDPAY,
+    Credential.EBOEKHOUDEN: words.EBOEKHOUDEN,
 }
 
 
@@ -98,29 +98,16 @@ def default_base_url(service: str) -> str:
 def _explain(service: str, exc: Exception) -> str:
     name = SERVICES[service]
     if isinstance(exc, apierrors.AuthError):
-        if service == Credential.PLUGANDPAY:
-            return _(
-                "%(name)s refused the API key: check that you copied all of it and that it "
-                "has not been deleted in Plug&Pay.",
-                name=name,
-            )
-        return _(
-            "%(name)s refused the API token: check that you copied all of it and that it has "
-            "not expired (Beheer > Inrichting > Koppelingen > API).",
-            name=name,
-        )
+        return words.refused_new_key(name, _)
     if isinstance(exc, apierrors.RateLimited):
-        return _("%(name)s asks us to slow down. Try again in a minute.", name=name)
+        return words.rate_limited(name, _)
     if isinstance(exc, apierrors.Unavailable):
-        return _(
-            "%(name)s could not be reached or did not answer in time. Check the address and "
-            "try again later. (%(detail)s)",
-            name=name,
-            detail=str(exc),
-        )
+        return words.unreachable(name, exc.particulars(), _, advice=words.CHECK_THE_ADDRESS)
+    if isinstance(exc, apierrors.Rejected):
+        return words.refused_request(name, exc.particulars(), _)
     if isinstance(exc, apierrors.ApiError):
-        return _("%(name)s refused the check: %(detail)s", name=name, detail=str(exc))
-    return _("%(name)s could not be reached (%(kind)s).", name=name, kind=type(exc).__name__)
+        return words.unreadable_answer(name, exc.particulars(), _)
+    return words.unreachable(name, type(exc).__name__, _, advice=words.CHECK_THE_ADDRESS)
 
 
 def check(service: str, secret: str, base_url: str) -> Connection:

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import requests
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 
-from pp2eb.apis import eboekhouden, plugandpay
+from pp2eb.apis import eboekhouden, plugandpay, words
 from pp2eb.apis import errors as apierrors
 from pp2eb.mapping.booking import Ledger, Template
 from pp2eb.mapping.order import TaxRate
@@ -53,37 +53,22 @@ class LookupFailed(Exception):
         self.detail = detail
 
 
-# Why a call failed → what to say; a refused key and a refused token need different advice.
-_EXPLANATIONS: dict[str, Any] = {
-    NOT_CONNECTED: _l("%(name)s is not connected yet. Connect it first, then try again."),
-    UNREADABLE: _l(
-        "The stored key of %(name)s cannot be read with this install's encryption key. "
-        "Connect %(name)s again."
-    ),
-    REFUSED + Credential.PLUGANDPAY: _l(
-        "%(name)s refused the stored API key. Connect %(name)s again with a new key."
-    ),
-    REFUSED: _l(
-        "%(name)s refused the stored API token. Connect %(name)s again with a new token "
-        "(Beheer > Inrichting > Koppelingen > API)."
-    ),
-    RATE_LIMITED: _l("%(name)s asks us to slow down. Wait a minute, then try again."),
-    UNAVAILABLE: _l(
-        "%(name)s could not be reached or did not answer in time (%(detail)s). "
-        "Try again in a moment."
-    ),
-    REJECTED: _l("%(name)s refused the request (%(detail)s)."),
-    ERROR: _l(
-        "%(name)s gave an answer pp2eb cannot read (%(detail)s). Try again; if it keeps "
-        "failing, check the connection."
-    ),
-}
-
-
 def describe(exc: LookupFailed) -> str:
-    """Why a call failed and what to do, in words for the shop owner."""
-    template = _EXPLANATIONS.get(exc.reason + exc.service) or _EXPLANATIONS[exc.reason]
-    return str(template) % {"name": connections.SERVICES[exc.service], "detail": exc.detail}
+    """Why a call failed and what to do, in words for the shop owner (``pp2eb.apis.words``)."""
+    name = connections.SERVICES[exc.service]
+    if exc.reason == NOT_CONNECTED:
+        return _("%(name)s is not connected yet. Connect it first, then try again.", name=name)
+    if exc.reason == UNREADABLE:
+        return str(connections.SecretLost(exc.service))
+    if exc.reason == REFUSED:
+        return words.refused_stored_key(name, _)
+    if exc.reason == RATE_LIMITED:
+        return words.rate_limited(name, _)
+    if exc.reason == UNAVAILABLE:
+        return words.unreachable(name, exc.detail, _)
+    if exc.reason == REJECTED:
+        return words.refused_request(name, exc.detail, _)
+    return words.unreadable_answer(name, exc.detail, _)
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox,
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
     assert (
-        "Reconnect e-Boekhouden.nl: https://pp2eb.shop.example/connect/eboekhouden"
+        "Connect e-Boekhouden.nl again: https://pp2eb.shop.example/connect/eboekhouden"
         in (mail["body"])
     )
     assert EBOEKHOUDEN_TOKEN not in mail["body"]
@@ -145,7 +145,7 @@ def test_a_wrong_plugandpay_key_mails_once(app, sandbox, sink):
             assert jobs.run("sync").refused == "plugandpay"
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: Plug&Pay refused the stored key"
-    assert "Reconnect Plug&Pay: open pp2eb in your browser." in mail["body"]
+    assert "Connect Plug&Pay again: open pp2eb in your browser." in mail["body"]
     assert "pp-wrong-key" not in mail["body"]
 
 

@@ -57,7 +57,7 @@ def test_uncertain_write_tells_to_check_before_retrying():
     assert certain.write_uncertain is False
     assert str(certain).endswith("The next run will try again.")
     assert str(uncertain) == (
-        "e-Boekhouden.nl could not be reached or did not answer: no answer within 30 s. "
+        "e-Boekhouden.nl could not be reached or did not answer in time: no answer within 30 s. "
         "The change may have been saved anyway: check e-Boekhouden.nl before trying again."
     )
 

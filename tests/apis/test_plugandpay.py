@@ -307,7 +307,9 @@ def test_connection_error_forever_raises_unavailable(client, requests_mock):
         client.get_tenant()
 
     assert isinstance(info.value, plugandpay.Unavailable)
-    assert "Plug&Pay could not be reached or did not answer: no connection." in str(info.value)
+    assert "Plug&Pay could not be reached or did not answer in time: no connection." in str(
+        info.value
+    )
 
 
 def test_the_key_never_shows_in_logs_errors_or_repr(client, requests_mock, caplog):

@@ -206,7 +206,7 @@ def test_revoked_token_stops_the_run_without_failing_orders(ready, sandbox):
     with eb:
         result = run_once(ExpireAfter(pp, 10, revoke), eb, store(), shopsettings.load())
     assert result.status == RunStatus.ABORTED
-    assert "reconnect e-Boekhouden" in result.message
+    assert "Connect e-Boekhouden.nl again with a new API token" in result.message
     assert result.booked == len(booked_numbers(sandbox)) <= 10
     for rec in records():
         assert rec.state != OrderState.BOOKING

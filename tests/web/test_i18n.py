@@ -16,7 +16,15 @@ from tests.conftest import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "pp2eb" / "translations" / "nl" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+# N_ marks the words of pp2eb/apis/words.py, translated where they are shown.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 
 
 def extracted() -> dict[str | tuple[str, ...], str]:

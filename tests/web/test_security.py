@@ -451,7 +451,7 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
         runner.invoke(args=["settings", "export"]),
         runner.invoke(args=["backfill", "--since", SETTINGS["start_date"], "--dry-run"]),
     ]
-    assert "reconnect e-Boekhouden" in cli[0].output
+    assert "Connect e-Boekhouden.nl again with a new API token" in cli[0].output
     with app.app_context():
         ids = db.session.execute(db.select(OrderRecord.order_id)).scalars().all()
         failed = db.session.execute(
