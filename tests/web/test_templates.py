@@ -1,0 +1,54 @@
+"""The templates follow one convention (see the comment at the top of templates/base.html)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+
+INCLUDE = re.compile(r"""{%-?\s*include\s+["']([^"']+)["']""")
+IMPORT = re.compile(r"""{%-?\s*(?:from|import)\s+["']([^"']+)["']""")
+EXTENDS = re.compile(r"""{%-?\s*extends\s+["']([^"']+)["']""")
+# Every template name a view writes out: "....html" in pp2eb's Python.
+RENDERED = re.compile(r"""["']([\w/]+\.html)["']""")
+
+
+def templates() -> dict[str, str]:
+    return {
+        path.relative_to(TEMPLATES).as_posix(): path.read_text()
+        for path in sorted(TEMPLATES.rglob("*.html"))
+    }
+
+
+def named(pattern: re.Pattern) -> set[str]:
+    return {name for source in templates().values() for name in pattern.findall(source)}
+
+
+def rendered_by_views() -> set[str]:
+    return {
+        name
+        for path in (ROOT / "pp2eb").rglob("*.py")
+        for name in RENDERED.findall(path.read_text())
+    }
+
+
+def test_every_include_is_a_partial():
+    included = named(INCLUDE)
+    assert included, "no {% include %} found: the pattern is wrong"
+    assert {name for name in included if not name.startswith("partials/")} == set()
+
+
+def test_an_underscore_template_is_only_imported_or_extended():
+    underscored = {name for name in templates() if name.rsplit("/", 1)[-1].startswith("_")}
+    assert underscored == {"_macros.html", "reports/_macros.html", "wizard/_step.html"}
+    assert underscored <= named(IMPORT) | named(EXTENDS)
+    assert underscored.isdisjoint(named(INCLUDE) | rendered_by_views())
+
+
+def test_every_partial_is_used_and_every_named_template_exists():
+    partials = {name for name in templates() if name.startswith("partials/")}
+    assert partials <= named(INCLUDE) | rendered_by_views()
+    for name in named(INCLUDE) | named(IMPORT) | named(EXTENDS) | rendered_by_views():
+        assert (TEMPLATES / name).is_file(), name
