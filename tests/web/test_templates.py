@@ -52,3 +52,26 @@ def test_every_partial_is_used_and_every_named_template_exists():
     assert partials <= named(INCLUDE) | rendered_by_views()
     for name in named(INCLUDE) | named(IMPORT) | named(EXTENDS) | rendered_by_views():
         assert (TEMPLATES / name).is_file(), name
+
+
+def test_field_errors_are_written_once_in_a_macro():
+    loops = {
+        name: len(re.findall(r"{%-?\s*for \w+ in [\w.]+\.errors", source))
+        for name, source in templates().items()
+    }
+    assert {name: n for name, n in loops.items() if n} == {"_macros.html": 1}
+    macros = templates()["_macros.html"]
+    assert re.search(r"{% macro field_errors\(field\) %}{% for error in field\.errors %}", macros)
+
+
+def test_field_errors_shows_each_error_escaped(app):
+    class Field:
+        errors = ["Choose a ledger.", "<b>not bold</b>"]
+
+    with app.test_request_context():
+        macros = app.jinja_env.get_template("_macros.html").module
+        html = str(macros.field_errors(Field()))
+    assert html == (
+        '<small class="error">Choose a ledger.</small>'
+        '<small class="error">&lt;b&gt;not bold&lt;/b&gt;</small>'
+    )
