@@ -184,7 +184,6 @@ def skip(order_id: int):
     return redirect(url_for("dashboard.order", order_id=order_id))
 
 
-@bp.app_template_filter("run_kind")
 def run_kind(kind: str) -> str:
     """A run's kind in words."""
     names = {
@@ -196,7 +195,6 @@ def run_kind(kind: str) -> str:
     return names.get(kind, kind)
 
 
-@bp.app_template_filter("state_label")
 def state_label(state: str) -> str:
     """An order's state in words."""
     names = {
@@ -215,7 +213,6 @@ def state_label(state: str) -> str:
     return names.get(state, state)
 
 
-@bp.app_template_filter("payment_label")
 def payment_label(state: str) -> str:
     """The state of an order's payment in words."""
     names = {
@@ -228,7 +225,6 @@ def payment_label(state: str) -> str:
     return names.get(state, state)
 
 
-@bp.app_template_global("ledger_label")
 def ledger_label(ledger_id: int | None) -> str:
     """ "code — description" of an e-Boekhouden ledger id, or the bare id when unknown."""
     if ledger_id is None:
@@ -241,7 +237,6 @@ def ledger_label(ledger_id: int | None) -> str:
     return f"{ledger.code} — {ledger.description}" if ledger else str(ledger_id)
 
 
-@bp.app_template_global("is_running")
 def is_running(run: SyncRun | None) -> bool:
     """True while the run is going."""
     return run is not None and run.status == SyncRun.RUNNING

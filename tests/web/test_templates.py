@@ -75,3 +75,35 @@ def test_field_errors_shows_each_error_escaped(app):
         '<small class="error">Choose a ledger.</small>'
         '<small class="error">&lt;b&gt;not bold&lt;/b&gt;</small>'
     )
+
+
+# Any way to hand Jinja a filter, global, test or context processor.
+REGISTRATION = re.compile(
+    r"app_template_(?:filter|global|test)|app_context_processor|add_template_(?:filter|global|test)"
+    r"|jinja_env\.(?:globals|filters|tests)|\bcontext_processor\b|\btemplate_(?:filter|global)\("
+)
+
+
+def test_template_helpers_are_registered_in_one_module():
+    places = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "pp2eb").rglob("*.py")
+        if REGISTRATION.search(path.read_text())
+    }
+    assert places == {"pp2eb/web/template_helpers.py"}
+
+
+def test_the_registered_helpers_are_the_views_own(app):
+    from pp2eb import dutchtime
+    from pp2eb.web import connect, dashboard, htmx, wizard
+
+    assert app.jinja_env.filters["local_time"] is dutchtime.show
+    assert app.jinja_env.filters["state_label"] is dashboard.state_label
+    assert app.jinja_env.filters["vat_rounding"] is connect.vat_rounding_label
+    assert app.jinja_env.globals["country_name"] is htmx.country_name
+    assert wizard.progress_on_connect_pages in app.template_context_processors[None]
+
+
+def test_every_template_compiles_with_the_registered_filters(app):
+    for name in templates():
+        app.jinja_env.get_template(name)  # an unknown filter fails here
