@@ -36,7 +36,6 @@ def register(app: Flask) -> None:
         "country_name": htmx.country_name,
         "is_running": dashboard.is_running,
         "processed": export.processed,
-        "ledger_label": dashboard.ledger_label,
     }
     app.jinja_env.globals.update(template_globals)
     app.context_processor(wizard.progress_on_connect_pages)

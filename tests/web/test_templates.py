@@ -5,6 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import requests
+from flask import before_render_template, template_rendered
+
+from pp2eb.setup import lookups
+from pp2eb.web.wizard import STEPS
+from tests.engine_helpers import configure
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 
@@ -107,3 +114,60 @@ def test_the_registered_helpers_are_the_views_own(app):
 def test_every_template_compiles_with_the_registered_filters(app):
     for name in templates():
         app.jinja_env.get_template(name)  # an unknown filter fails here
+
+
+def pages(app) -> list[str]:
+    """Every page and fragment a browser GETs, with a booked and a failed order."""
+    fixed = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
+    ]
+    return fixed + [
+        "/orders/1",
+        "/orders/31",
+        "/connect/plugandpay",
+        "/connect/eboekhouden",
+        *(f"/setup/{step.slug}" for step in STEPS),
+        "/htmx/ledgers/debtor_ledger",
+        "/htmx/invoice-template?insertion=invoice",
+        "/htmx/oss-ledgers?oss=oss",
+        "/htmx/payment-ledgers?book_payments=yes",
+    ]
+
+
+def test_no_template_calls_an_api_while_it_renders(app, client, auth, runner, sandbox, monkeypatch):
+    """What a page shows from an API is looked up by its view; rendering does no I/O."""
+    configure(app)
+    runner.invoke(args=["sync"])  # books order 1; order 31 fails (exit code 1)
+    auth.login()
+    answers = {}
+    rendering: list[str] = []
+    during_render: list[tuple[str, str]] = []
+    send = requests.Session.request
+
+    def request(self, method, url, *args, **kwargs):
+        if rendering:
+            during_render.append((rendering[-1], url))
+        return send(self, method, url, *args, **kwargs)
+
+    def started(sender, template, context, **extra):
+        rendering.append(template.name)
+
+    def finished(sender, template, context, **extra):
+        rendering.pop()
+
+    monkeypatch.setattr(requests.Session, "request", request)
+    with (
+        before_render_template.connected_to(started, app),
+        template_rendered.connected_to(finished, app),
+    ):
+        for url in pages(app):
+            lookups.clear()  # a look-up while rendering would have to ask the API
+            answers[url] = client.get(url)
+    assert {
+        url: r.status_code for url, r in answers.items() if r.status_code not in (200, 302)
+    } == {}
+    assert "1300 — Debiteuren" in answers["/orders/1"].get_data(as_text=True)  # the view looked up
+    assert rendering == [] and during_render == []
+    assert "ledger_label" not in app.jinja_env.globals
