@@ -31,9 +31,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale
 
-from pp2eb import dutchtime, states
 from pp2eb.extensions import babel, csrf, db, migrate
 from pp2eb.setup import crypto
 
@@ -118,10 +116,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
-    app.jinja_env.globals.update(current_locale=get_locale, languages=LANGUAGES)
-    app.add_template_filter(dutchtime.show, "local_time")  # every time a person reads
-    app.jinja_env.globals.update(states.TEMPLATE_GLOBALS)  # compare with OrderState.BOOKED
-    app.jinja_env.filters.update(states.TEMPLATE_FILTERS)  # state_label, payment_label
     app.before_request(remember_language)
 
     from pp2eb import cli, dbconfig, schema
@@ -136,12 +130,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         realtime,
         reports,
         security,
+        template_helpers,
         wizard,
     )
 
     dbconfig.init_app(app)
     schema.init_app(app)  # before the blueprints: their hooks read the database
     security.init_app(app)
+    template_helpers.register(app)  # every filter and global the templates use
     app.register_blueprint(alerts.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(connect.bp)

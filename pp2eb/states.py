@@ -4,7 +4,7 @@ and the dashboard's filters, which group the order states.
 A module of its own, next to ``models`` rather than inside it: the same words are read by the
 engine, the reports, the alerts, the CLI and the templates, and most of those have no business
 with the database. This module imports neither SQLAlchemy nor the rest of pp2eb, so anything can
-import it (and ``create_app`` hands it to Jinja, where templates compare with
+import it (and ``web/template_helpers.register`` hands it to Jinja, where templates compare with
 ``OrderState.BOOKED``).
 
 Each value is the string the database holds today, and a ``StrEnum`` member *is* that string: it
@@ -175,15 +175,3 @@ def payment_label(value: str) -> str:
     """A payment's state in words (the ``payment_label`` filter); an unknown value as it is."""
     found = _member(PaymentState, value)
     return found.label if found is not None else value
-
-
-# What ``create_app`` gives every template: the enums, to compare with instead of strings.
-TEMPLATE_GLOBALS = {
-    "OrderState": OrderState,
-    "PaymentState": PaymentState,
-    "AttemptOutcome": AttemptOutcome,
-    "RunStatus": RunStatus,
-    "RunCount": RunCount,
-    "ORDER_FILTERS": ORDER_FILTERS,
-}
-TEMPLATE_FILTERS = {"state_label": state_label, "payment_label": payment_label}

@@ -88,14 +88,12 @@ def disconnect(service: str):
     return redirect(url_for("connect.page", service=service))
 
 
-@bp.app_template_filter("vat_rounding")
 def vat_rounding_label(mode: str | None) -> str:
     """How e-Boekhouden rounds VAT, in words."""
     labels = {"total": _("over the total per VAT code"), "row": _("per row")}
     return labels.get(mode or "", "")
 
 
-@bp.app_template_filter("account")
 def account(account_name: str) -> str:
     """A connection's stored account name in words, in the reader's language."""
     return connections.describe_account(account_name)

@@ -132,17 +132,19 @@ def order(order_id: int):
     total = payloads.sent_total(booking) if booking else None
     retry_payment = records.payment_retryable(rec)
     attempts = records.attempts(rec)
+    payment = records.payment_data(rec)
     return render_template(
         "dashboard/order.html",
         rec=rec,
         order=records.order_data(rec),
         booking=booking,
+        ledger_labels=_ledger_labels() if booking or payment else {},
         rows=payloads.sent_rows(booking) if booking else [],
         total=total,
         matches=booking is not None
         and rec.amount_with_tax is not None
         and total == Decimal(rec.amount_with_tax),
-        payment=records.payment_data(rec),
+        payment=payment,
         attempts=attempts,
         notes=records.booking_notes(rec, attempts),
         skip_form=SkipForm(),
@@ -151,6 +153,15 @@ def order(order_id: int):
         can_retry=rec.state != OrderState.BOOKED or retry_payment,
         retry_payment=retry_payment,
     )
+
+
+def _ledger_labels() -> dict[int, str]:
+    """ "code — description" of each e-Boekhouden ledger, by id: one (cached) look-up before the
+    page renders, never while it does. Empty when the list cannot be loaded: the page shows ids."""
+    try:
+        return {ledger.id: f"{ledger.code} — {ledger.description}" for ledger in lookups.ledgers()}
+    except lookups.LookupFailed:
+        return {}
 
 
 @bp.post("/orders/<int:order_id>/retry")
@@ -185,7 +196,6 @@ def skip(order_id: int):
     return redirect(url_for("dashboard.order", order_id=order_id))
 
 
-@bp.app_template_filter("run_kind")
 def run_kind(kind: str) -> str:
     """A run's kind in words."""
     names = {
@@ -197,20 +207,6 @@ def run_kind(kind: str) -> str:
     return names.get(kind, kind)
 
 
-@bp.app_template_global("ledger_label")
-def ledger_label(ledger_id: int | None) -> str:
-    """ "code — description" of an e-Boekhouden ledger id, or the bare id when unknown."""
-    if ledger_id is None:
-        return "–"
-    try:
-        known = {ledger.id: ledger for ledger in lookups.ledgers()}
-    except lookups.LookupFailed:
-        known = {}
-    ledger = known.get(ledger_id)
-    return f"{ledger.code} — {ledger.description}" if ledger else str(ledger_id)
-
-
-@bp.app_template_global("is_running")
 def is_running(run: SyncRun | None) -> bool:
     """True while the run is going."""
     return run is not None and run.status == RunStatus.RUNNING

@@ -83,7 +83,6 @@ def progress():
     )
 
 
-@bp.app_template_global("processed")
 def processed(run) -> int:
     """How many orders a run has dealt with so far."""
     if run is None:

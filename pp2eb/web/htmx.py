@@ -33,7 +33,6 @@ from pp2eb.web.payment_forms import PaymentsForm
 bp = Blueprint("htmx", __name__, url_prefix="/htmx")
 
 
-@bp.app_template_global()
 def country_name(code: str) -> str:
     """The country's name in the page's language (from Babel's CLDR data)."""
     return get_locale().territories.get(code, code)

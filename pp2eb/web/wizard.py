@@ -176,7 +176,6 @@ def progress(current: Step) -> dict[str, Any]:
     }
 
 
-@bp.app_context_processor
 def progress_on_connect_pages() -> dict[str, Any]:
     """Show the progress bar on the connect pages (steps 1 and 2) while the set-up is unfinished."""
     if request.endpoint != "connect.page" or not request.view_args:

@@ -8,6 +8,7 @@ import pytest
 
 from pp2eb.extensions import db
 from pp2eb.models import Attempt, Credential, OrderRecord, SyncRun
+from pp2eb.setup import lookups
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import csrf_token
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
@@ -96,6 +97,41 @@ def test_order_page_shows_booking_attempts_and_explanation(app, ready):
     assert "What to do" in failed and "OSS" in failed
     assert "Retry now" in failed and "Skip with a reason" in failed
     assert ready.get("/orders/999999").status_code == 404
+
+
+DEBTORS_ID = 22206400  # the sandbox's ledger 1300 Debiteuren
+
+
+def test_order_page_renders_with_e_boekhouden_unreachable(app, ready):
+    sync_now(app, ready)
+    with app.app_context():
+        credential = db.session.execute(
+            db.select(Credential).filter_by(service=Credential.EBOEKHOUDEN)
+        ).scalar_one()
+        credential.base_url = "http://127.0.0.1:9/v1"  # nothing listens there
+        db.session.commit()
+    lookups.clear()
+    resp = ready.get("/orders/1")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "Booking sent to e-Boekhouden" in html and "equals Plug&Pay ✓" in html
+    assert "1300 — Debiteuren" not in html
+    assert f"Debtor ledger: {DEBTORS_ID}</p>" in html  # the bare id
+
+
+def test_order_page_looks_the_ledgers_up_once_before_rendering(app, ready, sandbox):
+    sync_now(app, ready)
+    lookups.clear()
+    sandbox.control(
+        "eboekhouden", "POST", "faults", json={"path": "/v1/ledger", "status": 500, "times": 20}
+    )
+    sandbox.control("eboekhouden", "DELETE", "stats")
+    html = ready.get("/orders/1").get_data(as_text=True)
+    assert "Booking sent to e-Boekhouden" in html and f"Debtor ledger: {DEBTORS_ID}</p>" in html
+    # One look-up for every ledger on the page (its tries), not one per ledger shown.
+    asked = sandbox.control("eboekhouden", "GET", "stats").json().get("GET /v1/ledger")
+    assert asked == lookups.MAX_ATTEMPTS
+    assert "ledger_label" not in app.jinja_env.globals
 
 
 def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):

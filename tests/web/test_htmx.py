@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections, lookups, shopsettings
 
 HX = {"HX-Request": "true"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +100,27 @@ def test_each_fragment_is_one_element_with_a_stable_id(owner, url, element_id):
 )
 def test_first_paint_includes_the_same_partial(owner, url, page):
     assert get(owner, url).strip() in owner.get(page).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("page", "radio", "url", "target"),
+    [
+        ("/setup/insertion", "insertion", "/htmx/invoice-template", "pick-invoice_template"),
+        ("/setup/oss", "oss", "/htmx/oss-ledgers", "oss-ledgers"),
+        ("/setup/payments", "book_payments", "/htmx/payment-ledgers", "payment-ledgers"),
+    ],
+)
+def test_a_radio_reveals_its_fragment_through_the_one_macro(owner, page, radio, url, target):
+    html = owner.get(page).get_data(as_text=True)
+    wrapper = re.search(r'<div hx-get="([^"]*)"[^>]*>\s*<fieldset[^>]*id="field-(\w+)"', html)
+    assert wrapper and wrapper.groups() == (url, radio)
+    attributes = wrapper.group(0)
+    assert f'hx-target="#{target}"' in attributes and 'hx-trigger="change"' in attributes
+    assert f'hx-include="[name={radio}]:checked"' in attributes
+    assert f'id="{target}"' in html  # the partial the choice swaps in place
+    # The markup is written once, in _macros.html's reveal_radio.
+    step = (ROOT / "templates" / "wizard" / f"{page.rsplit('/', 1)[1]}.html").read_text()
+    assert f"reveal_radio(form.{radio}," in step and "hx-include" not in step
 
 
 @pytest.mark.parametrize(
