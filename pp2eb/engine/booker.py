@@ -25,9 +25,10 @@ from pp2eb.engine.runstate import RETRY_FIRST, Failure, RunState, retry_delay
 from pp2eb.engine.store import Outcome, Store
 from pp2eb.engine.vat_rounding import VAT_CHECK, VatRounding
 from pp2eb.mapping.booking import Booking, ReferenceData, Skip, Wait
-from pp2eb.mapping.mapper import MappingError, map_order
+from pp2eb.mapping.mapper import map_order
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
 

@@ -37,7 +37,7 @@ from pp2eb.apis import errors as apierrors
 from pp2eb.apis.words import explain_api_error
 from pp2eb.engine.runstate import Failure, retry_delay
 from pp2eb.engine.store import Store
-from pp2eb.mapping.booking import Ledger, MappingError
+from pp2eb.mapping.booking import Ledger
 from pp2eb.mapping.payment import (
     PAYMENT_RECEIVED,
     NoPayment,
@@ -48,6 +48,7 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
+from pp2eb.mapping.problems import MappingError
 from pp2eb.models import OrderRecord
 
 if TYPE_CHECKING:

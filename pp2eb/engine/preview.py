@@ -20,7 +20,8 @@ from pp2eb.engine.store import Store
 from pp2eb.mapping.booking import Booking, OriginalBooking, ReferenceData, Skip, Wait
 from pp2eb.mapping.customers import customer_code
 from pp2eb.mapping.figures import raw_order_id
-from pp2eb.mapping.mapper import MappingError, map_order
+from pp2eb.mapping.mapper import map_order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord

@@ -49,8 +49,9 @@ from pp2eb.engine.store import Outcome, Store
 from pp2eb.engine.vat_rounding import VatRounding
 from pp2eb.mapping.booking import Ledger, ReferenceData, Template
 from pp2eb.mapping.figures import raw_order_id, read_id
-from pp2eb.mapping.mapper import MappingError, before_start_date
+from pp2eb.mapping.mapper import before_start_date
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.vat import products_physical

@@ -25,12 +25,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.buyer import DOMESTIC, EU_CONSUMER, EXPORT, REVERSE, Buyer, decide_buyer
 from pp2eb.mapping.countries import HOME_COUNTRY
 from pp2eb.mapping.figures import read_id
 from pp2eb.mapping.order import Line, Order, TaxRate
-from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.problems import MappingError, shown
 from pp2eb.mapping.settings import (
     OUTSIDE_EU_GOODS,
     OUTSIDE_EU_SERVICES,

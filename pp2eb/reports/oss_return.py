@@ -25,10 +25,11 @@ from decimal import Decimal
 
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import EU_CONSUMER, buyer, oss_applies, treatments

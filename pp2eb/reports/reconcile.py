@@ -17,11 +17,12 @@ from decimal import Decimal
 
 from pp2eb.apis.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
