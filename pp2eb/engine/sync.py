@@ -47,14 +47,14 @@ from pp2eb.engine.runstate import (
 )
 from pp2eb.engine.store import Outcome, Store
 from pp2eb.engine.vat_rounding import VatRounding
-from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.mapping.figures import raw_order_id, read_id
+from pp2eb.mapping.booking import ReferenceData
+from pp2eb.mapping.figures import raw_order_id
 from pp2eb.mapping.mapper import before_start_date
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.reference import read_reference
 from pp2eb.mapping.settings import Settings
-from pp2eb.mapping.vat import products_physical
 from pp2eb.models import OrderRecord, SyncRun, utcnow
 
 logger = logging.getLogger(__name__)
@@ -67,26 +67,9 @@ PAID_AT_OVERLAP = timedelta(hours=1)
 def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceData:
     """Ledgers and templates from e-Boekhouden, product ledger codes and kinds from Plug&Pay:
     once a run."""
-    ledgers = [
-        Ledger(
-            id=item["id"],
-            code=str(item["code"]),
-            description=item.get("description") or "",
-            category=item.get("category") or "",
-        )
-        for item in eb.iter_ledgers()
-    ]
-    templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    listed = list(pp.iter_products())
-    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in listed}
-    products.pop(None, None)  # a product without a readable id cannot be on an order line
-    physical = products_physical(listed)  # goods or a service: the VAT code abroad differs
-    return ReferenceData.build(ledgers, templates, products, product_physical=physical)
-
-
-def _ledger_code(value: object) -> str | None:
-    # The SDK types the product ledger as int|string|null (PR #109): read it as text.
-    return None if value is None or value == "" else str(value)
+    ledgers = list(eb.iter_ledgers())
+    templates = eb.list_invoice_templates()
+    return read_reference(ledgers, templates, pp.iter_products())
 
 
 def sync_orders(
