@@ -159,7 +159,9 @@ class Engine:
         self.seen: set[int] = set()
         self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
-        self.payments = Payments(self) if settings.book_payments else None
+        self.payments = None
+        if settings.book_payments:
+            self.payments = Payments(eb, store, settings, self.state, self.reference)
 
     def reference(self) -> ReferenceData:
         """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
