@@ -7,7 +7,9 @@ an invoice number, booked under their order number, go the same way too.
 
 from __future__ import annotations
 
+import ast
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +126,19 @@ def test_reading_an_order_keeps_what_its_record_shows(raw, order_id, shown):
     assert (reading.order is None) == (reading.problem is not None)
     if order_id is None:
         assert reading.problem.reason == booking_path.NO_ID
+
+
+def test_outside_the_mapper_only_the_booking_path_maps_an_order_and_builds_its_body():
+    path_steps = {"map_order", "to_invoice_payload", "to_mutation_payload"}
+    package = Path(booking_path.__file__).resolve().parent.parent
+    users = set()
+    for path in package.rglob("*.py"):
+        if path.parent.name == "mapping":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set()
+            if isinstance(node, ast.Attribute):
+                names = {node.attr}
+            if names & path_steps:
+                users.add(path.relative_to(package).as_posix())
+    assert users == {"engine/booking_path.py"}
