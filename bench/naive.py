@@ -25,10 +25,11 @@ from pp2eb.apis import errors as apierrors
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.engine.sync import backfill_orders, fetch_reference
-from pp2eb.mapping.booking import Booking, MappingError, OriginalBooking, Skip
+from pp2eb.mapping.booking import Booking, OriginalBooking, Skip
 from pp2eb.mapping.customers import relation_payload
 from pp2eb.mapping.mapper import map_order
 from pp2eb.mapping.payloads import to_mutation_payload
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import USUAL_CODES, Settings
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY

@@ -13,7 +13,7 @@ import argparse
 import logging
 
 from bench.serving import serve
-from pp2eb.sandbox import create_sandbox
+from pp2eb.sandbox.wsgi import create_sandbox
 
 
 def main(argv: list[str] | None = None) -> None:

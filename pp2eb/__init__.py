@@ -30,30 +30,13 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask
 
 from pp2eb.extensions import babel, csrf, db, migrate
 from pp2eb.setup import crypto
+from pp2eb.web.languages import remember_language, select_locale
 
 __version__ = "0.1.0"
-
-LANGUAGES = {"en": "English", "nl": "Nederlands"}
-
-
-def select_locale() -> str | None:
-    """The language chosen in the header, else the browser's preferred one among ours."""
-    if not has_request_context():
-        return None
-    if session.get("language") in LANGUAGES:
-        return session["language"]
-    return request.accept_languages.best_match(LANGUAGES)
-
-
-def remember_language() -> None:
-    """Keep the language picked with ``?lang=`` (the header's switch) in the session."""
-    language = request.args.get("lang")
-    if language in LANGUAGES:
-        session["language"] = language
 
 
 def create_app(test_config: dict | None = None) -> Flask:

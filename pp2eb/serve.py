@@ -34,7 +34,7 @@ def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threadi
     """Serve both sandbox APIs on ``host:port`` (and the SMTP sink) in daemon threads."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
-    from pp2eb.sandbox import create_sandbox
+    from pp2eb.sandbox.wsgi import create_sandbox
 
     sink = start_mail_sink(host, smtp_port) if smtp_port else None
 

@@ -13,7 +13,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pp2eb import create_app
-from pp2eb.sandbox import base_urls, create_sandbox
+from pp2eb.sandbox import base_urls
+from pp2eb.sandbox.wsgi import create_sandbox
 from pp2eb.web.auth import create_user
 from tests.clock import DEMO_NOW, DEMO_TODAY
 

@@ -22,6 +22,8 @@ class ApiError(Exception):
     summary: str = words.ANSWERED_WITH_AN_ERROR
     #: True when trying the same call again later may succeed without anyone changing anything.
     retryable: bool = False
+    #: Which kind of failure, for ``words.explain_api_error`` (which cannot import these classes).
+    kind: str = "error"
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class AuthError(ApiError):
     """The key or token was refused (401); a person has to reconnect."""
 
     summary = words.REFUSED_THE_CREDENTIALS
+    kind = "auth"
 
     def default_advice(self) -> str:
         return words.reconnect(self.api)
@@ -84,6 +87,7 @@ class RateLimited(ApiError):
 
     summary = words.ASKS_TO_SLOW_DOWN
     retryable = True
+    kind = "rate_limited"
 
     def __init__(self, detail: str | None = None, *, retry_after: float = 1.0, **kwargs) -> None:
         super().__init__(detail, **kwargs)
@@ -98,6 +102,7 @@ class Unavailable(ApiError):
 
     summary = words.NOT_REACHED
     retryable = True
+    kind = "unavailable"
 
     def __init__(self, detail: str | None = None, *, write_uncertain: bool = False, **kwargs):
         self.write_uncertain = write_uncertain  # before the advice, which depends on it
@@ -114,6 +119,7 @@ class Rejected(ApiError):
     """The API refused the request (4xx); the data or a setting must change first."""
 
     summary = words.REFUSED_THE_REQUEST
+    kind = "rejected"
 
     def __init__(
         self,
@@ -138,3 +144,4 @@ class NotFound(Rejected):
     """The resource does not exist (404)."""
 
     summary = words.COULD_NOT_FIND_IT
+    kind = "not_found"

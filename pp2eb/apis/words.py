@@ -15,10 +15,23 @@ stored on the order and the run, and logged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from pp2eb.apis.errors import ApiError
+
+class ApiError(Protocol):
+    """What these words read of an ``errors.ApiError``: declared here, not imported, because
+    ``errors`` takes its words from this module (and an import back would be a cycle)."""
+
+    api: str
+    kind: str  # "auth", "rate_limited", "unavailable", "rejected", "not_found" or "error"
+    status: int | None
+    code: str | None
+    detail: str | None
+
+    def what_happened(self) -> str: ...
+
+    def particulars(self) -> str: ...
+
 
 #: ``translate(message, **variables)``: flask_babel's ``gettext``, or ``english``.
 Translate = Callable[..., str]
@@ -275,19 +288,16 @@ PAYMENT_CODES: dict[str, tuple[str, str]] = {
 
 def explain_api_error(exc: ApiError, *, payment: bool = False) -> tuple[str, str]:
     """(what happened, what to do) for an API error on an order (or on its ``payment``)."""
-    # errors.py takes its words from this module, so its classes are imported on first use.
-    from pp2eb.apis import errors as apierrors
-
     if payment and exc.code in PAYMENT_CODES:
         return PAYMENT_CODES[exc.code]
     if exc.code and exc.code in EBOEKHOUDEN_CODES:
         reason, fix = EBOEKHOUDEN_CODES[exc.code]
         return f"{reason} ({exc.code}: {exc.detail or 'no details'})", fix
-    if isinstance(exc, apierrors.AuthError):
+    if exc.kind == "auth":
         return exc.what_happened(), reconnect(exc.api)
-    if isinstance(exc, apierrors.RateLimited):
+    if exc.kind == "rate_limited":
         return exc.what_happened(), TRIED_AGAIN_NEXT_RUN
-    if isinstance(exc, apierrors.Unavailable):
+    if exc.kind == "unavailable":
         return f"{english(NOT_REACHED, name=exc.api)}.", f"{TRIED_AGAIN_NEXT_RUN} {IF_IT_LASTS}"
     if exc.code and exc.code.startswith("REL_"):
         return (

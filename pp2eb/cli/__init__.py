@@ -112,7 +112,8 @@ def sandbox_serve(host: str | None, port: int | None) -> None:
     """Serve both sandbox APIs until stopped."""
     from werkzeug.serving import run_simple
 
-    from pp2eb.sandbox import base_urls, create_sandbox
+    from pp2eb.sandbox import base_urls
+    from pp2eb.sandbox.wsgi import create_sandbox
 
     host = host or current_app.config["SANDBOX_HOST"]
     port = port or current_app.config["SANDBOX_PORT"]

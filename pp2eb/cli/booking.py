@@ -12,12 +12,10 @@ from flask.cli import AppGroup, with_appcontext
 
 from pp2eb.apis import errors as apierrors
 from pp2eb.dutchtime import show
-from pp2eb.engine.originals import fetcher
-from pp2eb.engine.preview import Summary, preview_orders
+from pp2eb.engine import preview
 from pp2eb.engine.runstate import RunResult
 from pp2eb.engine.store import Store
 from pp2eb.engine.sync import backfill_orders, fetch_reference
-from pp2eb.engine.vat_rounding import VatRounding
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import OLD_VAT_KEYS, Settings, SettingsError
 from pp2eb.models import Attempt, OrderRecord
@@ -109,19 +107,9 @@ def backfill_command(since, until, dry_run: bool) -> None:
         return
     settings, (pp, eb) = _ready()
     with _api_errors(), eb:
-        # The rounding as the run will know it; what is learnt here is not stored (a dry run).
-        rounding = VatRounding(eb, db.session).known(save=False)
-        ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
-        summary = Summary()
-        items = preview_orders(
-            backfill_orders(pp, since_day, until_day),
-            eb,
-            Store(db.session),
-            settings,
-            ref,
-            fetcher(pp),
-        )
-        for item in items:
+        summary = preview.Summary()
+        orders = backfill_orders(pp, since_day, until_day)
+        for item in preview.dry_run(pp, eb, Store(db.session), settings, orders):
             summary.add(item)
             _echo_preview(item)
     _echo_summary(summary)
@@ -155,7 +143,7 @@ def _echo_preview(item) -> None:
             click.echo(f"    note: {note}")
 
 
-def _echo_summary(summary: Summary) -> None:
+def _echo_summary(summary: preview.Summary) -> None:
     click.echo(
         f"\n{summary.orders} orders: {summary.to_book} to book ({summary.total}), "
         f"{summary.already_booked} already booked, {summary.skipped} skipped, "

@@ -2,6 +2,8 @@
 
 * ``sync``: one run, which decides what to book (``Engine``, ``run_once``, ``backfill_orders``);
 * ``booker``: one order booked: map, find the relation, intent, write, confirm;
+* ``booking_path``: the one path from an order's JSON to the request body, a run's and the
+  dry run's: read, left alone or not, map, body;
 * ``payments``: the payments of booked orders, booked once too;
 * ``relations``: the e-Boekhouden relation of a Plug&Pay customer, found or made;
 * ``originals``: the original of a credit invoice, for the mapper;

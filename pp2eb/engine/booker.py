@@ -1,5 +1,8 @@
 """One order booked in e-Boekhouden exactly once: map, find the relation, intent, write, confirm.
 
+The order is mapped and its body built along ``pp2eb.engine.booking_path``, the path the dry run
+takes too.
+
 The intent is committed before the remote write and confirmed after it. A record still in
 ``booking`` (a crash, a timeout, a 500 after the write) is looked up in e-Boekhouden by its
 invoice number before anything is written again, and an answer that says the booking exists
@@ -19,15 +22,16 @@ from datetime import timedelta
 from pp2eb.apis import errors as apierrors
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.words import explain_api_error
-from pp2eb.engine.originals import Fetch, with_originals
+from pp2eb.engine.booking_path import decide, request_body
+from pp2eb.engine.originals import Fetch
 from pp2eb.engine.relations import Relations
 from pp2eb.engine.runstate import RETRY_FIRST, Failure, RunState, retry_delay
 from pp2eb.engine.store import Outcome, Store
 from pp2eb.engine.vat_rounding import VAT_CHECK, VatRounding
 from pp2eb.mapping.booking import Booking, ReferenceData, Skip, Wait
-from pp2eb.mapping.mapper import MappingError, map_order
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import SALES_INVOICE_SENT, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.payloads import SALES_INVOICE_SENT
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
 from pp2eb.states import AttemptOutcome, OrderState
@@ -101,8 +105,7 @@ class OrderBooker:
 
     def _book(self, rec: OrderRecord, order: Order) -> None:
         self.fresh_intent = None
-        ref = with_originals(order, self.reference, self.store, self.fetch)
-        result = map_order(order, self.settings, ref)
+        result = decide(order, self.settings, self.reference, self.store, self.fetch)
         if isinstance(result, Skip):
             self._skip(rec, order, result.reason)
             return
@@ -134,12 +137,10 @@ class OrderBooker:
         relation_id = booking.relation_id or self.relations.ensure(booking.relation)
         if booking.vat_id:  # reverse charge: the relation must carry the VAT id first
             self.relations.ensure_vat_id(relation_id, booking.relation, booking.vat_id)
-        if booking.insertion == "invoice":
-            body = to_invoice_payload(booking, relation_id=relation_id)
-            create = self.eb.create_invoice
-        else:
-            body = to_mutation_payload(booking, relation_id=relation_id)
-            create = self.eb.create_mutation
+        body = request_body(booking, relation_id)
+        create = (
+            self.eb.create_invoice if booking.insertion == "invoice" else self.eb.create_mutation
+        )
         self.store.record_intent(
             rec,
             insertion=booking.insertion,

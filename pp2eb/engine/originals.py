@@ -30,9 +30,8 @@ from pp2eb.mapping.booking import (
     OriginalNotBooked,
     ReferenceData,
 )
-from pp2eb.mapping.mapper import MappingError
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.problems import QUOTED, MappingError, cut
 from pp2eb.mapping.readings import parse_order
 from pp2eb.states import OrderState
 

@@ -26,18 +26,19 @@ without a clearing ledger, paid before ``payments_from``) are ``skipped`` with t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 
 from pp2eb import jsonutil
 from pp2eb.apis import errors as apierrors
+from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.words import explain_api_error
-from pp2eb.engine.runstate import Failure, retry_delay
+from pp2eb.engine.runstate import Failure, RunState, retry_delay
 from pp2eb.engine.store import Store
-from pp2eb.mapping.booking import Ledger, MappingError
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.payment import (
     PAYMENT_RECEIVED,
     NoPayment,
@@ -48,14 +49,12 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
+from pp2eb.mapping.problems import MappingError
+from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
 from pp2eb.states import AttemptOutcome, OrderState, PaymentState
 
-if TYPE_CHECKING:
-    from pp2eb.engine.sync import Engine
-
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # What the order page's retry button tries again.
 RETRYABLE = (PaymentState.FAILED, PaymentState.BOOKING, PaymentState.SKIPPED)
@@ -81,12 +80,23 @@ def due(store: Store, now: datetime) -> list[int]:
 
 
 class Payments:
-    """The payment part of one engine run; ``Engine`` makes it when payments are on."""
+    """The payment part of one engine run; ``Engine`` makes it when payments are on.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.eb, self.store, self.settings = engine.eb, engine.store, engine.settings
-        self.run, self.clock = engine.run, engine.clock
+    ``state`` is the run's: its patience with 429s, its count of unavailable answers (a few in
+    a row stop the run), its report of failures. ``reference`` gives the run's reference data,
+    fetched at the first order or payment that needs it; a failure there stops the run.
+    """
+
+    def __init__(
+        self,
+        eb: EBoekhoudenClient,
+        store: Store,
+        settings: Settings,
+        state: RunState,
+        reference: Callable[[], ReferenceData],
+    ) -> None:
+        self.eb, self.store, self.settings, self.state = eb, store, settings, state
+        self.run, self.clock, self.reference = state.run, state.clock, reference
         self.fresh_intent = False
 
     def due(self) -> list[int]:
@@ -104,7 +114,7 @@ class Payments:
         if reason is not None:
             self._not_now(rec, reason)
             return
-        ledgers = self._ledgers()  # like a booking's reference: a failure here stops the run
+        ledgers = self.reference().ledgers  # like a booking's: a failure here stops the run
         self.fresh_intent = False
         try:
             body = jsonutil.loads(rec.booking_json) if rec.booking_json else None
@@ -121,7 +131,7 @@ class Payments:
             raise
         except apierrors.Unavailable as exc:
             self._failed(rec, *_explain(exc), exc.code)
-            self._note_unavailable(exc)
+            self.state.note_unavailable(exc)
         except apierrors.ApiError as exc:
             self._failed(rec, *_explain(exc), exc.code)
 
@@ -134,7 +144,7 @@ class Payments:
         self._save(rec, intent)
         self.fresh_intent = True
         try:
-            created = self._patiently(lambda: self.eb.create_mutation(body))
+            created = self.state.patiently(lambda: self.eb.create_mutation(body))
         except apierrors.Rejected as exc:
             if exc.code not in DUPLICATE_CODES:
                 raise
@@ -149,7 +159,7 @@ class Payments:
                 self._booked(rec, found, "e-Boekhouden did not answer, but the payment is there.")
                 return
             self._unconfirmed(rec, f"{exc.api} did not confirm the payment ({exc}).", exc.code)
-            self._note_unavailable(exc)
+            self.state.note_unavailable(exc)
             return
         self._booked(rec, int(created["id"]), "Payment booked.")
 
@@ -158,13 +168,15 @@ class Payments:
         booked, or the look-up failed and it stays unconfirmed), False when it is not there."""
         body = jsonutil.loads(rec.payment_json) if rec.payment_json else {}
         try:
-            found = self._patiently(lambda: self._lookup(rec.reference or "", body.get("ledgerId")))
+            found = self.state.patiently(
+                lambda: self._lookup(rec.reference or "", body.get("ledgerId"))
+            )
         except apierrors.AuthError:
             raise
         except apierrors.ApiError as exc:
             self._unconfirmed(rec, f"It could not be looked up in e-Boekhouden ({exc}).", exc.code)
             if isinstance(exc, apierrors.Unavailable):
-                self._note_unavailable(exc)
+                self.state.note_unavailable(exc)
             return True  # it stays unconfirmed, and nothing is written
         if found is None:
             return False
@@ -190,7 +202,7 @@ class Payments:
     # --- recording ---
 
     def _booked(self, rec: OrderRecord, mutation_id: int | None, note: str) -> None:
-        self._reached()
+        self.state.reached()
         now = self.clock()
         values = {"payment_state": PaymentState.BOOKED, "payment_mutation_id": mutation_id}
         values |= {"payment_booked_at": now, "payment_reason": None, "payment_error_code": None}
@@ -215,7 +227,7 @@ class Payments:
         values |= {"payment_error_code": code, "payment_attempts": attempts}
         values["payment_next_attempt_at"] = self.clock() + retry_delay(attempts)
         self._save(rec, values, AttemptOutcome.PAYMENT_FAILED, text, code)
-        self.engine.state.payments_failed += 1
+        self.state.payments_failed += 1
         self._report(rec, text)
 
     def _unconfirmed(self, rec: OrderRecord, reason: str, code: str | None) -> None:
@@ -235,31 +247,13 @@ class Payments:
 
     def _report(self, rec: OrderRecord, text: str) -> None:
         number = rec.invoice_number or str(rec.order_id)
-        self._failures().append(Failure(rec.order_id, number, f"Payment not booked: {text}"))
+        self.state.failures.append(Failure(rec.order_id, number, f"Payment not booked: {text}"))
         logger.info("payment of order %s not booked: %s", rec.order_id, text)
 
     def _save(self, rec, values, outcome=None, message=None, code=None) -> None:
         """Write ``values`` to the record (and an attempt when ``outcome``), then commit."""
         attempt = None if outcome is None else (outcome, code, message)
         self.store.save_payment(rec, values, self.run, self.clock(), attempt)
-
-    # --- what this uses of the engine's run: the only place that knows how the engine is built ---
-
-    def _patiently(self, call: Callable[[], T]) -> T:
-        return self.engine.state.patiently(call)  # waits out 429s, within the run's patience
-
-    def _note_unavailable(self, exc: apierrors.Unavailable) -> None:
-        self.engine.state.note_unavailable(exc)  # stops the run after a few in a row
-
-    def _reached(self) -> None:
-        self.engine.state.reached()
-
-    def _failures(self) -> list[Failure]:
-        return self.engine.state.failures  # the run's report (``flask sync`` prints it)
-
-    def _ledgers(self) -> Mapping[str, Ledger]:
-        """The ledgers by code: the run's reference data, fetched here if no order needed it."""
-        return self.engine.reference().ledgers
 
 
 def _explain(exc: apierrors.ApiError) -> tuple[str, str | None]:

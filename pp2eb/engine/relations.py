@@ -32,7 +32,6 @@ import sqlalchemy as sa
 from pp2eb.apis import errors as apierrors
 from pp2eb.apis.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.engine.store import Store
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.customers import (
     RelationDraft,
     customer_code,
@@ -40,7 +39,7 @@ from pp2eb.mapping.customers import (
     relation_update,
     vat_id_key,
 )
-from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.problems import QUOTED, MappingError, cut
 
 logger = logging.getLogger(__name__)
 

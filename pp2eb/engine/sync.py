@@ -1,10 +1,11 @@
 """The booking engine: each Plug&Pay order booked in e-Boekhouden exactly once.
 
 One run reads orders as a stream of pages and treats each order as its own unit of work:
-parse, map (``pp2eb.mapping.mapper``, pure), find or create the relation, record the intent, write,
-confirm (``pp2eb.engine.booker``). A failure is recorded on that order, in words, with a time to try
-again, and the run goes on; the run's lease, waits and counts live in ``pp2eb.engine.runstate``.
-Collaborators come in as arguments; nothing here reads Flask's ``current_app``.
+read and map it (``pp2eb.engine.booking_path``, the dry run's path too), find or create the
+relation, record the intent, write, confirm (``pp2eb.engine.booker``). A failure is recorded on
+that order, in words, with a time to try again, and the run goes on; the run's lease, waits and
+counts live in ``pp2eb.engine.runstate``. Collaborators come in as arguments; nothing here reads
+Flask's ``current_app``.
 
 Exactly once rests on three things:
 
@@ -31,6 +32,7 @@ from pp2eb import jsonutil
 from pp2eb.apis import errors as apierrors
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine import booking_path
 from pp2eb.engine.booker import OrderBooker
 from pp2eb.engine.originals import fetcher
 from pp2eb.engine.payments import Payments
@@ -47,13 +49,11 @@ from pp2eb.engine.runstate import (
 )
 from pp2eb.engine.store import Outcome, Store
 from pp2eb.engine.vat_rounding import VatRounding
-from pp2eb.mapping.booking import Ledger, ReferenceData, Template
-from pp2eb.mapping.figures import raw_order_id, read_id
-from pp2eb.mapping.mapper import MappingError, before_start_date
+from pp2eb.mapping.booking import ReferenceData
+from pp2eb.mapping.mapper import before_start_date
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.reference import read_reference
 from pp2eb.mapping.settings import Settings
-from pp2eb.mapping.vat import products_physical
 from pp2eb.models import SyncRun, utcnow
 from pp2eb.states import OrderState, RunStatus
 
@@ -67,26 +67,9 @@ PAID_AT_OVERLAP = timedelta(hours=1)
 def fetch_reference(eb: EBoekhoudenClient, pp: PlugAndPayClient) -> ReferenceData:
     """Ledgers and templates from e-Boekhouden, product ledger codes and kinds from Plug&Pay:
     once a run."""
-    ledgers = [
-        Ledger(
-            id=item["id"],
-            code=str(item["code"]),
-            description=item.get("description") or "",
-            category=item.get("category") or "",
-        )
-        for item in eb.iter_ledgers()
-    ]
-    templates = [Template(id=t["id"], name=t["name"]) for t in eb.list_invoice_templates()]
-    listed = list(pp.iter_products())
-    products = {read_id(p.get("id")): _ledger_code(p.get("ledger")) for p in listed}
-    products.pop(None, None)  # a product without a readable id cannot be on an order line
-    physical = products_physical(listed)  # goods or a service: the VAT code abroad differs
-    return ReferenceData.build(ledgers, templates, products, product_physical=physical)
-
-
-def _ledger_code(value: object) -> str | None:
-    # The SDK types the product ledger as int|string|null (PR #109): read it as text.
-    return None if value is None or value == "" else str(value)
+    ledgers = list(eb.iter_ledgers())
+    templates = eb.list_invoice_templates()
+    return read_reference(ledgers, templates, pp.iter_products())
 
 
 def sync_orders(
@@ -178,7 +161,9 @@ class Engine:
         self.seen: set[int] = set()
         self.noted: set[str] = set()  # the readings this run has logged
         # Only when payments are booked: with them off, a run costs nothing more.
-        self.payments = Payments(self) if settings.book_payments else None
+        self.payments = None
+        if settings.book_payments:
+            self.payments = Payments(eb, store, settings, self.state, self.reference)
 
     def reference(self) -> ReferenceData:
         """Ledgers, templates and product ledgers, fetched at the first order (or payment) that
@@ -234,40 +219,40 @@ class Engine:
 
     def book_raw(self, raw: object) -> None:
         """Book one order as Plug&Pay returned it; every failure ends up on its record."""
-        order_id = raw_order_id(raw)
+        reading = booking_path.read(raw)
+        order_id = reading.order_id
         if order_id is None:
             self.run.failed += 1
-            self.state.failures.append(
-                Failure(0, None, "Plug&Pay returned an order without an id.")
-            )
+            self.state.failures.append(Failure(0, None, reading.problem.reason))
             logger.warning("skipped an order without an id in run %s", self.run.id)
             return
         if order_id in self.seen:
             return
         self.seen.add(order_id)
         self.state.keep_lease()
-        try:
-            order = parse_order(raw)
-        except MappingError as exc:
+        order = reading.order
+        if order is None:
             rec = self.store.record(order_id)
-            self.store.describe(rec, raw=raw, summary=_raw_summary(raw))
-            self.booker.fail(rec, Outcome(OrderState.FAILED, exc.reason, exc.fix), None)
+            self.store.describe(rec, raw=raw, summary=reading.shown)
+            problem = Outcome(OrderState.FAILED, reading.problem.reason, reading.problem.fix)
+            self.booker.fail(rec, problem, None)
             return
         self.note_readings(order)
         if self.run.kind in ("sync", "webhook") and before_start_date(order, self.settings):
             return  # the scheduled sync (and a webhook) leaves orders before the start date alone
         rec = self.store.record(order_id)
-        if rec.state == OrderState.BOOKED:
+        standing = booking_path.left_alone(rec)
+        if standing == booking_path.ALREADY_BOOKED:
             self.run.already_booked += 1
             if self.payments is not None:
                 self.payments.book(rec, raw)
             return
-        if rec.skipped_by_hand:
-            return  # a person decided; "retry" on the dashboard undoes it
+        if standing == booking_path.BY_HAND:
+            return
         self.reference()
         if order.is_credit:
             self.look_again_at_originals(order)
-        self.store.describe(rec, raw=raw, summary=_summary(order))
+        self.store.describe(rec, raw=raw, summary=reading.shown)
         self.booker.book(rec, order)
         if self.payments is not None:
             self.payments.book(rec, raw)
@@ -285,25 +270,3 @@ class Engine:
                     order.id,
                     reading,
                 )
-
-
-def _summary(order: Order) -> dict:
-    contact = order.contact
-    person = " ".join(p for p in (contact.firstname, contact.lastname) if p)
-    return {
-        "invoice_number": order.invoice_number,
-        "invoice_date": order.invoice_date.isoformat() if order.invoice_date else None,
-        "customer": (contact.company or person or contact.email or "")[:255] or None,
-        "email": (contact.email or "")[:255] or None,
-        "amount_with_tax": str(order.amount_with_tax),
-    }
-
-
-def _raw_summary(raw: dict) -> dict:
-    """What can be shown of an order that could not be read."""
-    number = raw.get("invoice_number")
-    when = raw.get("invoice_date")
-    return {
-        "invoice_number": str(number)[:64] if number is not None else None,
-        "invoice_date": str(when)[:10] if when is not None else None,
-    }

@@ -21,23 +21,6 @@ if TYPE_CHECKING:
     from pp2eb.mapping.customers import RelationDraft
 
 
-class MappingError(Exception):
-    """An order that cannot be booked as it is; ``reason`` says why, ``fix`` what to do.
-
-    ``setting`` names the settings key whose page fixes it (``vat_map``, ``oss_ledgers``, ...),
-    or is None when the order itself must be corrected in Plug&Pay.
-    """
-
-    def __init__(self, reason: str, *, fix: str | None = None, setting: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.fix = fix
-        self.setting = setting
-
-    def __str__(self) -> str:
-        return f"{self.reason} Fix: {self.fix}" if self.fix else self.reason
-
-
 @dataclass(frozen=True)
 class Skip:
     """The order is deliberately not booked (test mode, concept, unpaid, nothing to book)."""

@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.countries import HOME_COUNTRY
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.problems import MappingError, shown
 from pp2eb.mapping.territories import place_of
 
 DOMESTIC, REVERSE, EXPORT, EU_CONSUMER = "domestic", "reverse", "export", "eu_consumer"

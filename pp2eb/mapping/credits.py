@@ -29,13 +29,12 @@ from pp2eb.mapping.booking import (
     PENDING,
     SKIPPED,
     UNSEEN,
-    MappingError,
     OriginalBooking,
     ReferenceData,
     Wait,
 )
 from pp2eb.mapping.order import Order, RelatedOrder
-from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.problems import QUOTED, MappingError, cut
 from pp2eb.mapping.settings import Settings
 
 

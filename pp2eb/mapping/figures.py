@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import (
     CREDIT_INVOICE,
     PAYMENT_STATUSES,
@@ -26,7 +25,7 @@ from pp2eb.mapping.order import (
     TaxRate,
 )
 from pp2eb.mapping.orderjson import ID_TEXT, Fields
-from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.problems import QUOTED, MappingError, cut
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,6 @@ from pp2eb.mapping.booking import (
     Booking,
     BookingRow,
     Ledger,
-    MappingError,
     OriginalBooking,
     OriginalNotBooked,
     ReferenceData,
@@ -60,13 +59,8 @@ from pp2eb.mapping.booking import (
 from pp2eb.mapping.credits import Credit, credit_of
 from pp2eb.mapping.customers import relation_draft
 from pp2eb.mapping.order import Order
-from pp2eb.mapping.payloads import (
-    MAX_MUTATION_DESCRIPTION,
-    QUOTED,
-    cut,
-    to_invoice_payload,
-    to_mutation_payload,
-)
+from pp2eb.mapping.payloads import MAX_MUTATION_DESCRIPTION, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.problems import QUOTED, MappingError, cut
 from pp2eb.mapping.rounding import balance_vat, needs_rounding_rows, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.settings import Settings
@@ -78,7 +72,6 @@ __all__ = [
     "Booking",
     "BookingRow",
     "Ledger",
-    "MappingError",
     "OriginalBooking",
     "OriginalNotBooked",
     "ReferenceData",

@@ -13,9 +13,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.countries import ISO_COUNTRIES
-from pp2eb.mapping.payloads import QUOTED
+from pp2eb.mapping.problems import MappingError, shown
 from pp2eb.mapping.vatcodes import CENT
 
 _NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
@@ -24,13 +23,6 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Larger than any real order; keeps Decimal arithmetic far inside its precision.
 _MAX_AMOUNT = Decimal(10) ** 12
 _PERCENT_STEP = Decimal("0.0001")
-
-
-def shown(value: object, limit: int = QUOTED) -> str:
-    """``value`` as a message quotes it: text in quotes, and cut short, so that a 10,000-character
-    field does not become a 10,000-character reason."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe(value: object) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from pp2eb.mapping.problems import cut
+
 if TYPE_CHECKING:
     from pp2eb.mapping.booking import Booking, BookingRow
 
@@ -26,13 +28,6 @@ MAX_MUTATION_DESCRIPTION = 50
 # a row's or an item's description readable.
 MAX_ROW_DESCRIPTION = 200
 MAX_REFERENCE = 50  # CreateInvoice.reference (maxLength 50)
-QUOTED = 60  # characters of a number or label quoted in a reason
-
-
-def cut(text: str, limit: int = MAX_ROW_DESCRIPTION) -> str:
-    """``text`` on one line, shortened with an ellipsis to at most ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _check_relation(booking: Booking, relation_id: int) -> None:
@@ -70,7 +65,8 @@ def to_mutation_payload(booking: Booking, *, relation_id: int) -> dict[str, Any]
 
 def _item_text(row: BookingRow) -> str:
     # An invoice item needs a description (FACT_ITEM_001); grouped rows have none of their own.
-    return row.description or cut(row.ledger.description or f"Grootboek {row.ledger.code}")
+    text = row.ledger.description or f"Grootboek {row.ledger.code}"
+    return row.description or cut(text, MAX_ROW_DESCRIPTION)
 
 
 def to_invoice_payload(booking: Booking, *, relation_id: int) -> dict[str, Any]:

@@ -29,8 +29,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from pp2eb.dutchtime import local_day
-from pp2eb.mapping.booking import Ledger, MappingError
-from pp2eb.mapping.payloads import MAX_MUTATION_DESCRIPTION, cut, sent_rows, sent_total
+from pp2eb.mapping.booking import Ledger
+from pp2eb.mapping.payloads import MAX_MUTATION_DESCRIPTION, sent_rows, sent_total
+from pp2eb.mapping.problems import MappingError, cut
 from pp2eb.mapping.settings import Settings
 
 PAYMENT_RECEIVED = 3  # mutation type "Invoice payment received" (SOAP: FactuurbetalingOntvangen)

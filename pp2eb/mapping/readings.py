@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.figures import Figures, ItemFigures, TaxFigures, read_figures
 from pp2eb.mapping.order import Line, Order, Shipping, TaxTotal
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.totals import ZERO, check_totals, rate_totals
 
 LINE, NET, UNIT = "line", "net", "unit"

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pp2eb.mapping.booking import ROUNDING, BookingRow, MappingError
+from pp2eb.mapping.booking import ROUNDING, BookingRow
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.rows import Ledgers
 from pp2eb.mapping.totals import ZERO
 from pp2eb.mapping.vatcodes import (

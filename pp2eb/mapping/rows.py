@@ -22,11 +22,11 @@ from pp2eb.mapping.booking import (
     SHIPPING,
     BookingRow,
     Ledger,
-    MappingError,
     ReferenceData,
 )
 from pp2eb.mapping.order import Line, Order, TaxRate
-from pp2eb.mapping.payloads import MAX_ROW_DESCRIPTION, cut
+from pp2eb.mapping.payloads import MAX_ROW_DESCRIPTION
+from pp2eb.mapping.problems import MappingError, cut
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import ZERO, RateTotals, round_to_total
 from pp2eb.mapping.vat import Treatment, VatPlan

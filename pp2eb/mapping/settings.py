@@ -16,7 +16,7 @@ from typing import Any
 
 from pp2eb.mapping.countries import EU_COUNTRIES, HOME_COUNTRY, ISO_COUNTRIES
 from pp2eb.mapping.order import rate_key
-from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.problems import shown
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "orders": ("final_invoices", "paid"),

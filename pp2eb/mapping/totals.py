@@ -12,10 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order, TaxRate
-from pp2eb.mapping.orderjson import shown
-from pp2eb.mapping.payloads import QUOTED, cut
+from pp2eb.mapping.problems import QUOTED, MappingError, cut, shown
 from pp2eb.mapping.vatcodes import CENT
 
 ZERO = Decimal("0.00")

@@ -23,14 +23,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.buyer import DOMESTIC, EU_CONSUMER, EXPORT, REVERSE, Buyer, decide_buyer
 from pp2eb.mapping.countries import HOME_COUNTRY
-from pp2eb.mapping.figures import read_id
 from pp2eb.mapping.order import Line, Order, TaxRate
-from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.problems import MappingError, shown
 from pp2eb.mapping.settings import (
     OUTSIDE_EU_GOODS,
     OUTSIDE_EU_SERVICES,
@@ -99,14 +97,6 @@ class VatPlan(Mapping[str, Treatment]):
         whole = sum((abs(w) for w in weights.values()), Decimal(0))
         parts = round_to_total([amount * abs(w) / whole for w in weights.values()], amount)
         return list(zip(weights, parts, strict=True))
-
-
-def products_physical(products: Iterable[Mapping[str, Any]]) -> dict[int, bool]:
-    """Plug&Pay's product listing as ``{id: is_physical}``, for the products that say."""
-    found = {read_id(p.get("id")): p.get("is_physical") for p in products}
-    return {
-        pid: value for pid, value in found.items() if pid is not None and isinstance(value, bool)
-    }
 
 
 def buyer(order: Order, goods: bool = False) -> tuple[str, str]:

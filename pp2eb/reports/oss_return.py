@@ -25,10 +25,12 @@ from decimal import Decimal
 
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.problems import MappingError
+from pp2eb.mapping.reference import read_reference
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
 from pp2eb.mapping.vat import EU_CONSUMER, buyer, oss_applies, treatments
@@ -120,16 +122,20 @@ def _rate(percentage: Decimal) -> str:
     return format(percentage.normalize(), "f")
 
 
-def split_oss(order: Order, settings: Settings, day: date | None) -> dict[Key, tuple]:
+def split_oss(
+    order: Order, settings: Settings, day: date | None, reference: ReferenceData | None = None
+) -> dict[Key, tuple]:
     """The order's OSS base and VAT per (country, rate), as pp2eb books it; empty when none.
 
     An order pp2eb cannot book as it is, to a consumer elsewhere in the EU while OSS applies,
     goes whole under (country, "?"): it belongs on the return but pp2eb cannot say at what rate.
+    ``reference`` (``read_reference``, as a run reads it) says which products are goods, as for
+    a booking.
     """
     try:
         rates = rate_totals(order)
-        # Whether a line is goods does not change an EU consumer's OSS treatment.
-        how = treatments(order, settings, (t.rate for t in rates.values()), ReferenceData(), day)
+        rates_used = (t.rate for t in rates.values())
+        how = treatments(order, settings, rates_used, reference or read_reference(), day)
     except MappingError:
         try:
             country, kind = buyer(order)
@@ -203,19 +209,20 @@ def oss_return(
     oss_ledger_ids: Mapping[int, str],
     known_numbers: Mapping[str, int],
     original_dates: Mapping[int, date] | None = None,
+    reference: ReferenceData | None = None,
 ) -> OssReturn:
     """Compare the quarter's orders with its bookings, per country and rate and per order.
 
     ``oss_ledger_ids`` maps each OSS ledger's id to its country; ``known_numbers`` every invoice
     number pp2eb booked to its order id; ``original_dates`` (order id → invoice date) lets a
-    credit invoice follow its original's VAT rules.
+    credit invoice follow its original's VAT rules; ``reference`` says which products are goods.
     """
     plugandpay_base: dict[Key, Decimal] = defaultdict(lambda: ZERO)
     plugandpay_vat: dict[Key, Decimal] = defaultdict(lambda: ZERO)
     expected: dict[str, tuple[int, Decimal]] = {}
     orders = list(orders)
     for order in orders:
-        split = split_oss(order, settings, vat_date(order, original_dates or {}))
+        split = split_oss(order, settings, vat_date(order, original_dates or {}), reference)
         if not split:
             continue
         for key, (base, vat) in split.items():
@@ -295,4 +302,5 @@ def run(
         },
         known_numbers=known_numbers,
         original_dates=original_dates,
+        reference=read_reference(products=pp.iter_products()),
     )

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from pp2eb import dutchtime, jsonutil
 from pp2eb.extensions import db
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import Order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.vat import EU_CONSUMER, buyer
 from pp2eb.models import OrderRecord

@@ -17,15 +17,17 @@ from decimal import Decimal
 
 from pp2eb.apis.eboekhouden import MAX_PAGE_SIZE, EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.mapping.booking import MappingError, ReferenceData
+from pp2eb.mapping.booking import ReferenceData
 from pp2eb.mapping.credits import vat_date
 from pp2eb.mapping.mapper import invoice_number
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.payloads import SALES_INVOICE_SENT
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
+from pp2eb.mapping.reference import read_reference
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import rate_totals
-from pp2eb.mapping.vat import products_physical, treatments
+from pp2eb.mapping.vat import treatments
 from pp2eb.mapping.vatcodes import DISTANCE_SALES
 
 logger = logging.getLogger(__name__)
@@ -116,22 +118,22 @@ class _Sums:
 def split_order(
     order: Order,
     settings: Settings,
-    physical: Mapping[int, bool] | None = None,
+    reference: ReferenceData | None = None,
     day: date | None = None,
 ) -> tuple[dict, dict]:
     """The order per VAT code ``{code: (gross, vat)}`` and per OSS country ``{country: vat}``.
 
     Each line, the shipping and each rate's share of the order discounts go under their own
-    code (a book and a course to one company are two codes); ``physical`` says which products
-    are goods. An OSS rate is booked as its net on ``AFST_VERK`` plus the foreign VAT on the
-    country's ledger, so its VAT counts under the country. An order pp2eb cannot split goes
-    whole under "?". ``day`` is the date whose VAT rules apply (``vat_date``), the invoice date
-    when not given.
+    code (a book and a course to one company are two codes); ``reference`` (``read_reference``,
+    as a run reads it) says which products are goods. An OSS rate is booked as its net on
+    ``AFST_VERK`` plus the foreign VAT on the country's ledger, so its VAT counts under the
+    country. An order pp2eb cannot split goes whole under "?". ``day`` is the date whose VAT
+    rules apply (``vat_date``), the invoice date when not given.
     """
     try:
         rates = rate_totals(order)
-        reference = ReferenceData(product_physical=dict(physical or {}))
-        how = treatments(order, settings, (t.rate for t in rates.values()), reference, day)
+        rates_used = (t.rate for t in rates.values())
+        how = treatments(order, settings, rates_used, reference or read_reference(), day)
     except MappingError:
         return {UNSPLIT: (order.amount_with_tax, ZERO)}, {}
     codes: dict[str, tuple[Decimal, Decimal]] = {}
@@ -205,7 +207,7 @@ def reconcile(
     known_numbers: Mapping[str, int],
     oss_ledger_ids: Mapping[int, str],
     rounding_ledger_id: int | None = None,
-    physical: Mapping[int, bool] | None = None,
+    reference: ReferenceData | None = None,
     original_dates: Mapping[int, date] | None = None,
 ) -> Report:
     """Compare the month's orders with its mutations.
@@ -215,7 +217,7 @@ def reconcile(
     each OSS ledger's id to its country. Rows on ``rounding_ledger_id`` are pp2eb's VAT
     rounding pairs (+x at a rate, -x at GEEN, so that e-Boekhouden computes Plug&Pay's VAT):
     they count in e-Boekhouden's amounts, are shown as ``rounding`` and left out of the
-    difference. ``physical`` says which Plug&Pay products are goods. ``original_dates`` (order
+    difference. ``reference`` says which Plug&Pay products are goods. ``original_dates`` (order
     id → invoice date) lets a credit invoice follow its original's VAT rules (``oss_from``).
     """
     pp, eb = _Sums(), _Sums()
@@ -230,7 +232,7 @@ def reconcile(
         previous = expected.get(number, (order.id, ZERO))[1]
         expected[number] = (order.id, previous + order.amount_with_tax)
         day = vat_date(order, original_dates or {})
-        codes, countries = split_order(order, settings, physical, day)
+        codes, countries = split_order(order, settings, reference, day)
         for code, (gross, vat) in codes.items():
             pp.add(code, gross, vat)
         for country, vat in countries.items():
@@ -316,6 +318,6 @@ def run(
             ids[code]: country for country, code in settings.oss_ledgers.items() if code in ids
         },
         rounding_ledger_id=ids.get(settings.rounding_ledger),
-        physical=products_physical(pp.iter_products()),
+        reference=read_reference(products=pp.iter_products()),
         original_dates=original_dates,
     )

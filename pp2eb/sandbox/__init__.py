@@ -1,6 +1,6 @@
 """Sandbox servers of both APIs, for tests, benchmarks and demo mode.
 
-``create_sandbox()`` mounts Plug&Pay under ``/plugandpay`` and e-Boekhouden under
+``wsgi.create_sandbox()`` mounts Plug&Pay under ``/plugandpay`` and e-Boekhouden under
 ``/eboekhouden`` in one WSGI app, so ``flask sandbox serve --port 5001`` serves
 ``http://127.0.0.1:5001/plugandpay/v2/...`` and ``http://127.0.0.1:5001/eboekhouden/v1/...``.
 ``/mail/_sandbox/`` lists what the SMTP sink of demo mode (``pp2eb.sandbox.mail``) received.
@@ -8,25 +8,8 @@
 
 from __future__ import annotations
 
-from werkzeug.exceptions import NotFound
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
 PLUGANDPAY_KEY = "pp-sandbox-key"
 EBOEKHOUDEN_TOKEN = "eb-sandbox-token"
-
-
-def create_sandbox(*, mailbox=None, **plugandpay_options):
-    """Return one WSGI app serving both sandboxes (and ``mailbox``'s mails) under prefixes."""
-    from pp2eb.sandbox import eboekhouden, mail, plugandpay
-
-    return DispatcherMiddleware(
-        NotFound(),
-        {
-            "/plugandpay": plugandpay.create_app(**plugandpay_options),
-            "/eboekhouden": eboekhouden.create_app(),
-            "/mail": mail.create_app(mailbox or mail.Mailbox()),
-        },
-    )
 
 
 def base_urls(host: str = "127.0.0.1", port: int = 5001) -> dict[str, str]:

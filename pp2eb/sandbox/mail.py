@@ -5,7 +5,7 @@ QUIT; no TLS (the demo settings use "none", and STARTTLS is refused as unsupport
 ``socketserver``, since ``smtpd`` left Python in 3.12. With ``credentials`` set it refuses any
 other user name or password, as a real server would. ``create_app(mailbox)`` lists what arrived
 under ``/_sandbox/messages`` (JSON; DELETE empties it) and ``/_sandbox/`` (a page for people);
-``pp2eb.sandbox.create_sandbox`` mounts it at ``/mail``.
+``pp2eb.sandbox.wsgi.create_sandbox`` mounts it at ``/mail``.
 """
 
 from __future__ import annotations

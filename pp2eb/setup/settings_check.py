@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from pp2eb.mapping.booking import ReferenceData
-from pp2eb.mapping.orderjson import shown
+from pp2eb.mapping.problems import shown
 from pp2eb.mapping.settings import KIND_VAT_KEYS, USUAL_CODES, Settings
 from pp2eb.mapping.vatcodes import vat_rate
 

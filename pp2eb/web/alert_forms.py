@@ -16,8 +16,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from pp2eb import LANGUAGES
 from pp2eb.alerts.mail import NONE, SSL, STARTTLS, split_addresses, valid_address
+from pp2eb.web.languages import LANGUAGES
 
 
 class AlertSettingsForm(FlaskForm):

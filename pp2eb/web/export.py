@@ -8,11 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from pp2eb.apis import errors as apierrors
-from pp2eb.engine.originals import fetcher
-from pp2eb.engine.preview import Summary, preview_orders
+from pp2eb.engine.preview import Summary, dry_run
 from pp2eb.engine.store import Store
-from pp2eb.engine.sync import backfill_orders, fetch_reference
-from pp2eb.engine.vat_rounding import VatRounding
+from pp2eb.engine.sync import backfill_orders
 from pp2eb.extensions import db
 from pp2eb.reports import records
 from pp2eb.runs import background, jobs
@@ -30,11 +28,8 @@ def preview(since: date, until: date | None) -> tuple[Summary, list]:
     settings = jobs.load_settings()
     summary, problems = Summary(), []
     with eb:
-        # The rounding as the run will know it; what is learnt here is not stored (a dry run).
-        rounding = VatRounding(eb, db.session).known(save=False)
-        ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
         orders = backfill_orders(pp, since, until)
-        for item in preview_orders(orders, eb, Store(db.session), settings, ref, fetcher(pp)):
+        for item in dry_run(pp, eb, Store(db.session), settings, orders):
             summary.add(item)
             if (item.error or item.wait) and len(problems) < MAX_PROBLEMS:
                 problems.append(item)

@@ -17,8 +17,8 @@ from pp2eb import dutchtime, states
 
 def register(app: Flask) -> None:
     """Register the template filters, globals and context processors on ``app``."""
-    from pp2eb import LANGUAGES
     from pp2eb.web import connect, dashboard, export, htmx, wizard
+    from pp2eb.web.languages import LANGUAGES
 
     filters = {
         "local_time": dutchtime.show,  # every time a person reads

@@ -14,8 +14,8 @@ from pp2eb.alerts import settings as alert_settings
 from pp2eb.extensions import db
 from pp2eb.models import AlertSettings
 from pp2eb.runs import jobs
-from pp2eb.sandbox import create_sandbox
 from pp2eb.sandbox.mail import Mailbox, MailSink
+from pp2eb.sandbox.wsgi import create_sandbox
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
 from tests.conftest import csrf_token
 from tests.engine_helpers import configure

@@ -202,3 +202,13 @@ def test_the_scan_finds_the_words_where_they_are():
     texts = [text.lower() for _line, text in string_literals(ROOT / "pp2eb/apis/words.py")]
     for fragment in ["again with a new", "new api key", "new api token", "slow down"]:
         assert any(fragment in text for text in texts), fragment
+
+
+def test_each_error_class_names_its_own_kind_for_the_words():
+    """``words`` tells the errors apart by ``kind`` (it cannot import their classes)."""
+    classes = [getattr(apierrors, name) for name, _, _ in KINDS] + [apierrors.ApiError]
+    kinds = [cls.kind for cls in classes]
+    assert len(set(kinds)) == len(kinds), kinds
+    for module, _ in SIDES:
+        for name, _, _ in KINDS:
+            assert getattr(module, name).kind == getattr(apierrors, name).kind

@@ -13,8 +13,9 @@ import pytest
 
 from pp2eb import jsonutil
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.mapping.booking import Booking, MappingError
+from pp2eb.mapping.booking import Booking
 from pp2eb.mapping.mapper import map_order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.runs.webhook_inbox import BadPayload, parse
 from pp2eb.sandbox.plugandpay.contract import violations

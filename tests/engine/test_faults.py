@@ -16,7 +16,7 @@ from pp2eb import dutchtime
 from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord, utcnow
-from pp2eb.sandbox import create_sandbox
+from pp2eb.sandbox.wsgi import create_sandbox
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import QuietHandler, Sandbox

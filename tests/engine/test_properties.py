@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from pp2eb import dutchtime, jsonutil
 from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
-from pp2eb.mapping.booking import Booking, MappingError
+from pp2eb.mapping.booking import Booking
 from pp2eb.mapping.mapper import map_order, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import DEFAULTS, USUAL_CODES, Settings, SettingsError
 from pp2eb.models import OrderRecord

@@ -22,7 +22,6 @@ from pp2eb import jsonutil
 from pp2eb.mapping.mapper import (
     Booking,
     Ledger,
-    MappingError,
     OriginalBooking,
     ReferenceData,
     Skip,
@@ -33,6 +32,7 @@ from pp2eb.mapping.mapper import (
     to_invoice_payload,
     to_mutation_payload,
 )
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.rows import split
 from pp2eb.mapping.settings import DEFAULTS, USUAL_CODES, Settings

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pp2eb import jsonutil
-from pp2eb.mapping.booking import MappingError
 from pp2eb.mapping.order import rate_key
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 
 CENT = Decimal("0.01")

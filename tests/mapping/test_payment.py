@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb.mapping.booking import Ledger, MappingError
+from pp2eb.mapping.booking import Ledger
 from pp2eb.mapping.payment import (
     BookedSale,
     NoPayment,
@@ -19,6 +19,7 @@ from pp2eb.mapping.payment import (
     to_payment_payload,
     why_not,
 )
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.settings import USUAL_CODES, Settings
 
 MOLLIE = Ledger(101, "1650", "Tussenrekening Mollie", "FIN")

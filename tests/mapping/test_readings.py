@@ -17,8 +17,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from pp2eb.mapping.booking import Booking, MappingError
+from pp2eb.mapping.booking import Booking
 from pp2eb.mapping.mapper import map_order
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, SETTINGS
 from tests.mapping.test_order import build, item

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pp2eb.mapping.countries import EU_COUNTRIES
-from pp2eb.mapping.mapper import MappingError
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.territories import TERRITORIES, place_of
 from tests.mapping.test_mapper import map_raw
 from tests.mapping.test_vat import book, course, order, rows_of

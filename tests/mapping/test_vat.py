@@ -11,13 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from pp2eb.mapping.mapper import (
-    Booking,
-    MappingError,
-    Skip,
-    to_invoice_payload,
-    to_mutation_payload,
-)
+from pp2eb.mapping.mapper import Booking, Skip, to_invoice_payload, to_mutation_payload
+from pp2eb.mapping.problems import MappingError
 from tests.mapping.test_mapper import (
     CREDITED,
     ORIGINAL,

@@ -16,14 +16,8 @@ from hypothesis import strategies as st
 
 from pp2eb import jsonutil
 from pp2eb.extensions import db
-from pp2eb.mapping.booking import (
-    UNSEEN,
-    Booking,
-    MappingError,
-    OriginalBooking,
-    OriginalNotBooked,
-    Skip,
-)
+from pp2eb.mapping.booking import UNSEEN, Booking, OriginalBooking, OriginalNotBooked, Skip
+from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from pp2eb.engine.sync import fetch_reference
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import Settings
 from pp2eb.models import OrderRecord
-from pp2eb.reports import reconcile
+from pp2eb.reports import oss_return, reconcile
 from pp2eb.states import OrderState
 from pp2eb.web import reports
 from tests.engine_helpers import DEMO_REFUSED, SETTINGS, clients, configure
@@ -238,15 +239,42 @@ def test_a_booking_entered_excluding_vat_is_named():
 
 def test_a_book_and_a_course_to_one_company_split_under_their_own_codes():
     from pp2eb.mapping.readings import parse_order
+    from pp2eb.mapping.reference import read_reference
     from tests.mapping.test_vat import book, course, order
 
     lines = [book(), course()]
     extra = {"shipping": ("6.00", "BE:0"), "discounts": [("25.00", "X")]}
     raw = order(lines, "BE", reverse=True, vat_id="BE0123456789", **extra)
     settings = Settings.from_dict({**SETTINGS, "start_date": "2026-01-01"})
-    codes, countries = reconcile.split_order(parse_order(raw), settings, {1: False, 2: True})
+    # The products as Plug&Pay lists them, read the way a run reads them.
+    products = [{"id": 1, "is_physical": False}, {"id": 2, "is_physical": True}]
+    reference = read_reference(products=products)
+    codes, countries = reconcile.split_order(parse_order(raw), settings, reference)
     assert codes == {"BI_EU_VERK": (D("26.00"), D(0)), "BI_EU_VERK_D": (D("80.00"), D(0))}
     assert countries == {}
     # Without the products' kinds both are services, the default of unknown_product_kind.
     codes, _ = reconcile.split_order(parse_order(raw), settings)
     assert codes == {"BI_EU_VERK_D": (D("106.00"), D(0))}
+
+
+@pytest.mark.parametrize(
+    ("module", "compare"), [(reconcile, "reconcile"), (oss_return, "oss_return")]
+)
+def test_the_reports_know_the_products_as_a_run_does(sandbox, monkeypatch, module, compare):
+    # Each report splits the orders with reference data read the way a run reads it.
+    given = {}
+    pure = getattr(module, compare)
+
+    def spy(*args, **kwargs):
+        given.update(kwargs)
+        return pure(*args, **kwargs)
+
+    monkeypatch.setattr(module, compare, spy)
+    pp, eb = clients(sandbox)
+    settings = Settings.from_dict({**SETTINGS, "start_date": "2026-01-01"})
+    with eb:
+        module.run(pp, eb, settings, date(2026, 3, 1), {})
+        run = fetch_reference(eb, pp)
+    assert run.product_physical and run.product_ledgers  # the demo's products say both
+    assert given["reference"].product_physical == run.product_physical
+    assert given["reference"].product_ledgers == run.product_ledgers

@@ -10,8 +10,9 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from pp2eb import jsonutil
-from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, create_sandbox
+from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.sandbox.eboekhouden import ASSUMED_RATE_LIMIT, create_app
+from pp2eb.sandbox.wsgi import create_sandbox
 
 DEBTORS, REVENUE = 22206400, 22206462
 
