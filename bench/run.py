@@ -206,10 +206,15 @@ def machine() -> dict[str, Any]:
 def run(opts: Options) -> dict[str, Any]:
     """Every scenario; the raw results (also written to ``bench/out/results.json``)."""
     opts.scratch.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine_before": machine(), "options": {
-        "sizes": opts.sizes, "naive_size": opts.naive_size, "limited_size": opts.limited_size,
-        "dropdown_requests": opts.dropdown_requests,
-    }}  # fmt: skip
+    results: dict[str, Any] = {
+        "machine_before": machine(),
+        "options": {
+            "sizes": opts.sizes,
+            "naive_size": opts.naive_size,
+            "limited_size": opts.limited_size,
+            "dropdown_requests": opts.dropdown_requests,
+        },
+    }
     started = time.perf_counter()
     sandbox_args = ["bench.sandbox_server", "--port", str(opts.port)]
     with Server(sandbox_args, opts.scratch / "sandbox.log") as sandbox:

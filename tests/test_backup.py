@@ -226,8 +226,13 @@ def test_a_full_disk_leaves_no_half_copy(app, tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "backup", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, preexec_fn=small_files,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=small_files,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "The database could not be copied" in proc.stderr and "Traceback" not in proc.stderr
     assert list(folder.iterdir()) == []  # no .part file, no copy

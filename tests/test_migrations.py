@@ -147,7 +147,7 @@ def test_the_release_before_with_real_data_upgrades_and_works(fresh):
                     "amount": amount,
                     "reason": reason,
                 },
-            )  # fmt: skip
+            )
         )
         statements.append(
             (

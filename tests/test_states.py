@@ -73,19 +73,29 @@ def test_every_state_a_demo_sync_stores_is_a_member_of_its_enum(app, sandbox):
         pp, eb = clients(sandbox)
         with eb:
             run_once(pp, eb, store(), shopsettings.load(), sleep=lambda s: None)
-        failed = db.session.execute(
-            sa.select(sa.text("order_id")).select_from(sa.text("order_record"))
-            .where(sa.text("state = 'failed'"))
-        ).scalars().first()  # fmt: skip
+        failed = (
+            db.session.execute(
+                sa.select(sa.text("order_id"))
+                .select_from(sa.text("order_record"))
+                .where(sa.text("state = 'failed'"))
+            )
+            .scalars()
+            .first()
+        )
         records.skip(records.find(failed), "booked by hand", "owner")
         # Payments on, and a payment write whose answer is lost: an unconfirmed payment.
         shopsettings.save_draft(
             {"book_payments": True, "payment_ledgers": {"mollie": "1650", "stripe": "1660"}}
         )
-        sandbox.control("eboekhouden", "POST", "faults", json=[
-            {"path": "/v1/mutation", "method": "POST", "status": 500, "after_write": True},
-            {"path": "/v1/mutation", "method": "GET", "status": 500, "times": 5},
-        ])  # fmt: skip
+        sandbox.control(
+            "eboekhouden",
+            "POST",
+            "faults",
+            json=[
+                {"path": "/v1/mutation", "method": "POST", "status": 500, "after_write": True},
+                {"path": "/v1/mutation", "method": "GET", "status": 500, "times": 5},
+            ],
+        )
         later = utcnow() + timedelta(hours=1)
         pp, eb = clients(sandbox)
         with eb:
@@ -172,8 +182,13 @@ def test_every_state_and_counter_has_its_words_in_english_and_dutch(app):
     assert all(english) and all(dutch)
     assert not {word for word in english if word in dutch}  # every label is translated
     assert english[: len(OrderState)] == [
-        "new", "skipped", "being booked", "booked", "failed", "waiting"
-    ]  # fmt: skip
+        "new",
+        "skipped",
+        "being booked",
+        "booked",
+        "failed",
+        "waiting",
+    ]
     assert RunCount.ALREADY_BOOKED.label == "already booked"
     assert RunCount.ALREADY_BOOKED.words == "already booked"
 

@@ -39,8 +39,14 @@ T = TypeVar("T")
 
 # Why a list could not be loaded; the web layer turns each into words and advice.
 NOT_CONNECTED, UNREADABLE, REFUSED, RATE_LIMITED, UNAVAILABLE, REJECTED, ERROR = (
-    "not_connected", "unreadable", "refused", "rate_limited", "unavailable", "rejected", "error"
-)  # fmt: skip
+    "not_connected",
+    "unreadable",
+    "refused",
+    "rate_limited",
+    "unavailable",
+    "rejected",
+    "error",
+)
 
 
 class LookupFailed(Exception):

@@ -66,8 +66,10 @@ def schedule(action: str):
         abort(404)
     if ConfirmForm().validate_on_submit():
         appstate.put(appstate.SCHEDULE_PAUSED, action == "pause")
-        flash(_("The schedule is paused.") if action == "pause" else _("The schedule runs."),
-              "success")  # fmt: skip
+        flash(
+            _("The schedule is paused.") if action == "pause" else _("The schedule runs."),
+            "success",
+        )
     return redirect(url_for("dashboard.index"))
 
 
@@ -78,8 +80,13 @@ def sync_now():
     if ConfirmForm().validate_on_submit():
         background.start("sync")
     if request.headers.get("HX-Request"):
-        return render_template("partials/dashboard_run.html", run=before, form=ConfirmForm(),
-                               starting=True, after=before.id if before else 0)  # fmt: skip
+        return render_template(
+            "partials/dashboard_run.html",
+            run=before,
+            form=ConfirmForm(),
+            starting=True,
+            after=before.id if before else 0,
+        )
     flash(_("The sync has started."), "success")
     return redirect(url_for("dashboard.index"))
 
@@ -94,10 +101,12 @@ def run_status():
     after = request.args.get("after", type=int)
     run = records.latest_run()
     if after is not None and (run is None or run.id <= after):
-        return render_template("partials/dashboard_run.html", run=run, starting=True,
-                               after=after, form=ConfirmForm())  # fmt: skip
-    html = render_template("partials/dashboard_run.html", run=run, starting=False,
-                           after=None, form=ConfirmForm())  # fmt: skip
+        return render_template(
+            "partials/dashboard_run.html", run=run, starting=True, after=after, form=ConfirmForm()
+        )
+    html = render_template(
+        "partials/dashboard_run.html", run=run, starting=False, after=None, form=ConfirmForm()
+    )
     if not is_running(run):
         return html, {"HX-Refresh": "true"}
     return html
@@ -116,10 +125,12 @@ def orders():
     state = request.args.get("state") or None
     query = request.args.get("q", "").strip() or None
     page = records.list_orders(state, query, request.args.get("page", 1, type=int))
-    template = "partials/dashboard_orders.html" if request.headers.get("HX-Request") else \
-        "dashboard/orders.html"  # fmt: skip
-    return render_template(template, page=page, state=state, q=query or "",
-                           counts=records.counts())  # fmt: skip
+    template = (
+        "partials/dashboard_orders.html"
+        if request.headers.get("HX-Request")
+        else "dashboard/orders.html"
+    )
+    return render_template(template, page=page, state=state, q=query or "", counts=records.counts())
 
 
 @bp.get("/orders/<int:order_id>")

@@ -49,10 +49,14 @@ def page():
     if form.validate_on_submit():
         since, until = form.since.data, form.until.data
         if form.confirm.data == "yes":
-            appstate.put(appstate.EXPORT, {
-                "since": since.isoformat(), "until": until.isoformat() if until else None,
-                "expected": request.form.get("expected", type=int),
-            })  # fmt: skip
+            appstate.put(
+                appstate.EXPORT,
+                {
+                    "since": since.isoformat(),
+                    "until": until.isoformat() if until else None,
+                    "expected": request.form.get("expected", type=int),
+                },
+            )
             background.start("backfill", since=since, until=until)
             flash(_("The export has started. You can leave this page; it goes on."), "success")
             return redirect(url_for("export.page"))
@@ -63,9 +67,13 @@ def page():
         except apierrors.ApiError as exc:
             flash(_("The preview could not be made: %(error)s", error=str(exc)), "error")
     return render_template(
-        "dashboard/export.html", form=form, summary=summary, problems=problems,
-        run=records.latest_run("backfill"), export=appstate.get(appstate.EXPORT),
-    )  # fmt: skip
+        "dashboard/export.html",
+        form=form,
+        summary=summary,
+        problems=problems,
+        run=records.latest_run("backfill"),
+        export=appstate.get(appstate.EXPORT),
+    )
 
 
 @bp.get("/progress")

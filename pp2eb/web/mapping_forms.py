@@ -74,8 +74,9 @@ class RevenueForm(StepForm):
     @classmethod
     def with_products(cls, products: Iterable[Any]) -> type[RevenueForm]:
         """This form with one optional ledger dropdown per Plug&Pay product."""
-        fields = {f"product_{p.id}": (str(p.id), choose_ledger(p.title, required=False))
-                  for p in products}  # fmt: skip
+        fields = {
+            f"product_{p.id}": (str(p.id), choose_ledger(p.title, required=False)) for p in products
+        }
         return with_rows(cls, fields)
 
     @classmethod

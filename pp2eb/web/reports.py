@@ -71,8 +71,9 @@ def build(month: date) -> reconcile.Report:
 
 def chart(report: reconcile.Report) -> list[dict]:
     """Two bars per VAT code (Plug&Pay, e-Boekhouden), scaled to the largest amount."""
-    largest = max((abs(v) for t in report.per_code for v in (t.plugandpay, t.eboekhouden)),
-                  default=Decimal(0))  # fmt: skip
+    largest = max(
+        (abs(v) for t in report.per_code for v in (t.plugandpay, t.eboekhouden)), default=Decimal(0)
+    )
     bars = []
     for i, total in enumerate(report.per_code):
         widths = [
@@ -110,8 +111,13 @@ def reconciliation():
     """The month's reconciliation with a chart and every differing order."""
     month = selected_month(request.args.get("month"))
     report = _made(build, month)
-    return render_template("reports/reconciliation.html", month=month, months=_months(month),
-                           report=report, bars=chart(report) if report else [])  # fmt: skip
+    return render_template(
+        "reports/reconciliation.html",
+        month=month,
+        months=_months(month),
+        report=report,
+        bars=chart(report) if report else [],
+    )
 
 
 def decimal_comma(value: Decimal | None) -> str:
@@ -124,15 +130,30 @@ def to_csv(report: reconcile.Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     money = decimal_comma
-    writer.writerow([
-        _("Section"), _("Code or number"), _("Order"), "Plug&Pay", "e-Boekhouden", _("Difference"),
-        _("VAT Plug&Pay"), _("VAT e-Boekhouden"), _("of which VAT rounding"),
-    ])  # fmt: skip
+    writer.writerow(
+        [
+            _("Section"),
+            _("Code or number"),
+            _("Order"),
+            "Plug&Pay",
+            "e-Boekhouden",
+            _("Difference"),
+            _("VAT Plug&Pay"),
+            _("VAT e-Boekhouden"),
+            _("of which VAT rounding"),
+        ]
+    )
     sections = ((_("VAT code"), report.per_code), (_("OSS country"), report.per_country))
     for section, totals in sections:
         for t in totals:
-            figures = (t.plugandpay, t.eboekhouden, t.difference, t.plugandpay_vat,
-                       t.eboekhouden_vat, t.rounding)  # fmt: skip
+            figures = (
+                t.plugandpay,
+                t.eboekhouden,
+                t.difference,
+                t.plugandpay_vat,
+                t.eboekhouden_vat,
+                t.rounding,
+            )
             writer.writerow([section, t.key, "", *map(money, figures)])
     kinds = {
         reconcile.MISSING: _("missing"),
@@ -141,8 +162,9 @@ def to_csv(report: reconcile.Report) -> str:
     }
     for d in report.orders:
         figures = (d.plugandpay, d.eboekhouden, d.difference)
-        writer.writerow([kinds[d.kind], d.invoice_number, d.order_id or "",
-                         *map(money, figures), "", "", ""])  # fmt: skip
+        writer.writerow(
+            [kinds[d.kind], d.invoice_number, d.order_id or "", *map(money, figures), "", "", ""]
+        )
     pp, eb = report.plugandpay_total, report.eboekhouden_total
     writer.writerow([_("Total"), "", "", money(pp), money(eb), money(eb - pp), "", "", ""])
     return out.getvalue()
@@ -159,8 +181,11 @@ def reconciliation_csv():
         return redirect(url_for("reports.reconciliation", month=f"{month:%Y-%m}"))
     name = f"pp2eb-reconciliation-{month:%Y-%m}.csv"
     # The BOM makes Excel read the file as UTF-8 (names with accents).
-    return Response("\ufeff" + to_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        "\ufeff" + to_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # --- the OSS return ---------------------------------------------------------------------------

@@ -70,10 +70,13 @@ def test_the_code_catalogue_comes_before_the_kind_and_a_payment_has_its_own_word
     )
 
 
-@pytest.mark.parametrize(("api", "secret", "other"), [
-    (words.PLUGANDPAY, "API key", "token"),
-    (words.EBOEKHOUDEN, "API token", " key"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("api", "secret", "other"),
+    [
+        (words.PLUGANDPAY, "API key", "token"),
+        (words.EBOEKHOUDEN, "API token", " key"),
+    ],
+)
 def test_a_refused_key_names_its_side_and_what_it_is_called_there(api, secret, other):
     for text in (
         words.refused_stored_key(api),
@@ -181,9 +184,10 @@ def string_literals(path: Path) -> list[tuple[int, str]]:
     return [
         (node.lineno, node.value)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
         and id(node) not in docstrings
-    ]  # fmt: skip
+    ]
 
 
 def test_no_other_module_words_api_failures_itself():

@@ -69,7 +69,7 @@ def _final(name: str) -> dict:
         "sdk without includes",
         "tap, free shipping",
         "tap, shipping",
-    ],  # fmt: skip
+    ],
 )
 def test_each_outside_order_is_read_or_refused_in_words(raw, expected):
     assert outcome(raw).startswith(expected), outcome(raw)
@@ -90,7 +90,7 @@ def test_the_taps_free_shipping_is_no_shipping_and_the_taps_shipping_is_booked()
         "sdk_order_no_includes.json",
         "tap_order.json",
         "tap_order_shipping.json",
-    ],  # fmt: skip
+    ],
 )
 def test_each_outside_order_is_in_the_contract(name):
     assert violations("order", load(name)["data"]) == []

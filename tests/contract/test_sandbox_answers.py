@@ -68,8 +68,13 @@ def test_products_rates_tenant_rules_and_errors_are_in_the_contract(client):
     ] + [(f"/v2/products/{p['id']}", {}) for p in PRODUCTS]:
         get(client, path, **params)
     get(client, "/v2/orders", headers={"Accept": "application/json"})  # 401
-    rule = {"name": "pp2eb", "trigger_type": "order_paid", "action_type": "call_webhook",
-            "driver": "webhook", "action_data": {"url": "https://shop.example/hook"}}  # fmt: skip
+    rule = {
+        "name": "pp2eb",
+        "trigger_type": "order_paid",
+        "action_type": "call_webhook",
+        "driver": "webhook",
+        "action_data": {"url": "https://shop.example/hook"},
+    }
     created = client.post("/v2/rules", data=jsonutil.dumps(rule), headers=HEADERS)
     assert created.status_code == 201
     rule_id = body(created)["data"]["id"]

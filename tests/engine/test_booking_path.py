@@ -38,8 +38,9 @@ def _order(order_id: int, day: int, *, number: str | None, email: str, **names) 
     return raw
 
 
-NAMELESS = _order(9201, 1, number="2026-09201", email="naamloos@example.nl", firstname="",
-                  lastname="")  # fmt: skip
+NAMELESS = _order(
+    9201, 1, number="2026-09201", email="naamloos@example.nl", firstname="", lastname=""
+)
 NUMBERLESS = _order(9202, 1, number=None, email="zondernummer@example.nl")
 BY_HAND = _order(9203, 2, number="2026-09203", email="handwerk@example.nl")
 

@@ -27,9 +27,18 @@ KILLS = 20
 def ready(app, sandbox, tmp_path):
     configure(app)
     # Each booking takes a little while, so that a kill lands in the middle of a run.
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/mutation", "method": "POST", "status": 0, "delay": 0.03, "times": None,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/mutation",
+            "method": "POST",
+            "status": 0,
+            "delay": 0.03,
+            "times": None,
+        },
+    )
     return app
 
 
@@ -44,8 +53,12 @@ def flask(app, *args: str) -> subprocess.Popen:
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def states(app) -> dict[str, int]:
@@ -59,8 +72,9 @@ def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
     rng = random.Random(seed)
     # Enough orders that 20 kills all land mid-run: about 0.7 s to start, then ~30 ms an order.
     start, end = (DEMO_TODAY - timedelta(days=60)).isoformat(), DEMO_TODAY.isoformat()
-    sandbox.control("plugandpay", "POST", "generate",
-                    json={"n": 800, "seed": seed, "start": start, "end": end})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "generate", json={"n": 800, "seed": seed, "start": start, "end": end}
+    )
     kills = 0
     for _ in range(KILLS + 10):
         proc = flask(ready, "backfill", "--since", SETTINGS["start_date"])

@@ -37,16 +37,18 @@ def add_orders(sandbox, n: int, seed: int = 7) -> None:
     engine's look-back window follows the clock, so the orders do too)."""
     start = (dutchtime.today() - timedelta(days=60)).isoformat()
     end = dutchtime.today().isoformat()
-    sandbox.control("plugandpay", "POST", "generate",
-                    json={"n": n, "seed": seed, "start": start, "end": end})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "generate", json={"n": n, "seed": seed, "start": start, "end": end}
+    )
 
 
 def run(sandbox, sleep=None, clock=None, **kwargs):
     pp, eb = clients(sandbox, sleep=sleep, timeout=kwargs.pop("timeout", 5.0))
     extra = {"clock": clock} if clock else {}
     with eb:
-        return run_once(pp, eb, store(), shopsettings.load(), sleep=sleep or (lambda s: None),
-                        **extra, **kwargs)  # fmt: skip
+        return run_once(
+            pp, eb, store(), shopsettings.load(), sleep=sleep or (lambda s: None), **extra, **kwargs
+        )
 
 
 def until_done(sandbox, runs: int = 10, **kwargs):
@@ -72,12 +74,24 @@ def test_a_minute_of_429s_during_a_backfill_of_500_orders(ready, sandbox):
     waits: list[float] = []
     # e-Boekhouden answers 429 for a minute (Retry-After adds up to 60 s), then a real
     # sliding-window rate limit keeps pushing back for the rest of the backfill.
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/*", "status": 429, "retry_after": 20, "times": 3,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/*",
+            "status": 429,
+            "retry_after": 20,
+            "times": 3,
+        },
+    )
     sandbox.control("eboekhouden", "POST", "rate-limit", json={"limit": 400, "window": 1.0})
-    result = run(sandbox, kind="backfill", since=(utcnow() - timedelta(days=61)).date(),
-                 sleep=lambda s: (waits.append(s), time.sleep(min(s, 0.05))))  # fmt: skip
+    result = run(
+        sandbox,
+        kind="backfill",
+        since=(utcnow() - timedelta(days=61)).date(),
+        sleep=lambda s: (waits.append(s), time.sleep(min(s, 0.05))),
+    )
     assert result.status == RunStatus.FINISHED, result.message
     assert sum(waits) >= 60
     assert_exactly_once(sandbox, booked_count())
@@ -86,15 +100,36 @@ def test_a_minute_of_429s_during_a_backfill_of_500_orders(ready, sandbox):
 
 def test_500s_and_timeouts_on_writes_book_each_order_once(ready, sandbox):
     add_orders(sandbox, 200, seed=11)
-    sandbox.control("eboekhouden", "POST", "faults", json=[
-        {"path": "/v1/mutation", "method": "POST", "status": 500, "times": 5,
-         "after_write": True},
-        {"path": "/v1/relation", "method": "POST", "status": 500, "times": 3,
-         "after_write": True},
-        {"path": "/v1/mutation", "method": "POST", "status": 0, "delay": 0.6, "times": 3,
-         "after_write": True},
-        {"path": "/v1/mutation", "method": "POST", "status": 503, "times": 2},
-    ])  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json=[
+            {
+                "path": "/v1/mutation",
+                "method": "POST",
+                "status": 500,
+                "times": 5,
+                "after_write": True,
+            },
+            {
+                "path": "/v1/relation",
+                "method": "POST",
+                "status": 500,
+                "times": 3,
+                "after_write": True,
+            },
+            {
+                "path": "/v1/mutation",
+                "method": "POST",
+                "status": 0,
+                "delay": 0.6,
+                "times": 3,
+                "after_write": True,
+            },
+            {"path": "/v1/mutation", "method": "POST", "status": 503, "times": 2},
+        ],
+    )
     results = until_done(sandbox, timeout=0.4)
     assert results[-1].status == RunStatus.FINISHED
     booked = booked_count()
@@ -185,8 +220,12 @@ def test_new_orders_arriving_while_a_run_pages_are_all_booked(ready, sandbox):
                 if i in (10, 120):
                     new_id = 100_000 + i
                     today = dutchtime.today().isoformat()
-                    new = {**template, "id": new_id, "invoice_number": f"2026-{new_id}",
-                           "invoice_date": today}  # fmt: skip
+                    new = {
+                        **template,
+                        "id": new_id,
+                        "invoice_number": f"2026-{new_id}",
+                        "invoice_date": today,
+                    }
                     sandbox.control("plugandpay", "POST", "orders", json=[new])
                     added.append(new_id)
                 yield order
@@ -259,8 +298,13 @@ def test_an_unusable_order_in_the_window_never_stops_the_sync(app, sandbox):
     today = dutchtime.today().isoformat()  # the window follows the clock, so the order does too
     configure(app, start_date=today)
     pp, _ = clients(sandbox)
-    bad = {**pp.get_order(1), "id": 9001, "invoice_number": "2026-09001",
-           "invoice_date": today, "amount": "abc"}  # fmt: skip
+    bad = {
+        **pp.get_order(1),
+        "id": 9001,
+        "invoice_number": "2026-09001",
+        "invoice_date": today,
+        "amount": "abc",
+    }
     sandbox.control("plugandpay", "POST", "orders", json=bad, params={"contract": "off"})
     with app.app_context():
         for n in range(45):

@@ -32,8 +32,9 @@ def run(sandbox, clock=None, timeout=5.0, **kwargs):
     pp, eb = clients(sandbox, timeout=timeout)
     extra = {"clock": clock} if clock else {}
     with eb:
-        return run_once(pp, eb, store(), shopsettings.load(), sleep=lambda s: None,
-                        **extra, **kwargs)  # fmt: skip
+        return run_once(
+            pp, eb, store(), shopsettings.load(), sleep=lambda s: None, **extra, **kwargs
+        )
 
 
 def later(hours: int):
@@ -148,8 +149,9 @@ def test_an_order_paid_after_its_booking_is_paid_in_a_later_sync(ready, sandbox)
     # Paid through Mollie an hour after the first sync; the invoice-date window is long past.
     paid_at = utcnow().strftime("%Y-%m-%dT%H:%M:%S.000000Z")
     payment = {**unpaid["payment"], "status": "paid", "provider": "mollie", "method": "ideal"}
-    sandbox.control("plugandpay", "POST", "orders",
-                    json={**unpaid, "payment": {**payment, "paid_at": paid_at}})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "orders", json={**unpaid, "payment": {**payment, "paid_at": paid_at}}
+    )
     result = run(sandbox, clock=later(1))
     assert result.booked == 0 and result.status == "finished"
     rec = record(unpaid["id"])
@@ -260,8 +262,11 @@ def test_a_missing_clearing_ledger_leaves_the_booking_booked(app, sandbox):
     configure(app, book_payments=True, payment_ledgers={"mollie": "1650", "stripe": "1999"})
     with app.app_context():
         result = run(sandbox)
-        stripe = [r for r in db.session.execute(db.select(OrderRecord)).scalars()
-                  if r.payment_error_code is None and r.payment_state == "failed"]  # fmt: skip
+        stripe = [
+            r
+            for r in db.session.execute(db.select(OrderRecord)).scalars()
+            if r.payment_error_code is None and r.payment_state == "failed"
+        ]
         assert len(stripe) == 2
         for rec in stripe:
             assert rec.state == "booked" and rec.eboekhouden_id

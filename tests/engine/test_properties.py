@@ -291,9 +291,12 @@ def settings_files(draw):
         key = draw(st.sampled_from([*DEFAULTS, "unknown_key", "vat_map", "oss_ledgers"]))
         value = draw(
             settings_values
-            | st.dictionaries(st.text(max_size=6) | st.sampled_from(["NL:21", "DE", "12"]),
-                              settings_values, max_size=3)
-        )  # fmt: skip
+            | st.dictionaries(
+                st.text(max_size=6) | st.sampled_from(["NL:21", "DE", "12"]),
+                settings_values,
+                max_size=3,
+            )
+        )
         if value is None and draw(st.booleans()):
             data.pop(key, None)
         else:
@@ -399,10 +402,23 @@ def is_valid_somewhere(value: str, choices: set[str]) -> bool:
 
 
 garbage = st.sampled_from([v for v in NASTY if isinstance(v, str)]) | st.text(max_size=40)
-FORM_PAGES = ["/setup/" + slug for slug in (
-    "group-lines", "invoices", "reference", "insertion", "debtor", "revenue", "vat", "shipping",
-    "oss", "customer-codes", "payments", "sync",
-)] + ["/export", "/connect/plugandpay", "/connect/eboekhouden"]  # fmt: skip
+FORM_PAGES = [
+    "/setup/" + slug
+    for slug in (
+        "group-lines",
+        "invoices",
+        "reference",
+        "insertion",
+        "debtor",
+        "revenue",
+        "vat",
+        "shipping",
+        "oss",
+        "customer-codes",
+        "payments",
+        "sync",
+    )
+] + ["/export", "/connect/plugandpay", "/connect/eboekhouden"]
 
 
 @pytest.fixture
@@ -441,9 +457,18 @@ def _credentials():
     return sorted(rows.all())
 
 
-QUERY_PAGES = ["/orders", "/runs", "/runs/latest", "/export/progress", "/htmx/vat-rows",
-               "/htmx/oss-ledgers", "/htmx/invoice-template", "/htmx/product-ledgers",
-               "/htmx/ledgers/debtor_ledger", "/setup/vat"]  # fmt: skip
+QUERY_PAGES = [
+    "/orders",
+    "/runs",
+    "/runs/latest",
+    "/export/progress",
+    "/htmx/vat-rows",
+    "/htmx/oss-ledgers",
+    "/htmx/invoice-template",
+    "/htmx/product-ledgers",
+    "/htmx/ledgers/debtor_ledger",
+    "/setup/vat",
+]
 QUERY_KEYS = ["q", "state", "page", "after", "refresh", "lang", "oss", "insertion", "vat_NL_21"]
 
 

@@ -35,9 +35,14 @@ def run(sandbox, kind="sync", sleep=None, **kwargs):
     pp, eb = clients(sandbox, sleep=sleep, timeout=kwargs.pop("timeout", 5.0))
     with eb:
         return run_once(
-            pp, eb, store(), shopsettings.load(), kind=kind, sleep=sleep or (lambda s: None),
+            pp,
+            eb,
+            store(),
+            shopsettings.load(),
+            kind=kind,
+            sleep=sleep or (lambda s: None),
             **kwargs,
-        )  # fmt: skip
+        )
 
 
 def records(state=None):
@@ -100,10 +105,18 @@ def test_failed_order_keeps_reason_fix_and_is_retried_later(ready, sandbox):
 
 
 def test_write_then_500_books_once(ready, sandbox):
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/mutation", "method": "POST", "status": 500, "times": 2,
-        "after_write": True,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/mutation",
+            "method": "POST",
+            "status": 500,
+            "times": 2,
+            "after_write": True,
+        },
+    )
     result = run(sandbox)
     assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, result.booked)
@@ -112,10 +125,19 @@ def test_write_then_500_books_once(ready, sandbox):
 
 
 def test_timeout_after_the_write_books_once(ready, sandbox):
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/mutation", "method": "POST", "status": 0, "delay": 1.0, "times": 1,
-        "after_write": True,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/mutation",
+            "method": "POST",
+            "status": 0,
+            "delay": 1.0,
+            "times": 1,
+            "after_write": True,
+        },
+    )
     result = run(sandbox, timeout=0.4)
     assert result.status == RunStatus.FINISHED
     assert_exactly_once(sandbox, result.booked)
@@ -146,11 +168,17 @@ def test_number_already_in_eboekhouden_is_marked_booked_not_failed(ready, sandbo
         debtor = next(eb.iter_ledgers(code="1300"))["id"]
         revenue = next(eb.iter_ledgers(code="8000"))["id"]
         relation = eb.create_relation({"name": "Handmatig", "type": "P"})["id"]
-        existing = eb.create_mutation({
-            "type": 2, "date": order["invoice_date"], "ledgerId": debtor,
-            "relationId": relation, "invoiceNumber": order["invoice_number"], "inExVat": "IN",
-            "rows": [{"ledgerId": revenue, "vatCode": "HOOG_VERK_21", "amount": 1}],
-        })["id"]  # fmt: skip
+        existing = eb.create_mutation(
+            {
+                "type": 2,
+                "date": order["invoice_date"],
+                "ledgerId": debtor,
+                "relationId": relation,
+                "invoiceNumber": order["invoice_number"],
+                "inExVat": "IN",
+                "rows": [{"ledgerId": revenue, "vatCode": "HOOG_VERK_21", "amount": 1}],
+            }
+        )["id"]
     result = run(sandbox, order_ids=[1])
     assert (result.booked, result.failed) == (1, 0)
     rec = records(OrderState.BOOKED)[0]
@@ -161,10 +189,18 @@ def test_number_already_in_eboekhouden_is_marked_booked_not_failed(ready, sandbo
 
 def test_rate_limit_storm_slows_down_and_books_everything(ready, sandbox):
     waits = []
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/mutation", "method": "POST", "status": 429, "retry_after": 3,
-        "times": 6,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/mutation",
+            "method": "POST",
+            "status": 429,
+            "retry_after": 3,
+            "times": 6,
+        },
+    )
     result = run(sandbox, sleep=waits.append)
     assert result.status == RunStatus.FINISHED
     assert sum(waits) >= 6 * 3
@@ -214,9 +250,17 @@ def test_revoked_token_stops_the_run_without_failing_orders(ready, sandbox):
 
 
 def test_eboekhouden_down_stops_the_run_and_the_next_run_books_the_rest(ready, sandbox):
-    sandbox.control("eboekhouden", "POST", "faults", json={
-        "path": "/v1/mutation", "method": "POST", "status": 503, "times": None,
-    })  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json={
+            "path": "/v1/mutation",
+            "method": "POST",
+            "status": 503,
+            "times": None,
+        },
+    )
     down = run(sandbox)
     assert down.status == RunStatus.ABORTED
     assert "could not be reached 3 times in a row" in down.message
@@ -250,12 +294,12 @@ def test_unusable_orders_fail_with_a_reason_and_the_run_goes_on(ready, sandbox):
     bad_amount = {**good, "id": 9001, "invoice_number": "2026-09001", "amount": "abc"}
     odd_rate = {**good, "id": 9002, "invoice_number": "2026-09002"}
     odd_rate["items"] = [
-        {**item, "tax": {**item["tax"], "rate": {"id": 999, "country": "NL",
-                                                  "percentage": "13.0"}}}
+        {**item, "tax": {**item["tax"], "rate": {"id": 999, "country": "NL", "percentage": "13.0"}}}
         for item in good["items"]
-    ]  # fmt: skip
-    odd_rate["taxes"] = [{**t, "rate": {"id": 999, "country": "NL", "percentage": "13.0"}}
-                         for t in good["taxes"]]  # fmt: skip
+    ]
+    odd_rate["taxes"] = [
+        {**t, "rate": {"id": 999, "country": "NL", "percentage": "13.0"}} for t in good["taxes"]
+    ]
     sandbox.control(
         "plugandpay", "POST", "orders", json=[bad_amount, odd_rate], params={"contract": "off"}
     )
@@ -316,8 +360,9 @@ def test_customer_codes_from_the_name_get_a_suffix_when_taken(app, sandbox):
             code = customer_code(relation_draft(parse_order(order)))
             eb.create_relation({"name": "Iemand anders", "code": code, "type": "P"})
         run(sandbox, order_ids=[1])
-        relations = {r["emailAddress"]: r for r in eb_state(sandbox)["relations"]
-                     if r.get("emailAddress")}  # fmt: skip
+        relations = {
+            r["emailAddress"]: r for r in eb_state(sandbox)["relations"] if r.get("emailAddress")
+        }
         assert relations[contact["email"]]["code"] == f"{code}1"
 
 

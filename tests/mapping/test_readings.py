@@ -112,35 +112,82 @@ EXPORT = build([item("Cursus", "100.00", "US:0", qty=2)], country="US", shipping
 CASES = [
     # (id, the order in a variant, the canonical order, a words the readings note must hold)
     ("the canonical form", CANONICAL, CANONICAL, "shipping: VAT read from `taxes`"),
-    ("amounts after the item's discounts", build(DISCOUNTED, **SHIPPED, amounts="net"),
-     CANONICAL, "amount read as after the item's own discounts"),
-    ("amounts as unit prices", build(DISCOUNTED, **SHIPPED, unit_rounding=True, amounts="unit"),
-     PER_UNIT, "amount read as the unit price"),
-    ("item VAT before its discounts", build(DISCOUNTED, **SHIPPED, tax_scope="before"),
-     CANONICAL, "tax read as before the item's own discounts"),
-    ("tax objects as excl. and incl. VAT", build(DISCOUNTED, **SHIPPED, tax_meaning="base"),
-     CANONICAL, "amount read as the amount excl. VAT"),
-    ("all four at once", build(DISCOUNTED, **SHIPPED, unit_rounding=True, amounts="unit",
-                               tax_scope="before", tax_meaning="base"),
-     PER_UNIT, "amount read as the unit price"),
+    (
+        "amounts after the item's discounts",
+        build(DISCOUNTED, **SHIPPED, amounts="net"),
+        CANONICAL,
+        "amount read as after the item's own discounts",
+    ),
+    (
+        "amounts as unit prices",
+        build(DISCOUNTED, **SHIPPED, unit_rounding=True, amounts="unit"),
+        PER_UNIT,
+        "amount read as the unit price",
+    ),
+    (
+        "item VAT before its discounts",
+        build(DISCOUNTED, **SHIPPED, tax_scope="before"),
+        CANONICAL,
+        "tax read as before the item's own discounts",
+    ),
+    (
+        "tax objects as excl. and incl. VAT",
+        build(DISCOUNTED, **SHIPPED, tax_meaning="base"),
+        CANONICAL,
+        "amount read as the amount excl. VAT",
+    ),
+    (
+        "all four at once",
+        build(
+            DISCOUNTED,
+            **SHIPPED,
+            unit_rounding=True,
+            amounts="unit",
+            tax_scope="before",
+            tax_meaning="base",
+        ),
+        PER_UNIT,
+        "amount read as the unit price",
+    ),
     ('percentages as "21"', percentages(CANONICAL, "short"), CANONICAL, "shipping"),
-    ("percentages as numbers", percentages(CANONICAL, "number"), CANONICAL,
-     "tax rate percentages read from numbers"),
+    (
+        "percentages as numbers",
+        percentages(CANONICAL, "number"),
+        CANONICAL,
+        "tax rate percentages read from numbers",
+    ),
     ("ids as text", ids_as_text(CANONICAL), CANONICAL, "ids read from text"),
     ("type null", types_null(CANONICAL), CANONICAL, "shipping"),
-    ("empty includes left out", empty_includes_left_out(build(DISCOUNTED)), build(DISCOUNTED),
-     "related_orders: missing from the answer, read as none"),
-    ("shipping missing", empty_includes_left_out(build(DISCOUNTED)), build(DISCOUNTED),
-     "shipping: missing from the answer, read as none"),
-    ("shipping as one tax object", one_tax_object(CANONICAL), CANONICAL,
-     "shipping: VAT read from `tax` (one object"),
-    ("export shipping without taxes", untaxed_shipping(EXPORT), EXPORT,
-     "shipping: VAT read from `taxes`"),
-]  # fmt: skip
+    (
+        "empty includes left out",
+        empty_includes_left_out(build(DISCOUNTED)),
+        build(DISCOUNTED),
+        "related_orders: missing from the answer, read as none",
+    ),
+    (
+        "shipping missing",
+        empty_includes_left_out(build(DISCOUNTED)),
+        build(DISCOUNTED),
+        "shipping: missing from the answer, read as none",
+    ),
+    (
+        "shipping as one tax object",
+        one_tax_object(CANONICAL),
+        CANONICAL,
+        "shipping: VAT read from `tax` (one object",
+    ),
+    (
+        "export shipping without taxes",
+        untaxed_shipping(EXPORT),
+        EXPORT,
+        "shipping: VAT read from `taxes`",
+    ),
+]
 
 
-@pytest.mark.parametrize(("variant", "canonical", "words"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("variant", "canonical", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_each_reading_is_read_as_the_canonical_order(variant, canonical, words):
     read = parse_order(variant)
     assert read == parse_order(canonical)
@@ -206,8 +253,13 @@ def test_an_order_that_adds_up_under_no_reading_is_refused_by_the_sum_check():
 def test_two_readings_that_would_book_differently_are_refused_in_words():
     # An export (0%, so no VAT to tell them apart): 100.00 with 10.00 off and 2 x 10.00 add up
     # to 110.00 as amounts after the discounts (100 + 10) and as unit prices (90 + 2 x 10).
-    raw = build([item("Cursus", "100.00", "US:0", discount="10.00"),
-                 item("Boek", "20.00", "US:0", qty=2, product=2)], country="US")  # fmt: skip
+    raw = build(
+        [
+            item("Cursus", "100.00", "US:0", discount="10.00"),
+            item("Boek", "20.00", "US:0", qty=2, product=2),
+        ],
+        country="US",
+    )
     raw["items"][0].update(amount="100.00", amount_with_tax="100.00")
     raw["items"][1].update(amount="10.00", amount_with_tax="10.00")
     raw.update(amount="110.00", amount_with_tax="110.00")
@@ -235,9 +287,15 @@ def variant_pairs(draw):
         unit = draw(st.integers(1, 20_000))
         discount = draw(st.integers(0, unit * qty // 2)) if draw(st.booleans()) else 0
         lines.append(
-            item("Regel", str(Decimal(unit * qty) / 100), draw(st.sampled_from(rates)), qty=qty,
-                 product=draw(st.sampled_from([1, 2, None])), discount=str(Decimal(discount) / 100))
-        )  # fmt: skip
+            item(
+                "Regel",
+                str(Decimal(unit * qty) / 100),
+                draw(st.sampled_from(rates)),
+                qty=qty,
+                product=draw(st.sampled_from([1, 2, None])),
+                discount=str(Decimal(discount) / 100),
+            )
+        )
     lines_gross = sum(int((line["gross"] - line["discount"]) * 100) for line in lines)
     discounts = []
     if lines_gross > 4 and draw(st.booleans()):

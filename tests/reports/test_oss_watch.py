@@ -41,15 +41,29 @@ def order_data(
     vat = (D(net) * D("0.19")).quantize(D("0.01")) * sign
     rate = {"country": country, "percentage": "19"}
     return {
-        "id": order_id, "invoice_number": f"F-{order_id}", "invoice_status": status,
-        "invoice_date": when, "mode": mode, "amount": amount, "amount_with_tax": amount + vat,
+        "id": order_id,
+        "invoice_number": f"F-{order_id}",
+        "invoice_status": status,
+        "invoice_date": when,
+        "mode": mode,
+        "amount": amount,
+        "amount_with_tax": amount + vat,
         "payment": {"status": "credit_invoice" if credit else "paid"},
-        "billing": {"address": {"country": country}, "contact": {
-            "tax_exempt": "reverse" if vat_id else "none", "vat_id_number": vat_id}},
-        "items": [{"label": "Course", "quantity": 1, "amount": amount,
-                   "amount_with_tax": amount + vat, "tax": {"amount": vat, "rate": rate}}],
+        "billing": {
+            "address": {"country": country},
+            "contact": {"tax_exempt": "reverse" if vat_id else "none", "vat_id_number": vat_id},
+        },
+        "items": [
+            {
+                "label": "Course",
+                "quantity": 1,
+                "amount": amount,
+                "amount_with_tax": amount + vat,
+                "tax": {"amount": vat, "rate": rate},
+            }
+        ],
         "taxes": [{"amount": vat, "rate": rate}],
-    }  # fmt: skip
+    }
 
 
 def orders(*data: dict):
@@ -119,10 +133,15 @@ def _store(app, *data: dict, oss: str = "home_country") -> None:
         shopsettings.save_draft({"oss": oss})
         db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED))
         for d in data:
-            db.session.add(OrderRecord(
-                order_id=d["id"], state=OrderState.BOOKED, invoice_number=d["invoice_number"],
-                invoice_date=d["invoice_date"], order_json=jsonutil.dumps(d),
-            ))  # fmt: skip
+            db.session.add(
+                OrderRecord(
+                    order_id=d["id"],
+                    state=OrderState.BOOKED,
+                    invoice_number=d["invoice_number"],
+                    invoice_date=d["invoice_date"],
+                    order_json=jsonutil.dumps(d),
+                )
+            )
         db.session.commit()
 
 

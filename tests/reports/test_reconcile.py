@@ -59,11 +59,18 @@ def _book_by_hand(sandbox, invoice_number: str, amount: str, when: str) -> None:
     with eb:
         ids = reconcile.ledger_ids(eb, ["1300", "8000"])
         relation = next(eb.iter_relations())
-        eb.create_mutation({
-            "type": 2, "date": when, "ledgerId": ids["1300"], "relationId": relation["id"],
-            "invoiceNumber": invoice_number, "inExVat": "IN", "termOfPayment": 14,
-            "rows": [{"ledgerId": ids["8000"], "vatCode": "HOOG_VERK_21", "amount": D(amount)}],
-        })  # fmt: skip
+        eb.create_mutation(
+            {
+                "type": 2,
+                "date": when,
+                "ledgerId": ids["1300"],
+                "relationId": relation["id"],
+                "invoiceNumber": invoice_number,
+                "inExVat": "IN",
+                "termOfPayment": 14,
+                "rows": [{"ledgerId": ids["8000"], "vatCode": "HOOG_VERK_21", "amount": D(amount)}],
+            }
+        )
 
 
 def test_every_month_without_failures_is_in_balance_after_a_sync(app, synced):
@@ -194,15 +201,26 @@ def _mutation(number: str, rows: list[tuple[int, str, str]], vat: dict[str, str]
 
 def _order(number: str, gross: str, vat: str) -> dict:
     return {
-        "id": 7, "invoice_number": number, "invoice_status": "final", "invoice_date": "2026-03-05",
-        "mode": "live", "amount": str(D(gross) - D(vat)), "amount_with_tax": gross,
+        "id": 7,
+        "invoice_number": number,
+        "invoice_status": "final",
+        "invoice_date": "2026-03-05",
+        "mode": "live",
+        "amount": str(D(gross) - D(vat)),
+        "amount_with_tax": gross,
         "payment": {"status": "paid"},
         "billing": {"address": {"country": "NL"}, "contact": {"tax_exempt": "none"}},
-        "items": [{"label": "Course", "quantity": 1, "amount": str(D(gross) - D(vat)),
-                   "amount_with_tax": gross, "tax": {"amount": vat,
-                   "rate": {"country": "NL", "percentage": "21"}}}],
+        "items": [
+            {
+                "label": "Course",
+                "quantity": 1,
+                "amount": str(D(gross) - D(vat)),
+                "amount_with_tax": gross,
+                "tax": {"amount": vat, "rate": {"country": "NL", "percentage": "21"}},
+            }
+        ],
         "taxes": [{"amount": vat, "rate": {"country": "NL", "percentage": "21"}}],
-    }  # fmt: skip
+    }
 
 
 def _pure(mutations: list[dict]) -> reconcile.Report:
@@ -210,9 +228,14 @@ def _pure(mutations: list[dict]) -> reconcile.Report:
 
     settings = Settings.from_dict({**SETTINGS, "start_date": "2026-01-01"})
     return reconcile.reconcile(
-        [parse_order(_order("F-1", "121.00", "21.00"))], mutations, settings,
-        month=date(2026, 3, 1), known_numbers={}, oss_ledger_ids={}, rounding_ledger_id=90,
-    )  # fmt: skip
+        [parse_order(_order("F-1", "121.00", "21.00"))],
+        mutations,
+        settings,
+        month=date(2026, 3, 1),
+        known_numbers={},
+        oss_ledger_ids={},
+        rounding_ledger_id=90,
+    )
 
 
 def test_rounding_pairs_are_shown_but_are_no_difference():

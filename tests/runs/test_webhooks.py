@@ -162,8 +162,11 @@ def test_a_webhook_books_its_order_within_the_request_s_background_run(
     assert queue(app) == []
     assert_exactly_once(sandbox, 1)
     # The invoice-created trigger and the flat payload are taken too.
-    flat = {"trigger_type": "order_invoice_created", "triggerable_type": "orders",
-            "triggerable_id": 2}  # fmt: skip
+    flat = {
+        "trigger_type": "order_invoice_created",
+        "triggerable_type": "orders",
+        "triggerable_id": 2,
+    }
     assert hook(client, secret, flat).status_code == 202
     drained(app)
     assert record(app, 2).state in (OrderState.BOOKED, OrderState.SKIPPED)
@@ -278,8 +281,9 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
 
 def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbox, secret):
     configure(app)
-    sandbox.control("plugandpay", "POST", "faults",
-                    json={"path": "/v2/orders/*", "status": 401, "times": None})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "faults", json={"path": "/v2/orders/*", "status": 401, "times": None}
+    )
     assert hook(client, secret).status_code == 202
     drained(app)
     assert run_kinds(app) == ["webhook"]

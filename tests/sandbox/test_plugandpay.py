@@ -20,9 +20,16 @@ TODAY = date(2026, 2, 10)
 HEADERS = {"Authorization": f"Bearer {PLUGANDPAY_KEY}", "Accept": "application/json"}
 ALL = "billing,items,taxes,payment,discounts,shipping,related_orders,comments,tags"
 INCLUDE_KEYS = {
-    "billing", "items", "taxes", "payment", "total_discounts", "shipping", "related_orders",
-    "comments", "tags",
-}  # fmt: skip
+    "billing",
+    "items",
+    "taxes",
+    "payment",
+    "total_discounts",
+    "shipping",
+    "related_orders",
+    "comments",
+    "tags",
+}
 
 
 @pytest.fixture

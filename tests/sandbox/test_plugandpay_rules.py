@@ -162,9 +162,15 @@ def test_several_errors_and_a_body_that_is_not_json(client):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v2/rules"), ("GET", "/v2/rules/1"), ("POST", "/v2/rules"),
-     ("PATCH", "/v2/rules/1"), ("DELETE", "/v2/rules/1"), ("DELETE", "/v2/rules")],
-)  # fmt: skip
+    [
+        ("GET", "/v2/rules"),
+        ("GET", "/v2/rules/1"),
+        ("POST", "/v2/rules"),
+        ("PATCH", "/v2/rules/1"),
+        ("DELETE", "/v2/rules/1"),
+        ("DELETE", "/v2/rules"),
+    ],
+)
 def test_rules_need_the_key_and_json(app, client, method, path):
     create(client)
     no_key = client.open(path, method=method, headers={"Accept": "application/json"})

@@ -137,8 +137,9 @@ def test_order_page_looks_the_ledgers_up_once_before_rendering(app, ready, sandb
 def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
     sync_now(app, ready)
     token = csrf_token(ready, "/orders/31")
-    html = ready.post("/orders/31/skip", data={"csrf_token": token, "reason": ""},
-                      follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    html = ready.post(
+        "/orders/31/skip", data={"csrf_token": token, "reason": ""}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "Give a reason" in html
     ready.post("/orders/31/skip", data={"csrf_token": token, "reason": "geboekt door accountant"})
     with app.app_context():
@@ -149,8 +150,9 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
     with app.app_context():
         from pp2eb.runs import jobs
 
-        jobs.run("backfill", since=__import__("datetime").date.fromisoformat(
-            SETTINGS["start_date"]))  # fmt: skip
+        jobs.run(
+            "backfill", since=__import__("datetime").date.fromisoformat(SETTINGS["start_date"])
+        )
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
         assert rec.state == OrderState.SKIPPED
     ready.post("/orders/31/retry", data={"csrf_token": token})
@@ -163,8 +165,9 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
 def test_a_booked_order_cannot_be_skipped(app, ready):
     sync_now(app, ready)
     token = csrf_token(ready, "/orders/1")
-    html = ready.post("/orders/1/skip", data={"csrf_token": token, "reason": "x"},
-                      follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    html = ready.post(
+        "/orders/1/skip", data={"csrf_token": token, "reason": "x"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "cannot be skipped" in html
 
 
@@ -191,8 +194,9 @@ def test_export_preview_then_confirm_books_in_the_background(app, ready, sandbox
 
 def test_export_date_range_is_validated(app, ready):
     token = csrf_token(ready, "/export")
-    html = ready.post("/export", data={"csrf_token": token, "since": "2026-05-01",
-                                       "until": "2026-04-01"}).get_data(as_text=True)  # fmt: skip
+    html = ready.post(
+        "/export", data={"csrf_token": token, "since": "2026-05-01", "until": "2026-04-01"}
+    ).get_data(as_text=True)
     assert "The end date lies before the start date." in html
 
 
@@ -216,14 +220,29 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
     """Stored in UTC, shown in Dutch time: a run late on New Year's Eve UTC is in the new year,
     and the two 02:30s of the night the clocks go back read apart."""
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, booked=1,
-                               started_at=datetime(2026, 12, 31, 23, 30, 5),
-                               finished_at=datetime(2026, 12, 31, 23, 30, 9)))  # fmt: skip
-        failed = OrderRecord(order_id=7, state=OrderState.FAILED, reason="The VAT code is gone.",
-                             next_attempt_at=datetime(2026, 7, 1, 10, 5))  # fmt: skip
-        booked = OrderRecord(order_id=8, state=OrderState.BOOKED, payment_state="booked",
-                             payment_mutation_id=5, booked_at=datetime(2026, 12, 4, 11, 49),
-                             payment_booked_at=datetime(2026, 12, 4, 11, 49))  # fmt: skip
+        db.session.add(
+            SyncRun(
+                kind="sync",
+                status=RunStatus.FINISHED,
+                booked=1,
+                started_at=datetime(2026, 12, 31, 23, 30, 5),
+                finished_at=datetime(2026, 12, 31, 23, 30, 9),
+            )
+        )
+        failed = OrderRecord(
+            order_id=7,
+            state=OrderState.FAILED,
+            reason="The VAT code is gone.",
+            next_attempt_at=datetime(2026, 7, 1, 10, 5),
+        )
+        booked = OrderRecord(
+            order_id=8,
+            state=OrderState.BOOKED,
+            payment_state="booked",
+            payment_mutation_id=5,
+            booked_at=datetime(2026, 12, 4, 11, 49),
+            payment_booked_at=datetime(2026, 12, 4, 11, 49),
+        )
         db.session.add_all([failed, booked])
         db.session.flush()
         for at in (datetime(2027, 10, 31, 0, 30), datetime(2027, 10, 31, 1, 30)):

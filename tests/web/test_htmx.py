@@ -147,8 +147,15 @@ def test_oss_rows_offer_balance_ledgers_for_every_other_eu_country(app, owner):
     html = get(owner, "/htmx/oss-ledgers?oss=oss")
     selects = re.findall(r'<select id="oss_([A-Z]{2})"', html)
     assert len(selects) == 26 and "NL" not in selects and "BE" in selects and "SE" in selects
-    assert [code for code, _ in options(html, "oss_BE")] == ["", "0100", "0500", "1640", "1641",
-                                                             "1642", "2000"]  # fmt: skip
+    assert [code for code, _ in options(html, "oss_BE")] == [
+        "",
+        "0100",
+        "0500",
+        "1640",
+        "1641",
+        "1642",
+        "2000",
+    ]
     assert '<option selected value="1641">' in html.split('id="oss_DE"')[1].split("</select>")[0]
     assert "Duitsland" in get(owner, "/htmx/oss-ledgers?oss=oss&lang=nl")
 

@@ -94,8 +94,9 @@ def test_a_new_secret_moves_the_rule_and_the_old_address_stops(app, ready, sandb
     assert rule["action_data"]["hook_url"].endswith(f"/hooks/plugandpay/{new}")
     with app.app_context():
         appstate.put(appstate.SCHEDULE_PAUSED, True)
-    payload = {"event": {"trigger_type": "order_paid", "triggerable_type": "order",
-                         "triggerable_id": 4}}  # fmt: skip
+    payload = {
+        "event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 4}
+    }
     anonymous = app.test_client()
     assert anonymous.post(f"/hooks/plugandpay/{old}", json=payload).status_code == 404
     assert anonymous.post(f"/hooks/plugandpay/{new}", json=payload).status_code == 202
@@ -119,8 +120,9 @@ def test_not_connected_says_so_with_the_way_to_connect(app, client, auth):
 
 
 def test_when_plug_and_pay_fails_the_card_says_so_with_a_retry(ready, sandbox):
-    sandbox.control("plugandpay", "POST", "faults",
-                    json={"path": "/v2/rules*", "status": 503, "times": None})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "faults", json={"path": "/v2/rules*", "status": 503, "times": None}
+    )
     html = card(ready)
     assert "could not be reached" in html and "Try again" in html
     html = press(ready, "register").get_data(as_text=True)
@@ -187,8 +189,12 @@ def test_end_to_end_register_then_a_paid_order_is_booked_within_seconds(app, san
     session = logged_in_session(served)
     html = session.get(f"{served}/orders", timeout=10).text
     token = next(m.group(1) or m.group(2) for m in CSRF_INPUT.finditer(html))
-    resp = session.post(f"{served}/realtime/register", data={"csrf_token": token},
-                        headers={"HX-Request": "true"}, timeout=20)  # fmt: skip
+    resp = session.post(
+        f"{served}/realtime/register",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+        timeout=20,
+    )
     assert resp.status_code == 200 and "Registered" in resp.text
     (rule,) = sandbox_rules(sandbox)
     assert rule["action_data"]["hook_url"].startswith(f"{served}/hooks/plugandpay/")
@@ -237,8 +243,9 @@ def test_a_key_the_encryption_key_cannot_read_says_connect_again(app, ready, san
 
 
 def test_a_refused_registration_is_said_in_words(ready, sandbox):
-    sandbox.control("plugandpay", "POST", "faults",
-                    json={"path": "/v2/rules", "method": "POST", "status": 422})  # fmt: skip
+    sandbox.control(
+        "plugandpay", "POST", "faults", json={"path": "/v2/rules", "method": "POST", "status": 422}
+    )
     html = press(ready, "register").get_data(as_text=True)
     assert "Plug&amp;Pay refused the request (HTTP 422)." in html
     assert sandbox_rules(sandbox) == []

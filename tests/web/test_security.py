@@ -115,8 +115,9 @@ def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbo
         appstate.put(appstate.SCHEDULE_PAUSED, True)  # keeps the order queued, to look at
         secret = inbox.secret()
     client = app.test_client()
-    payload = {"event": {"trigger_type": "order_paid", "triggerable_type": "order",
-                         "triggerable_id": 3}}  # fmt: skip
+    payload = {
+        "event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 3}
+    }
     wrong = client.post(f"/hooks/plugandpay/{secret[:-2]}", json=payload)
     assert wrong.status_code == 404
     right = client.post(f"/hooks/plugandpay/{secret}", json=payload)
@@ -430,11 +431,22 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
         shopsettings.save_draft(SETTINGS)
     # A sync through faults: a session error, a write that answered 500, a rate limit, a
     # Plug&Pay error; then the token is revoked and a second run stops on it.
-    sandbox.control("eboekhouden", "POST", "faults", json=[
-        {"path": "/v1/session", "method": "POST", "status": 500, "times": 1},
-        {"path": "/v1/mutation", "method": "POST", "status": 500, "times": 2, "after_write": True},
-        {"path": "/v1/mutation", "method": "POST", "status": 429, "retry_after": 1, "times": 1},
-    ])  # fmt: skip
+    sandbox.control(
+        "eboekhouden",
+        "POST",
+        "faults",
+        json=[
+            {"path": "/v1/session", "method": "POST", "status": 500, "times": 1},
+            {
+                "path": "/v1/mutation",
+                "method": "POST",
+                "status": 500,
+                "times": 2,
+                "after_write": True,
+            },
+            {"path": "/v1/mutation", "method": "POST", "status": 429, "retry_after": 1, "times": 1},
+        ],
+    )
     sandbox.control("plugandpay", "POST", "faults", json={"path": "/v2/products*", "status": 503})
     with app.app_context():
         first = jobs.run("sync")

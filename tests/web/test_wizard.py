@@ -145,8 +145,13 @@ def test_first_time_user_is_led_through_every_step(app, client, auth, sandbox):
     assert (settings.insertion, settings.invoice_template) == ("invoice", "Standaard")
     assert (settings.debtor_ledger, settings.term_of_payment) == ("1300", 30)
     # Products 2-4 are prefilled with their own Plug&Pay ledger; 5's 8030 does not exist.
-    assert settings.product_ledgers == {"1": "8010", "2": "8010", "3": "8020", "4": "8020",
-                                        "6": "8020"}  # fmt: skip
+    assert settings.product_ledgers == {
+        "1": "8010",
+        "2": "8010",
+        "3": "8020",
+        "4": "8020",
+        "6": "8020",
+    }
     assert settings.vat_map == {
         "NL:21": "HOOG_VERK_21",
         "NL:9": "LAAG_VERK_9",

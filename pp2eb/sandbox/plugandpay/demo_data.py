@@ -101,15 +101,30 @@ def _special_drafts(rng: random.Random, today: date) -> tuple[list[Draft], list[
     lieke = named("consumer", "Lieke", "Dekker", "NL", "Arnhem")
     tester = named("consumer", "Test", "Klant", "NL", "Utrecht", email="test@example.nl")
     cafe = named(
-        "business", "Bilal", "de Wit", "NL", "'t Veld",
-        company="Café Timmermans & Zn", vat_id="NL000099998B57", street="Sanderslaan",
-        housenumber="42", zipcode="1448VB", telephone="(044) 4362837",
+        "business",
+        "Bilal",
+        "de Wit",
+        "NL",
+        "'t Veld",
+        company="Café Timmermans & Zn",
+        vat_id="NL000099998B57",
+        street="Sanderslaan",
+        housenumber="42",
+        zipcode="1448VB",
+        telephone="(044) 4362837",
         website="https://cafe-timmermans.example.nl",
-    )  # fmt: skip
+    )
     kroon = named(
-        "reverse", "Wout", "Claes", "BE", "Antwerpen",
-        company="Brouwerij De Kroon BV", vat_id="BE0123456749", street="Meir", zipcode="2000",
-    )  # fmt: skip
+        "reverse",
+        "Wout",
+        "Claes",
+        "BE",
+        "Antwerpen",
+        company="Brouwerij De Kroon BV",
+        vat_id="BE0123456749",
+        street="Meir",
+        zipcode="2000",
+    )
     zoe = named("eu", "Zoë", "Müller", "DE", "Berlin", street="Lindenallee", zipcode="10115")
     sebastien = named("eu", "Sébastien", "Lefèvre", "FR", "Lyon", zipcode="69002")
     lotte = named("eu", "Lotte", "Peeters", "BE", "Gent", street="Veldstraat", zipcode="9000")

@@ -23,9 +23,14 @@ from pp2eb.sandbox.plugandpay.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Arg
 # order paid, subscription ended); the SDK confirms order_paid and uses order_created, third-party
 # code shows order_invoice_created. The others are our snake_case of the help centre's names.
 TRIGGER_TYPES = (
-    "order_paid", "order_created", "order_invoice_created", "subscription_ended",
-    "affiliate_accepted", "affiliate_denied", "affiliate_quit",
-)  # fmt: skip
+    "order_paid",
+    "order_created",
+    "order_invoice_created",
+    "subscription_ended",
+    "affiliate_accepted",
+    "affiliate_denied",
+    "affiliate_quit",
+)
 # inferred: only webhooks are modelled; Plug&Pay's other rule actions and drivers are not known.
 ACTION_TYPES = ("call_webhook",)
 DRIVERS = ("webhook",)

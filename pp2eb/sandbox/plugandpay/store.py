@@ -14,10 +14,21 @@ from pp2eb.sandbox.plugandpay import contract
 
 # Always present on an order, whatever is included (docs/plugandpay-order.md).
 BASE_KEYS = (
-    "id", "amount", "amount_with_tax", "created_at", "updated_at", "deleted_at",
-    "invoice_number", "invoice_status", "invoice_date", "is_first", "is_hidden", "mode",
-    "reference", "source",
-)  # fmt: skip
+    "id",
+    "amount",
+    "amount_with_tax",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "invoice_number",
+    "invoice_status",
+    "invoice_date",
+    "is_first",
+    "is_hidden",
+    "mode",
+    "reference",
+    "source",
+)
 
 
 def order_key(order: dict[str, Any]) -> int:
