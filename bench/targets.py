@@ -1,4 +1,4 @@
-"""The targets of issue 7, each checked against the figures, and notes on what stands in the way."""
+"""The speed targets, each checked against the figures, and what stands in the way."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ LIMIT_SLACK = 0.10
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """Each target of issue 7: what it asks, what was measured, and whether it is met."""
+    """Each target: what it asks, what was measured, and whether it is met."""
     runs = [figures(s) for s in results["pp2eb"]]
     checks = [s["check"] for s in results["pp2eb"]]
     out = []

@@ -1,11 +1,11 @@
 """How the e-Boekhouden administration rounds VAT, learnt from a booking and checked after one.
 
-Rounding per row or over the total per VAT code is a setting of the administration that the API
-does not expose, but a booking read back shows it: ``GET /v1/mutation/{id}`` returns
-``rows[].vatAmount`` only when VAT is computed per row (eboekhouden-api.md §4.4). pp2eb stores
-what it learns with the e-Boekhouden connection (``Credential.vat_rounding``); a person can set
-it by hand on the connection page (``pp2eb.setup.connections.set_vat_rounding``), and then no
-read-back changes it.
+Rounding per row or over the total per VAT code is a setting of the administration that the API does
+not expose, but a booking read back shows it: ``GET /v1/mutation/{id}`` returns ``rows[].vatAmount``
+only when VAT is computed per row (docs/reference/eboekhouden-api.md §4.4). pp2eb stores what it
+learns with the e-Boekhouden connection (``Credential.vat_rounding``); a person can set it by hand
+on the connection page (``pp2eb.setup.connections.set_vat_rounding``), and then no read-back changes
+it.
 
 * ``known``, once a run while the rounding is unknown: read back pp2eb's newest booking, else
   one sales booking e-Boekhouden lists, so an administration with bookings is known before the
@@ -58,8 +58,8 @@ def mode_of(mutation: Mapping[str, Any]) -> str | None:
     rows = [row for row in rows if row.get("vatCode") not in _SENT_VAT]
     if not rows:
         return None
-    # inferred: under per-row VAT every row comes back with its vatAmount, under per-total
-    # VAT none does (eboekhouden-api.md §3.6: "only returned when VAT is calculated per row").
+    # inferred: under per-row VAT every row comes back with its vatAmount, under per-total VAT none
+    # does (docs/reference/eboekhouden-api.md §3.6: "only returned when VAT is calculated per row").
     return PER_ROW if any(row.get("vatAmount") is not None for row in rows) else PER_TOTAL
 
 

@@ -5,7 +5,7 @@ negated and its original in ``related_orders``. What it is booked against depend
 became of the original, as the engine tells it in ``ReferenceData.originals``:
 
 * booked by pp2eb: on the original's relation, with the original's invoice number in the
-  description (domain rules §3.7);
+  description (docs/reference/domain-rules.md §3.7);
 * not pp2eb's to book (dated before ``start_date``, skipped by hand because it was booked by
   hand, skipped for good, or gone from Plug&Pay): on its own, as a negative booking whose
   relation is found as for any order, still with the original's invoice number in the

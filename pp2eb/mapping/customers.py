@@ -150,8 +150,8 @@ def relation_update(current: Mapping, draft: RelationDraft, vat_id: str) -> dict
     as contact, because an intra-EU invoice names the business that owes the VAT; a business
     relation keeps the name someone gave it.
     """
-    # inferred: PATCH replacing every field is possible (eboekhouden-api.md §3.3 says only
-    # "takes the same body, name required"), so nothing is left out that the relation has.
+    # inferred: PATCH replacing every field is possible (docs/reference/eboekhouden-api.md §3.3 says
+    # only "takes the same body, name required"), so nothing is left out that the relation has.
     body = {key: current[key] for key in RELATION_FIELDS if current.get(key) is not None}
     if current.get("type") != "B" and draft.company:
         body["name"] = draft.name  # the company (relation_draft)

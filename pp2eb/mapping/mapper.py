@@ -22,8 +22,8 @@ How the booking is built:
 * An order in another currency than the euro is refused (``_check_currency``).
 * OSS (``oss=oss``, EU consumer abroad): the revenue rows carry the amounts excl. VAT with
   ``AFST_VERK`` (0%), and Plug&Pay's foreign VAT per rate is its own row with ``GEEN`` on the
-  country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape (domain rules
-  §3.3); e-Boekhouden has no per-country OSS codes.
+  country's OSS ledger (BAL). inferred: a bookkeeper should confirm this shape
+  (docs/reference/domain-rules.md §3.3); e-Boekhouden has no per-country OSS codes.
 * Rounding. e-Boekhouden computes the VAT of each code over the total of that code's rows, or
   per row (a setting of the administration, ``ref.vat_rounding``); Plug&Pay rounds per line,
   so the two can differ by a cent or so. Then the booking gets two visible rows on the

@@ -215,10 +215,10 @@ def build_payment(
 def to_payment_payload(payment: Payment) -> dict:
     """The ``CreateMutation`` body of a type-3 payment against the booked invoice.
 
-    The row's ``invoiceNumber`` and ``relationId`` link it to the open item (MUT_115/MUT_120);
-    the top-level ``invoiceNumber`` lets pp2eb find the payment again by ``GET /v1/mutation``
-    (inferred: reference §3.6's example sends both). Amounts excl. VAT with ``GEEN``: a payment
-    carries no VAT.
+    The row's ``invoiceNumber`` and ``relationId`` link it to the open item (MUT_115/MUT_120); the
+    top-level ``invoiceNumber`` lets pp2eb find the payment again by ``GET /v1/mutation`` (inferred:
+    docs/reference/eboekhouden-api.md §3.6's example sends both). Amounts excl. VAT with ``GEEN``: a
+    payment carries no VAT.
     """
     sale = payment.sale
     return {

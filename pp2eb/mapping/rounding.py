@@ -1,9 +1,9 @@
 """Make e-Boekhouden compute exactly Plug&Pay's VAT, visibly, and check the booking to the cent.
 
 Plug&Pay rounds VAT per line. e-Boekhouden rounds the way its administration is set up
-(eboekhouden-api.md §4.4): over the total of each VAT code's rows (``PER_TOTAL``), or per row,
-the code's VAT being the sum of its rows (``PER_ROW``). pp2eb learns which from a booking it
-reads back, or a person sets it (``pp2eb.engine.vat_rounding``); it reaches the mapper as
+(docs/reference/eboekhouden-api.md §4.4): over the total of each VAT code's rows (``PER_TOTAL``), or
+per row, the code's VAT being the sum of its rows (``PER_ROW``). pp2eb learns which from a booking
+it reads back, or a person sets it (``pp2eb.engine.vat_rounding``); it reaches the mapper as
 ``ReferenceData.vat_rounding``, None while unknown.
 
 Where e-Boekhouden's VAT of a code, computed that way, differs from Plug&Pay's, two rows on the

@@ -1,11 +1,11 @@
 """e-Boekhouden's sales VAT codes and how e-Boekhouden computes VAT from them.
 
-inferred: e-Boekhouden computes VAT itself; it accepts an explicit amount only on AFW/AFW_VERK.
-The sandbox and this module follow the same reading (eboekhouden-api.md §4.4): VAT is rounded
-half-up to the cent, with ``inExVat`` IN ``vat = gross × r / (100 + r)`` (pp2eb always sends IN
-amounts), and an administration rounds in one of two ways, a setting pp2eb reads back
-(``engine.vat_rounding``): ``PER_TOTAL``, each VAT code's VAT over the total of that code's rows
-in one mutation or invoice, or ``PER_ROW``, each row on its own and the code's VAT the sum.
+inferred: e-Boekhouden computes VAT itself; it accepts an explicit amount only on AFW/AFW_VERK. The
+sandbox and this module follow the same reading (docs/reference/eboekhouden-api.md §4.4): VAT is
+rounded half-up to the cent, with ``inExVat`` IN ``vat = gross × r / (100 + r)`` (pp2eb always sends
+IN amounts), and an administration rounds in one of two ways, a setting pp2eb reads back
+(``engine.vat_rounding``): ``PER_TOTAL``, each VAT code's VAT over the total of that code's rows in
+one mutation or invoice, or ``PER_ROW``, each row on its own and the code's VAT the sum.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ SALE_VAT_CODES: frozenset[str] = frozenset(
 VAT_RATES: dict[str, Decimal] = {"HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9)}
 
 NO_VAT = "GEEN"
-# The two ways an administration rounds VAT (eboekhouden-api.md §4.4: ``rows[].vatAmount``
-# comes back only when VAT is computed per row).
+# The two ways an administration rounds VAT (docs/reference/eboekhouden-api.md §4.4:
+# ``rows[].vatAmount`` comes back only when VAT is computed per row).
 PER_TOTAL, PER_ROW = "total", "row"
 VAT_ROUNDINGS = (PER_TOTAL, PER_ROW)
 DISTANCE_SALES = "AFST_VERK"

@@ -1,9 +1,9 @@
 """The OSS threshold watch: this year's cross-border EU consumer sales against €10,000.
 
 Below the threshold a Dutch shop may charge NL VAT to consumers elsewhere in the EU; above it,
-destination VAT is due through the OSS return (domain notes §3.1). The threshold counts every EU
-country together, net of VAT, and credit invoices lower it. pp2eb counts the live final invoices
-it holds records of, booked or not.
+destination VAT is due through the OSS return (docs/reference/domain-rules.md §3.1). The threshold
+counts every EU country together, net of VAT, and credit invoices lower it. pp2eb counts the live
+final invoices it holds records of, booked or not.
 
 Destination VAT is due from the sale that passes the threshold on (VAT Directive art. 59c), so
 the watch also knows that sale's invoice date (``passed_on``): the date to suggest for the
@@ -54,7 +54,8 @@ class OssWatch:
     def level(self) -> str:
         """OK, APPROACHING (from 75%) or PASSED (this year or last)."""
         # inferred: the EU rule (VAT Directive art. 59c) also applies the threshold when it was
-        # passed in the previous calendar year; the domain notes only speak of "per year".
+        # passed in the previous calendar year; the rules (docs/reference/domain-rules.md §3.1) only
+        # speak of "per year".
         if self.total > self.threshold or self.previous_year_total > self.threshold:
             return PASSED
         if self.total >= self.threshold * NEAR:

@@ -19,8 +19,9 @@ from pp2eb.mapping.vatcodes import vat_rate
 
 _CATEGORY_NAMES = {"DEB": "a debtor ledger (DEB)", "VW": "a profit and loss ledger (VW)"}
 _CATEGORY_NAMES["BAL"] = "a balance sheet ledger (BAL)"
-# inferred: a payment (mutation type 3) is booked on a bank or cash ledger (FIN) at the top;
-# the sandbox answers MUT_009 otherwise (reference §3.6: "for 3–6 = bank/cash (FIN)").
+# inferred: a payment (mutation type 3) is booked on a bank or cash ledger (FIN) at the top; the
+# sandbox answers MUT_009 otherwise (docs/reference/eboekhouden-api.md §3.6: "for 3–6 = bank/cash
+# (FIN)").
 _CATEGORY_NAMES["FIN"] = "a bank or cash ledger (FIN), e.g. a tussenrekening"
 # The category each single-ledger setting needs.
 LEDGER_CATEGORIES = {

@@ -323,8 +323,9 @@ def test_an_install_from_before_imports_its_export_and_books_dutch_orders_as_bef
         }
     assert len(expected) > 40
     assert set(booked) >= set(expected)
-    # The same, but for where an order discount goes (issue 14.9: no longer all on the revenue
-    # ledger, but on the ledgers of the lines it was given on): the same total per VAT code.
+    # The same, but for where an order discount goes (docs/bookkeeping.md, "Order discounts": no
+    # longer all on the revenue ledger, but on the ledgers of the lines it was given on): the same
+    # total per VAT code.
     assert {n: _as_before(booked[n]) for n in expected} == {
         n: _as_before(rows) for n, rows in expected.items()
     }
