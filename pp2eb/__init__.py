@@ -18,9 +18,10 @@ The packages, from the APIs up to the web (each one's docstring names its module
 * ``sandbox/``: fakes of both APIs, for tests, benchmarks and demo mode.
 
 At the top: this app factory, ``extensions`` and ``models`` (the database), ``schema`` (is the
-database at this release's revision), ``dbconfig`` (SQLite settings), ``backup``, ``serve``
-(waitress and demo mode), ``dutchtime`` and ``jsonutil`` (exact money in JSON). Migrations
-are in ``migrations/``, translations in ``translations/``.
+database at this release's revision), ``dbconfig`` (the database URL; SQLite's and
+PostgreSQL's settings), ``backup``, ``serve`` (waitress and demo mode), ``dutchtime`` and
+``jsonutil`` (exact money in JSON). Migrations are in ``migrations/``, translations in
+``translations/``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
-from pp2eb import dutchtime
+from pp2eb import dbconfig, dutchtime
 from pp2eb.extensions import babel, csrf, db, migrate
 from pp2eb.setup import crypto
 
@@ -73,7 +74,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=None,
         ENCRYPTION_KEY=None,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
+        # SQLite in the instance folder, or PostgreSQL: postgresql+psycopg://USER:PW@HOST/DB.
+        SQLALCHEMY_DATABASE_URI=os.environ.get("PP2EB_DATABASE_URL")
+        or f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
         DEMO=False,
         SANDBOX_HOST="127.0.0.1",
         SANDBOX_PORT=5001,
@@ -107,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["ENCRYPTION_KEY"], app.instance_path
     )
 
+    dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
@@ -121,7 +125,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_filter(dutchtime.show, "local_time")  # every time a person reads
     app.before_request(remember_language)
 
-    from pp2eb import cli, dbconfig, schema
+    from pp2eb import cli, schema
     from pp2eb.web import (
         alerts,
         auth,
