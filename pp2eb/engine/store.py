@@ -1,4 +1,4 @@
-"""The engine's memory of orders in SQLite: one record per order, its attempts, customer links.
+"""The engine's memory of orders in the database: one record per order, its attempts, links.
 
 Every method that changes state commits at once, so that a crash (even ``kill -9``) leaves
 each order in a state the next run can reason about: an intent recorded before the remote
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import jsonutil
-from pp2eb.engine.runlog import RunLog
+from pp2eb.engine.runlog import InsertIfAbsent, RunLog
 from pp2eb.models import Attempt, CustomerLink, OrderRecord, SyncRun, utcnow
 
 _RECORDS = OrderRecord.__table__
@@ -33,7 +33,7 @@ _INSERT = sa.insert(_RECORDS)
 _UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
 _ADD_ATTEMPT = sa.insert(Attempt.__table__)
 _LINKS = CustomerLink.__table__
-_ADD_LINK = sa.insert(_LINKS).prefix_with("OR IGNORE")
+_ADD_LINK = InsertIfAbsent(_LINKS)
 _LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
 
 
@@ -284,7 +284,8 @@ class Store:
         come, the relation is found and linked again from e-Boekhouden by ``Relations``.
         """
         self.session.execute(
-            _ADD_LINK, {"key": key, "relation_id": relation_id, "relation_code": code}
+            _ADD_LINK.on(self.session),
+            {"key": key, "relation_id": relation_id, "relation_code": code},
         )
         if commit:
             self.session.commit()
