@@ -3,12 +3,14 @@
 SQLite: WAL, a busy timeout and foreign keys on every connection. PostgreSQL has a write-ahead
 log and enforces foreign keys by itself; it gets the busy timeout's counterpart (a lock
 timeout), UTC as the session's time zone (pp2eb stores times as naive UTC), a connect timeout,
-and a ping before a pooled connection is used again (the server may have restarted).
+a ping before a pooled connection is used again (the server may have restarted), and text
+without NUL characters (``TextWithoutNul``).
 """
 
 from __future__ import annotations
 
 from flask import Flask
+from psycopg.adapt import Dumper
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -84,7 +86,22 @@ def _on_connect_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class TextWithoutNul(Dumper):
+    """A Python str as PostgreSQL text, a NUL character (which PostgreSQL's text cannot hold and
+    SQLite's can) replaced by U+FFFD: an order or a form with one is stored, not refused."""
+
+    oid = 0  # unknown, as psycopg's own: PostgreSQL takes the type from the statement
+
+    def __init__(self, cls, context=None) -> None:
+        super().__init__(cls, context)
+        self.encoding = self.connection.info.encoding if self.connection else "utf-8"
+
+    def dump(self, obj: str) -> bytes:
+        return obj.replace("\x00", "\ufffd").encode(self.encoding)
+
+
 def _on_connect_postgresql(dbapi_connection, _record) -> None:
+    dbapi_connection.adapters.register_dumper(str, TextWithoutNul)
     with dbapi_connection.cursor() as cursor:
         # Like SQLite's busy timeout: a writer waits for another's lock, but not forever.
         cursor.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
