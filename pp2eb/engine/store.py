@@ -35,6 +35,14 @@ _ADD_ATTEMPT = sa.insert(Attempt.__table__)
 _LINKS = CustomerLink.__table__
 _ADD_LINK = InsertIfAbsent(_LINKS)
 _LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
+# The record's text columns with a length: PostgreSQL refuses a longer value where SQLite keeps
+# it, and an order whose number is too long must fail on its own (the mapper says why), not
+# stop every run with a database error.
+_LENGTHS = {
+    c.key: c.type.length
+    for c in _RECORDS.columns
+    if isinstance(c.type, sa.String) and c.type.length
+}
 
 
 def _record_defaults() -> dict:
@@ -45,6 +53,12 @@ def _record_defaults() -> dict:
         if default is not None and (default.is_scalar or default.is_callable):
             values[column.key] = default.arg if default.is_scalar else default.arg(None)
     return values
+
+
+def _fit(key: str, value):
+    """``value`` cut to the length of the record's column ``key``, if it has one."""
+    length = _LENGTHS.get(key)
+    return value[:length] if length and isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,8 @@ class Store:
         Written with the record's next write (its intent, or how it was settled), before the
         order's own booking is sent: one statement and one commit fewer per order.
         """
-        values = {**summary, "order_json": jsonutil.dumps(raw)}
+        values = {key: _fit(key, value) for key, value in summary.items()}
+        values["order_json"] = jsonutil.dumps(raw)
         for key, value in values.items():
             set_committed_value(rec, key, value)
         if rec.id is not None:
