@@ -54,7 +54,7 @@ def database_path(uri: str) -> Path:
         # needed with it, or the stored API key and token cannot be read.
         raise BackupError(
             "flask backup copies an SQLite database file; this database is PostgreSQL: back it "
-            "up with pg_dump (README, \"Back up and restore\"), and copy the instance folder's "
+            'up with pg_dump (README, "PostgreSQL"), and copy the instance folder\'s '
             f"{crypto.KEY_FILE} and secret_key with it."
         )
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
