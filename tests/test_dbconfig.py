@@ -14,6 +14,7 @@ import pytest
 from pp2eb import create_app
 from pp2eb.dbconfig import BUSY_TIMEOUT_MS, DatabaseURLError
 from pp2eb.extensions import db
+from pp2eb.models import AppState
 from tests.alert_helpers import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +119,22 @@ def test_every_connection_gets_the_settings_of_its_database(app):
             # Set for the session, not only for the transaction that set it.
             conn.rollback()
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "15s"
+
+
+def test_text_with_a_nul_character_is_stored_not_refused(app, client, auth):
+    """PostgreSQL's text cannot hold NUL, SQLite's can: on PostgreSQL it becomes U+FFFD."""
+    with app.app_context():
+        db.session.add(AppState(key="nul\x00key", value="a\x00b"))
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.execute(
+            db.select(AppState.value).where(AppState.key.startswith("nul"))
+        ).scalar_one()
+        nul = "\x00" if db.engine.dialect.name == "sqlite" else "\ufffd"
+        assert stored == f"a{nul}b"
+        assert db.session.get(AppState, "nul\x00key").value == stored  # found by the same key
+    # A search and a log-in with one are ordinary, not a server error.
+    auth.login()
+    assert client.get("/orders", query_string={"q": "Jan\x00"}).status_code == 200
+    auth.logout()
+    assert auth.login("\x00", "\x00").status_code == 200
