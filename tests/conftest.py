@@ -40,7 +40,7 @@ PINNED_CLOCK = time_machine.travel(DEMO_NOW, tick=True)
 def pytest_configure(config) -> None:
     PINNED_CLOCK.start()
     # A person's own database (PP2EB_DATABASE_URL in their shell) is never a test's: tests that
-    # rely on the default get the instance folder's SQLite file, or PP2EB_TEST_DATABASE_URL's.
+    # rely on the default get the instance folder's SQLite file.
     os.environ.pop("PP2EB_DATABASE_URL", None)
 
 
