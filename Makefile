@@ -1,5 +1,5 @@
 # pp2eb: `make run` starts the app (demo mode with the sandbox APIs by default), `make test` runs
-# every test. Both create .venv and install the pinned requirements first.
+# every test (on SQLite; `make test-postgres` on PostgreSQL). Both create .venv and install the pinned requirements first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 # Demo mode unless told otherwise: PP2EB_DEMO=0 make run uses the real APIs.
 PP2EB_DEMO ?= 1
 
-.PHONY: run test test-dates lint format migrate bench screenshots clean
+.PHONY: run test test-dates test-postgres lint format migrate bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && \
@@ -49,6 +49,14 @@ test-dates: $(VENV)/.installed-dev
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; }
 	$(BIN)/python -m tests.date_runs
+
+# The whole suite on PostgreSQL: tests/pg_run.py starts a throwaway server from Debian's package
+# (initdb into a temporary folder, a unix socket there), gives each test its own database on it,
+# and stops it whatever the outcome. Tests marked `sqlite` (SQLite's file copy, WAL) are left out.
+test-postgres: $(VENV)/.installed-dev
+	@if [ -x $(CHROMIUM) ]; then $(BIN)/python -m tests.pg_run; else \
+	  echo "NOTE: the browser test (tests/e2e) does not run: $(CHROMIUM) is missing."; \
+	  $(BIN)/python -m tests.pg_run --ignore=tests/e2e; fi
 
 # Renew the README's screenshots (docs/screenshots/) with the browser test.
 screenshots: $(VENV)/.installed-dev

@@ -3,9 +3,15 @@
 In demo mode (``PP2EB_DEMO=1``, what ``make run`` does) serving also starts both sandbox APIs.
 """
 
-from pp2eb import create_app
+import sys
 
-app = create_app()
+from pp2eb import create_app
+from pp2eb.dbconfig import DatabaseURLError
+
+try:
+    app = create_app()
+except DatabaseURLError as exc:
+    sys.exit(str(exc))  # one line for a person, for the server and every `flask` command
 
 if __name__ == "__main__":
     from pp2eb.serve import main

@@ -19,9 +19,10 @@ The packages, from the APIs up to the web (each one's docstring names its module
 
 At the top: this app factory, ``extensions`` and ``models`` (the database), ``states`` (the
 states stored there and a run's counters, as enums, with their words), ``schema`` (is the
-database at this release's revision), ``dbconfig`` (SQLite settings), ``backup``, ``serve``
-(waitress and demo mode), ``dutchtime`` and ``jsonutil`` (exact money in JSON). Migrations
-are in ``migrations/``, translations in ``translations/``.
+database at this release's revision), ``dbconfig`` (the database URL; SQLite's and
+PostgreSQL's settings), ``backup``, ``serve`` (waitress and demo mode), ``dutchtime`` and
+``jsonutil`` (exact money in JSON). Migrations are in ``migrations/``, translations in
+``translations/``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from pp2eb import dbconfig
 from pp2eb.extensions import babel, csrf, db, migrate
 from pp2eb.setup import crypto
 from pp2eb.web.languages import remember_language, select_locale
@@ -55,7 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=None,
         ENCRYPTION_KEY=None,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
+        # SQLite in the instance folder, or PostgreSQL: postgresql+psycopg://USER:PW@HOST/DB.
+        SQLALCHEMY_DATABASE_URI=os.environ.get("PP2EB_DATABASE_URL")
+        or f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
         DEMO=False,
         SANDBOX_HOST="127.0.0.1",
         SANDBOX_PORT=5001,
@@ -89,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["ENCRYPTION_KEY"], app.instance_path
     )
 
+    dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
@@ -101,7 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.before_request(remember_language)
 
-    from pp2eb import cli, dbconfig, schema
+    from pp2eb import cli, schema
     from pp2eb.web import (
         alerts,
         auth,

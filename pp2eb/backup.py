@@ -6,6 +6,8 @@ without stopping the writer). It is written next to its final name and renamed o
 complete and passes ``PRAGMA integrity_check``, so a full disk leaves no half copy behind. The
 copy is a single file (journal mode DELETE, no ``-wal``); the app turns WAL on again when it
 opens a restored copy. Restoring is described in the README ("Back up and restore").
+
+On PostgreSQL there is no file to copy: ``flask backup`` says to use ``pg_dump`` and stops.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ class Backup:
 def database_path(uri: str) -> Path:
     """The file of an SQLite database URI; BackupError for any other database."""
     url = make_url(uri)
+    if url.get_backend_name() == "postgresql":
+        # PostgreSQL has its own consistent copy while the app runs; the key files are still
+        # needed with it, or the stored API key and token cannot be read.
+        raise BackupError(
+            "flask backup copies an SQLite database file; this database is PostgreSQL: back it "
+            'up with pg_dump (README, "PostgreSQL"), and copy the instance folder\'s '
+            f"{crypto.KEY_FILE} and secret_key with it."
+        )
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise BackupError("flask backup copies an SQLite database file; this one is not.")
     return Path(url.database)

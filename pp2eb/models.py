@@ -10,9 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pp2eb.extensions import db
 from pp2eb.states import OrderState, PaymentState, RunStatus
 
+# An id given by Plug&Pay or e-Boekhouden: 64 bits in their APIs. BIGINT on PostgreSQL, whose
+# INTEGER has 32; SQLite's INTEGER has 64 bits already (and is the table's row id as a key).
+ApiId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def utcnow() -> datetime:
-    """Now, in UTC, without tzinfo (SQLite stores naive datetimes)."""
+    """Now, in UTC, without tzinfo (both databases store naive datetimes, as UTC)."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -87,7 +91,7 @@ class OrderRecord(db.Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(unique=True)
+    order_id: Mapped[int] = mapped_column(ApiId, unique=True)
     state: Mapped[str] = mapped_column(sa.String(10), default=OrderState.NEW, index=True)
     invoice_number: Mapped[str | None] = mapped_column(sa.String(64))
     invoice_date: Mapped[str | None] = mapped_column(sa.String(10), index=True)
@@ -108,8 +112,8 @@ class OrderRecord(db.Model):
     write_uncertain: Mapped[bool] = mapped_column(default=False)
     # Skipped by a person on the dashboard: the engine leaves it alone until "retry".
     skipped_by_hand: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    relation_id: Mapped[int | None]
-    eboekhouden_id: Mapped[int | None]
+    relation_id: Mapped[int | None] = mapped_column(ApiId)
+    eboekhouden_id: Mapped[int | None] = mapped_column(ApiId)
     order_json: Mapped[str | None] = mapped_column(sa.Text)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -120,7 +124,7 @@ class OrderRecord(db.Model):
         sa.String(10), default=PaymentState.NONE, server_default=PaymentState.NONE.value, index=True
     )
     payment_json: Mapped[str | None] = mapped_column(sa.Text)
-    payment_mutation_id: Mapped[int | None]
+    payment_mutation_id: Mapped[int | None] = mapped_column(ApiId)
     payment_reason: Mapped[str | None] = mapped_column(sa.Text)
     payment_error_code: Mapped[str | None] = mapped_column(sa.String(40))
     payment_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -145,7 +149,7 @@ class CustomerLink(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(255), unique=True)
-    relation_id: Mapped[int]
+    relation_id: Mapped[int] = mapped_column(ApiId)
     relation_code: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -205,7 +209,7 @@ class AlertSent(db.Model):
 class WebhookQueue(db.Model):
     """An order a Plug&Pay webhook announced, waiting for a run to book it: one row per order."""
 
-    order_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    order_id: Mapped[int] = mapped_column(ApiId, primary_key=True, autoincrement=False)
     trigger_type: Mapped[str] = mapped_column(sa.String(40))
     # The latest webhook for the order: a row is removed only by a run that started after it.
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

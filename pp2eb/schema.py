@@ -6,7 +6,7 @@ release made, would fail at the first query with SQLAlchemy's error and its SQL.
 (``init_app``) stop with one line saying what to run.
 
 Chosen over upgrading by itself: the web app, its scheduler and a ``flask sync`` from cron could
-each start an upgrade of the one SQLite file at the same moment, and an upgrade is a step the
+each start an upgrade of the one database at the same moment, and an upgrade is a step the
 owner takes on purpose, after ``flask backup`` (README, "Upgrading"). ``flask db`` and
 ``flask backup`` are not guarded: they are the way to a database that is ready.
 """
@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 
+from pp2eb import dbconfig
 from pp2eb.engine.runstate import database_trouble
 from pp2eb.extensions import db
 
@@ -41,8 +42,7 @@ def problem() -> str | None:
         with db.engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or type(exc).__name__
-        return _("The database cannot be opened (%(reason)s).", reason=reason)
+        return cannot_open(exc)
     scripts = ScriptDirectory(current_app.extensions["migrate"].directory)
     if current == set(scripts.get_heads()):
         return None
@@ -57,6 +57,12 @@ def problem() -> str | None:
         "The database is from an earlier release of pp2eb: run `%(command)s` to upgrade it.",
         command=RUN,
     )
+
+
+def cannot_open(exc: Exception) -> str:
+    """What to tell a person when the database cannot be opened at all (on PostgreSQL also: a
+    server that cannot be reached, a wrong password, a database that does not exist)."""
+    return _("The database cannot be opened (%(reason)s).", reason=dbconfig.reason(exc))
 
 
 def needs_database(command: Callable[..., Any]) -> Callable[..., Any]:

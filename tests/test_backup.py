@@ -67,6 +67,7 @@ def installed(tmp_path, monkeypatch, sandbox):
     return instance, make, app
 
 
+@pytest.mark.sqlite
 def test_backup_copies_the_database_and_the_key_files(installed, tmp_path):
     instance, _make, app = installed
     with app.app_context():
@@ -92,6 +93,7 @@ def test_backup_copies_the_database_and_the_key_files(installed, tmp_path):
         assert (folder / name).read_bytes() == (instance / name).read_bytes()
 
 
+@pytest.mark.sqlite
 def test_a_configured_encryption_key_is_named_as_not_included(app, runner, tmp_path):
     result = runner.invoke(args=["backup", str(tmp_path / "backup")])
     assert result.exit_code == 0, result.output
@@ -99,6 +101,7 @@ def test_a_configured_encryption_key_is_named_as_not_included(app, runner, tmp_p
     assert [p.name for p in (tmp_path / "backup").iterdir()] == ["pp2eb.sqlite"]
 
 
+@pytest.mark.sqlite
 def test_backups_taken_while_the_database_is_written_are_consistent(app, runner, tmp_path):
     """A writer commits pairs (a row and the count of rows) as fast as it can; every copy has
     the count equal to the rows: a snapshot of one commit, never between two."""
@@ -143,6 +146,7 @@ def test_backups_taken_while_the_database_is_written_are_consistent(app, runner,
     assert written[-1] > counts[-1]
 
 
+@pytest.mark.sqlite
 def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, sandbox):
     """Back up, book more, lose the instance folder, restore as the README says, sync again."""
     instance, make, app = installed
@@ -190,6 +194,7 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
     assert_exactly_once(sandbox, total)
 
 
+@pytest.mark.sqlite
 def test_an_existing_backup_is_never_overwritten(app, runner, tmp_path):
     folder = tmp_path / "backup"
     assert runner.invoke(args=["backup", str(folder)]).exit_code == 0
@@ -200,6 +205,7 @@ def test_an_existing_backup_is_never_overwritten(app, runner, tmp_path):
     assert (folder / "pp2eb.sqlite").read_bytes() == before
 
 
+@pytest.mark.sqlite
 def test_a_full_disk_leaves_no_half_copy(app, tmp_path):
     """The copy process may write only 16 KiB per file (RLIMIT_FSIZE), like a full disk."""
     source = database_path(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -239,10 +245,33 @@ def test_a_full_disk_leaves_no_half_copy(app, tmp_path):
 
 
 def test_only_an_sqlite_file_can_be_backed_up():
+    with pytest.raises(BackupError, match="this database is PostgreSQL: back it up with pg_dump"):
+        database_path("postgresql+psycopg://u@localhost/pp2eb")
     with pytest.raises(BackupError, match="SQLite"):
-        database_path("postgresql://u@localhost/pp2eb")
+        database_path("mysql://u@localhost/pp2eb")
     with pytest.raises(BackupError):
         database_path("sqlite://")
     assert database_path("sqlite:////var/lib/pp2eb/pp2eb.sqlite") == Path(
         "/var/lib/pp2eb/pp2eb.sqlite"
     )
+
+
+def test_on_postgresql_flask_backup_says_in_one_line_to_use_pg_dump(tmp_path, databases):
+    """There is no file to copy: exit 1, one line naming pg_dump, no traceback, nothing made."""
+    # Without the PostgreSQL test server: a server that is not there (backup never connects).
+    url = databases.empty() if databases.postgres else "postgresql+psycopg://pp2eb@127.0.0.1:1/x"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PP2EB_")}
+    env.update(PP2EB_INSTANCE_PATH=str(tmp_path / "instance"), PP2EB_DATABASE_URL=url)
+    folder = tmp_path / "backup"
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "backup", str(folder)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == (
+        "Error: flask backup copies an SQLite database file; this database is PostgreSQL: back "
+        'it up with pg_dump (README, "PostgreSQL"), and copy the instance folder\'s '
+        "encryption.key and secret_key with it."
+    )
+    assert not folder.exists()

@@ -1,6 +1,7 @@
 import os
 import stat
 
+import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
@@ -36,6 +37,7 @@ def test_config_file_then_environment_then_test_config(tmp_path, monkeypatch):
     assert not app.config["TESTING"]
 
 
+@pytest.mark.sqlite
 def test_migrations_create_every_table_with_wal(tmp_path, monkeypatch):
     monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path))
     app = create_app()

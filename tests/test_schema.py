@@ -37,14 +37,14 @@ COMMANDS = [
 
 
 @pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    """An app whose SQLite file was never migrated."""
+def fresh(tmp_path, monkeypatch, databases):
+    """An app whose database (SQLite file or PostgreSQL database) was never migrated."""
     monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path / "instance"))
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'never-migrated.sqlite'}",
+            "SQLALCHEMY_DATABASE_URI": databases.empty("never-migrated"),
         }
     )
 
@@ -132,23 +132,27 @@ def test_the_page_is_in_dutch_too(fresh):
     assert "De database is nog niet ingericht" in html
 
 
-def run_for_real(tmp_path, *args) -> subprocess.CompletedProcess:
+def run_for_real(tmp_path, databases, *args) -> subprocess.CompletedProcess:
+    """``python ARGS`` as a person runs it: the instance folder's SQLite file, or on the
+    PostgreSQL test server an empty database given as PP2EB_DATABASE_URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PP2EB_")}
     env["PP2EB_INSTANCE_PATH"] = str(tmp_path / "instance")
+    if databases.postgres:
+        env["PP2EB_DATABASE_URL"] = databases.empty()
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
 
 
-def test_flask_sync_as_a_real_command_says_what_to_run(tmp_path):
-    done = run_for_real(tmp_path, "-m", "flask", "--app", "app", "sync")
+def test_flask_sync_as_a_real_command_says_what_to_run(tmp_path, databases):
+    done = run_for_real(tmp_path, databases, "-m", "flask", "--app", "app", "sync")
     assert done.returncode == 1
     assert done.stderr.strip() == NOT_SET_UP and done.stdout == ""
     assert_no_internals(done.stderr)
 
 
-def test_serving_on_a_fresh_database_stops_with_what_to_run(tmp_path):
-    done = run_for_real(tmp_path, "app.py")
+def test_serving_on_a_fresh_database_stops_with_what_to_run(tmp_path, databases):
+    done = run_for_real(tmp_path, databases, "app.py")
     assert done.returncode == 1
     assert done.stderr.strip() == NOT_SET_UP.removeprefix("Error: ")
     assert_no_internals(done.stdout + done.stderr)

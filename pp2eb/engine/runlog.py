@@ -1,4 +1,4 @@
-"""Who runs and what each run did, in SQLite: the sync lease and the runs' rows (``SyncRun``).
+"""Who runs and what each run did: the sync lease and the runs' rows (``SyncRun``).
 
 One process runs at a time: the lease row is taken by compare-and-set, renewed while the run
 goes on and given back at its end; a holder that died on this machine is recognised by its pid.
@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, scoped_session
 
 from pp2eb.models import Lease, SyncRun
@@ -26,6 +27,24 @@ COUNTS_EVERY = 1.0  # seconds
 
 _RUNS = SyncRun.__table__
 _SAVE_RUN = sa.update(_RUNS).where(_RUNS.c.id == sa.bindparam("saved_run"))
+
+
+class InsertIfAbsent:
+    """An INSERT that leaves an existing row with the same key alone, in each database's words:
+    SQLite's ``INSERT OR IGNORE``, PostgreSQL's ``ON CONFLICT DO NOTHING``."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self._by_database = {
+            "sqlite": sa.insert(table).prefix_with("OR IGNORE"),
+            "postgresql": postgresql.insert(table).on_conflict_do_nothing(),
+        }
+
+    def on(self, session: Session | scoped_session) -> sa.Insert:
+        """The statement for the database ``session`` works in."""
+        return self._by_database[session.get_bind().dialect.name]
+
+
+_ADD_LEASE = InsertIfAbsent(Lease.__table__)
 
 
 def lease_holder() -> str:
@@ -63,18 +82,21 @@ class RunLog:
     def acquire_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take the sync lease if it is free, expired, or held by a dead process here."""
         s = self.session
-        s.execute(sa.insert(Lease).prefix_with("OR IGNORE").values(name=SYNC_LEASE))
+        s.execute(_ADD_LEASE.on(s).values(name=SYNC_LEASE))
         s.commit()
         current = s.get(Lease, SYNC_LEASE)
         s.refresh(current)
         expired = current.expires_at is None or current.expires_at <= now
         if not expired and not _holder_is_dead(current.holder):
             return False
-        # Compare-and-set on the holder we saw: of two processes only one wins.
+        # Compare-and-set on the holder we saw: of two processes only one wins. (``IS`` on
+        # SQLite, ``IS NOT DISTINCT FROM`` on PostgreSQL: both compare NULL as a value. The ORM
+        # cannot apply that to ``current`` in memory; the commit expires it anyway.)
         result = s.execute(
             sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder.is_(current.holder))
+            .where(Lease.name == SYNC_LEASE, Lease.holder.is_not_distinct_from(current.holder))
             .values(holder=holder, expires_at=now + ttl)
+            .execution_options(synchronize_session=False)
         )
         s.commit()
         return result.rowcount == 1

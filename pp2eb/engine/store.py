@@ -1,4 +1,4 @@
-"""The engine's memory of orders in SQLite: one record per order, its attempts, customer links.
+"""The engine's memory of orders in the database: one record per order, its attempts, links.
 
 Every method that changes state commits at once, so that a crash (even ``kill -9``) leaves
 each order in a state the next run can reason about: an intent recorded before the remote
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pp2eb import jsonutil
-from pp2eb.engine.runlog import RunLog
+from pp2eb.engine.runlog import InsertIfAbsent, RunLog
 from pp2eb.models import Attempt, CustomerLink, OrderRecord, SyncRun, utcnow
 from pp2eb.states import AttemptOutcome, OrderState
 
@@ -34,8 +34,16 @@ _INSERT = sa.insert(_RECORDS)
 _UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
 _ADD_ATTEMPT = sa.insert(Attempt.__table__)
 _LINKS = CustomerLink.__table__
-_ADD_LINK = sa.insert(_LINKS).prefix_with("OR IGNORE")
+_ADD_LINK = InsertIfAbsent(_LINKS)
 _LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
+# The record's text columns with a length: PostgreSQL refuses a longer value where SQLite keeps
+# it, and an order whose number is too long must fail on its own (the mapper says why), not
+# stop every run with a database error.
+_LENGTHS = {
+    c.key: c.type.length
+    for c in _RECORDS.columns
+    if isinstance(c.type, sa.String) and c.type.length
+}
 
 
 def _record_defaults() -> dict:
@@ -46,6 +54,12 @@ def _record_defaults() -> dict:
         if default is not None and (default.is_scalar or default.is_callable):
             values[column.key] = default.arg if default.is_scalar else default.arg(None)
     return values
+
+
+def _fit(key: str, value):
+    """``value`` cut to the length of the record's column ``key``, if it has one."""
+    length = _LENGTHS.get(key)
+    return value[:length] if length and isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,8 @@ class Store:
         Written with the record's next write (its intent, or how it was settled), before the
         order's own booking is sent: one statement and one commit fewer per order.
         """
-        values = {**summary, "order_json": jsonutil.dumps(raw)}
+        values = {key: _fit(key, value) for key, value in summary.items()}
+        values["order_json"] = jsonutil.dumps(raw)
         for key, value in values.items():
             set_committed_value(rec, key, value)
         if rec.id is not None:
@@ -286,7 +301,8 @@ class Store:
         come, the relation is found and linked again from e-Boekhouden by ``Relations``.
         """
         self.session.execute(
-            _ADD_LINK, {"key": key, "relation_id": relation_id, "relation_code": code}
+            _ADD_LINK.on(self.session),
+            {"key": key, "relation_id": relation_id, "relation_code": code},
         )
         if commit:
             self.session.commit()

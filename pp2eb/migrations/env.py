@@ -1,8 +1,12 @@
 import logging
 from logging.config import fileConfig
 
+import click
+import sqlalchemy.exc
 from alembic import context
 from flask import current_app
+
+from pp2eb import schema
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -87,8 +91,13 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    try:
+        connection = connectable.connect()
+    except sqlalchemy.exc.OperationalError as exc:
+        # `flask db upgrade` on a server that is down: one line, as every other command says it.
+        raise click.ClickException(schema.cannot_open(exc)) from None
 
-    with connectable.connect() as connection:
+    with connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced the

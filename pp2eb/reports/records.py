@@ -43,9 +43,9 @@ def list_orders(state: str | None = None, query: str | None = None, page: int = 
         if digits.isascii() and digits.isdigit() and len(digits) <= 18:
             conditions.append(OrderRecord.order_id == int(digits))
         select = select.where(sa.or_(*conditions))
-    return _page(
-        select.order_by(OrderRecord.invoice_date.desc(), OrderRecord.order_id.desc()), page
-    )
+    # Orders without an invoice date last, as SQLite sorts NULL; PostgreSQL would put them first.
+    newest = OrderRecord.invoice_date.desc().nulls_last()
+    return _page(select.order_by(newest, OrderRecord.order_id.desc()), page)
 
 
 def list_runs(page: int = 1) -> Page:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
@@ -17,7 +16,7 @@ from pp2eb.runs import jobs
 from pp2eb.sandbox.mail import Mailbox, MailSink
 from pp2eb.sandbox.wsgi import create_sandbox
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, stored_text
 from tests.engine_helpers import configure
 
 PASSWORD = "smtp-Geh31m-wachtw00rd"
@@ -73,10 +72,7 @@ def test_the_smtp_password_is_stored_encrypted_and_never_shown(app, client, auth
             assert not alert_settings.load().has_password
     finally:
         guarded.stop()
-    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    stored = [database, Path(f"{database}-wal")]
-    assert stored[1].exists()
-    places = [p.read_bytes().decode("latin-1") for p in stored] + pages
+    places = [*stored_text(app).values(), *pages]
     places.append("\n".join(r.getMessage() for r in caplog.records))
     for text in places:
         assert PASSWORD not in text and wrong not in text

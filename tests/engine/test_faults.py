@@ -238,17 +238,27 @@ def test_new_orders_arriving_while_a_run_pages_are_all_booked(ready, sandbox):
     assert_exactly_once(sandbox, booked_count())
 
 
+def hold_the_write_lock(locked: threading.Event, seconds: float) -> None:
+    """Another writer: SQLite's database lock, or on PostgreSQL a lock on the order records
+    that lets readers in but no writer, for ``seconds``."""
+    if db.engine.dialect.name == "sqlite":
+        conn = sqlite3.connect(db.engine.url.database, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn = db.engine.raw_connection()
+        conn.cursor().execute("LOCK TABLE order_record IN SHARE ROW EXCLUSIVE MODE")
+    locked.set()
+    time.sleep(seconds)
+    conn.rollback()
+    conn.close()
+
+
 def test_a_locked_database_makes_the_run_wait_not_crash(ready, sandbox):
-    path = db.engine.url.database
     locked = threading.Event()
 
     def hold_lock():
-        conn = sqlite3.connect(path, timeout=30)
-        conn.execute("BEGIN IMMEDIATE")
-        locked.set()
-        time.sleep(2.0)
-        conn.rollback()
-        conn.close()
+        with ready.app_context():
+            hold_the_write_lock(locked, 2.0)
 
     holder = threading.Thread(target=hold_lock)
     holder.start()
@@ -261,11 +271,9 @@ def test_a_locked_database_makes_the_run_wait_not_crash(ready, sandbox):
     assert_exactly_once(sandbox, booked_count())
 
 
-@pytest.mark.parametrize("trouble", ["disk full", "read-only"])
-def test_disk_full_or_read_only_stops_the_run_cleanly(ready, sandbox, trouble):
-    # Let a few orders through, then the database refuses every write.
-    run(sandbox, order_ids=[1, 2, 3])
-    engine = db.engine
+def refuse_sqlite(trouble: str):
+    """From the next connection on, SQLite refuses every write: its file cannot grow (disk
+    full), or it is read-only."""
 
     def refuse(dbapi_connection, _record):
         if trouble == "disk full":
@@ -274,15 +282,61 @@ def test_disk_full_or_read_only_stops_the_run_cleanly(ready, sandbox, trouble):
         else:
             dbapi_connection.execute("PRAGMA query_only=ON")
 
+    event.listen(db.engine, "connect", refuse)
+    return lambda: event.remove(db.engine, "connect", refuse)
+
+
+# PostgreSQL's own error for a full disk (SQLSTATE 53100), raised on every write to a table.
+DISK_FULL = """
+CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'
+    USING ERRCODE = 'disk_full'; END $$;
+"""
+
+
+def refuse_postgresql(trouble: str):
+    """From the next connection on, PostgreSQL refuses every write: the disk is full (a
+    trigger on each table raises its error), or the sessions are read-only."""
+    if trouble == "read-only":
+
+        def read_only(dbapi_connection, _record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()
+
+        event.listen(db.engine, "connect", read_only)
+        return lambda: event.remove(db.engine, "connect", read_only)
+    tables = [f'"{table.name}"' for table in db.metadata.sorted_tables]
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(DISK_FULL)
+        for table in tables:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION disk_full()"
+            )
+
+    def room_again():
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION disk_full() CASCADE")  # and its triggers
+
+    return room_again
+
+
+@pytest.mark.parametrize("trouble", ["disk full", "read-only"])
+def test_disk_full_or_read_only_stops_the_run_cleanly(ready, sandbox, trouble):
+    # Let a few orders through, then the database refuses every write.
+    run(sandbox, order_ids=[1, 2, 3])
     db.session.remove()
-    engine.dispose()
-    event.listen(engine, "connect", refuse)
+    db.engine.dispose()
+    postgresql = db.engine.dialect.name == "postgresql"
+    undo = refuse_postgresql(trouble) if postgresql else refuse_sqlite(trouble)
     try:
         result = run(sandbox)
     finally:
-        event.remove(engine, "connect", refuse)
         db.session.remove()
-        engine.dispose()
+        db.engine.dispose()
+        undo()
+        db.engine.dispose()
     assert result.status == RunStatus.ABORTED
     assert "database could not be written" in result.message
     # Nothing half-written: every booking in e-Boekhouden has a record that says booked, or an

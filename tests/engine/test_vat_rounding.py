@@ -222,7 +222,9 @@ def test_an_install_from_before_learns_the_rounding_from_its_last_booking(app, r
     forget_rounding(app)
     with app.app_context():
         newest = db.session.execute(
-            db.select(OrderRecord.eboekhouden_id).order_by(OrderRecord.booked_at.desc())
+            db.select(OrderRecord.eboekhouden_id)
+            .where(OrderRecord.booked_at.is_not(None))  # PostgreSQL sorts NULL first
+            .order_by(OrderRecord.booked_at.desc())
         ).first()[0]
     add_three_lines(sandbox)
     runner.invoke(args=["sync"])

@@ -27,7 +27,14 @@ from pp2eb.states import OrderState
 from pp2eb.web import security
 from pp2eb.web.loaders import LEDGER_FIELDS
 from pp2eb.web.wizard import STEPS
-from tests.conftest import CSRF_INPUT, AuthActions, QuietHandler, Sandbox, csrf_token
+from tests.conftest import (
+    CSRF_INPUT,
+    AuthActions,
+    QuietHandler,
+    Sandbox,
+    csrf_token,
+    stored_text,
+)
 from tests.engine_helpers import SETTINGS, clients, configure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -477,10 +484,7 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
     places = {f"page {url}": html for url, html in pages.items()}
     places["the log"] = "\n".join(r.getMessage() for r in caplog.records)
     places.update({f"flask {' '.join(r.output.split()[:3])}": r.output for r in cli})
-    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    files = [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
-    assert files[1].exists()  # the WAL still holds recent writes: searched as well
-    places.update({f"file {f.name}": f.read_bytes().decode("latin-1") for f in files})
+    places.update(stored_text(app))  # the file and its WAL, or every table on PostgreSQL
     secrets = [PP_KEY, EB_TOKEN, WRONG_KEY, app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"]]
     for where, text in places.items():
         for secret in secrets:

@@ -26,8 +26,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("key", name=op.f("pk_app_state")),
     )
     with op.batch_alter_table("order_record", schema=None) as batch_op:
+        # sa.false(): 0 on SQLite, false on PostgreSQL (which refuses 0 for a boolean).
         batch_op.add_column(
-            sa.Column("skipped_by_hand", sa.Boolean(), server_default=sa.text("0"), nullable=False)
+            sa.Column("skipped_by_hand", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
 
     # ### end Alembic commands ###

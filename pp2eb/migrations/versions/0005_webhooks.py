@@ -15,11 +15,15 @@ down_revision = "0004_alerts"
 branch_labels = None
 depends_on = None
 
+# Ids from Plug&Pay and e-Boekhouden are 64-bit: BIGINT on PostgreSQL; on SQLite INTEGER, as
+# this migration always made them there (64 bits already, and the row id as a key).
+API_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade():
     op.create_table(
         "webhook_queue",
-        sa.Column("order_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("order_id", API_ID, autoincrement=False, nullable=False),
         sa.Column("trigger_type", sa.String(length=40), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),

@@ -15,6 +15,10 @@ down_revision = "0005_webhooks"
 branch_labels = None
 depends_on = None
 
+# Ids from Plug&Pay and e-Boekhouden are 64-bit: BIGINT on PostgreSQL; on SQLite INTEGER, as
+# this migration always made them there (64 bits already, and the row id as a key).
+API_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade():
     with op.batch_alter_table("order_record", schema=None) as batch_op:
@@ -22,7 +26,7 @@ def upgrade():
             sa.Column("payment_state", sa.String(length=10), server_default="none", nullable=False)
         )
         batch_op.add_column(sa.Column("payment_json", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("payment_mutation_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("payment_mutation_id", API_ID, nullable=True))
         batch_op.add_column(sa.Column("payment_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("payment_error_code", sa.String(length=40), nullable=True))
         batch_op.add_column(
