@@ -67,15 +67,16 @@ class Tenants(Generic[S, T]):
         numbered: Callable[[str], S | None] = lambda name: None,
     ) -> None:
         self._lock = threading.Lock()
+        specs = list(specs)
         self._specs: dict[str, S] = {}
         for spec in specs:
             for name in spec.names:
                 self._specs.setdefault(name, spec)
         self._make, self._numbered = make, numbered
-        self._made: dict[str, T] = {}
-        self._order: list[T] = []
-        default = next(iter(self._specs.values()))
-        self.default: T = self._build(default)
+        # The default is made even when no name reaches it (an app that accepts no key).
+        self.default: T = make(specs[0])
+        self._made: dict[str, T] = dict.fromkeys(specs[0].names, self.default)
+        self._order: list[T] = [self.default]
 
     def get(self, name: str | None) -> T | None:
         """The tenant ``name`` names (made now if need be), or None when it is no tenant's."""

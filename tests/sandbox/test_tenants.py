@@ -100,6 +100,13 @@ def test_a_tenant_is_made_once_on_first_use_and_found_by_any_of_its_names():
     assert [t.names[0] for t in tenants.made()] == ["a", "b"]
 
 
+def test_the_default_is_made_even_when_no_name_reaches_it():
+    tenants = Tenants([Spec(()), Spec(("b",))], lambda spec: Made(spec.names))
+    assert tenants.default.names == ()
+    assert tenants.get("b").names == ("b",)
+    assert tenants.made() == [tenants.default, tenants.get("b")]
+
+
 def test_racing_first_uses_make_a_tenant_once():
     calls: list[str] = []
     tenants = registry(calls)

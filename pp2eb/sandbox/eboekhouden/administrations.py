@@ -40,6 +40,7 @@ class Administration:
 
     def __init__(self, spec: AdministrationSpec, *, session_ttl: int, latency_ms: int) -> None:
         self.names = spec.names
+        self.token = spec.names[0] if spec.names else None  # names it in the controls
         self.store = Store(spec.names, session_ttl, spec.place * ID_SPAN)
         self.controls = Controls(latency_ms=latency_ms)
 
@@ -51,7 +52,7 @@ class Administration:
         """``{"tenant": its first token, "mutations", "open_sessions"}`` for the controls."""
         with self.store.lock:
             return {
-                "tenant": self.names[0],
+                "tenant": self.token,
                 "mutations": len(self.store.mutations),
                 "open_sessions": len(self.store.sessions),
             }

@@ -170,7 +170,7 @@ def create_app(
     def contract_violations() -> Response:
         """What the sandbox found itself sending off the contract since each tenant's reset."""
         found = [
-            {"tenant": one.names[0], **report}
+            {"tenant": one.key, **report}
             for one in tenants.made()
             for report in one.checked.snapshot()
         ]

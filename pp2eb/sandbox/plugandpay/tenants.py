@@ -55,6 +55,7 @@ class Tenant:
         latency_ms: int = 0,
     ) -> None:
         self.names = spec.names
+        self.key = spec.names[0] if spec.names else None  # names it in the controls
         self.info = {"id": spec.id, "name": spec.name, "plan": PLAN}
         self.store = OrderStore(spec.seed_orders())
         self.rules = RuleStore()
@@ -73,7 +74,7 @@ class Tenant:
 
     def describe(self) -> dict[str, Any]:
         """``{"tenant": its key, "id", "name", "orders"}`` for ``GET /_sandbox/tenants``."""
-        return {"tenant": self.names[0], **self.info, "orders": len(self.store.all())}
+        return {"tenant": self.key, **self.info, "orders": len(self.store.all())}
 
 
 def make_tenants(
