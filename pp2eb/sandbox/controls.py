@@ -1,6 +1,12 @@
 """Test and demo controls shared by both sandbox APIs (not part of the real APIs).
 
-Each sandbox app calls :func:`install_controls`, which adds under ``/_sandbox/``:
+A sandbox app serves several tenants (Plug&Pay tenants, e-Boekhouden administrations), each with
+its own data and its own controls (faults, rate limit, latency, stats). An API call is served by
+the tenant its credentials name (the app says how: :class:`Tenants`); a call that names none (no
+key, an unknown key) meets the default tenant's controls and then the API's 401, as before.
+A control acts on the tenant named by ``?tenant=<name>`` (a name is the API key or token the
+tenant was made with), on the default tenant without it, and answers 404 for a name that is no
+tenant's. Each sandbox app calls :func:`install_controls`, which adds under ``/_sandbox/``:
 
 * ``POST /_sandbox/faults``   body ``{"path": "/v1/mutation", "method": "POST", "status": 500,
   "times": 1, "delay": 0, "retry_after": null, "after_write": false}``. ``path`` is an fnmatch
@@ -12,10 +18,17 @@ Each sandbox app calls :func:`install_controls`, which adds under ``/_sandbox/``
   A body may be a list of such faults. ``GET`` lists them, ``DELETE`` clears them.
 * ``POST /_sandbox/rate-limit`` body ``{"limit": 10, "window": 1.0}``: at most ``limit`` calls
   per sliding ``window`` seconds, then 429 with ``Retry-After``; ``{"limit": null}`` turns it off.
+* ``POST /_sandbox/latency`` body ``{"latency_ms": 50}``: every API call of the tenant waits
+  that long before it is handled, as a distant server would (benchmarks); ``GET`` shows it. Every
+  tenant starts with the app's ``latency_ms`` (``create_app(latency_ms=...)``, ``python -m
+  bench.sandbox_server --latency-ms 50``), and a reset puts that start value back.
 * ``GET /_sandbox/stats``: calls counted per ``"METHOD /url-rule"``; ``DELETE`` zeroes them.
-* ``POST /_sandbox/reset``: the app's own reset (data back to the seed) plus faults, limit, stats.
+* ``POST /_sandbox/reset``: the tenant's own reset (data back to its seed) plus faults, limit,
+  latency and stats.
+* ``GET /_sandbox/tenants``: the tenants made so far (the default first), each as the app
+  describes it. Tenants the app knows of but nobody used yet are made on first use.
 
-Control routes are never faulted, rate limited or counted.
+Control routes are never faulted, rate limited, delayed or counted.
 """
 
 from __future__ import annotations
@@ -27,8 +40,11 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+
+from pp2eb.sandbox.tenants import Tenant, Tenants
 
 CONTROL_PREFIX = "/_sandbox/"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -65,23 +81,28 @@ class Fault:
 
 
 class Controls:
-    """The mutable control state of one sandbox app; thread-safe."""
+    """The mutable control state of one tenant of a sandbox app; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, rate_limit: tuple[int, float] | None = None, latency_ms: int = 0) -> None:
         self.lock = threading.Lock()
         self.faults: list[Fault] = []
         self.limit: int | None = None
         self.window: float = 1.0
+        if rate_limit is not None:
+            self.limit, self.window = int(rate_limit[0]), float(rate_limit[1])
         self.calls: deque[float] = deque()
         self.stats: Counter[str] = Counter()
+        self.start_latency_ms = latency_ms
+        self.latency_ms = latency_ms
 
     def clear(self) -> None:
-        """Remove faults and rate limit, zero the stats."""
+        """Remove faults and rate limit, zero the stats, put the start latency back."""
         with self.lock:
             self.faults.clear()
             self.limit = None
             self.calls.clear()
             self.stats.clear()
+            self.latency_ms = self.start_latency_ms
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """Return the first matching fault and use up one of its ``times``."""
@@ -110,16 +131,26 @@ class Controls:
             return None
 
 
-def install_controls(
-    app: Flask, *, reset: Callable[[], None], error_response: ErrorResponder
-) -> Controls:
-    """Add the ``/_sandbox/`` control routes and the fault/rate-limit hooks to ``app``.
+def tenant() -> Any:
+    """The tenant the current request is served by (None for an API call that names none)."""
+    return g.get("sandbox_tenant")
 
-    ``reset`` puts the app's data back to its seed. ``error_response(status, message)`` builds an
-    error in the shape the imitated API uses, so injected faults look like the real thing.
+
+def install_controls(
+    app: Flask,
+    *,
+    tenants: Tenants,
+    tenant_of_request: Callable[[], Tenant | None],
+    error_response: ErrorResponder,
+) -> None:
+    """Add the ``/_sandbox/`` control routes and the fault/rate-limit/latency hooks to ``app``.
+
+    ``tenant_of_request()`` names the tenant an API call is for, from its credentials.
+    ``error_response(status, message)`` builds an error in the shape the imitated API uses, so
+    injected faults look like the real thing. The chosen tenant is in ``g.sandbox_tenant`` for
+    the app's own views (:func:`tenant`).
     """
-    controls = Controls()
-    app.extensions["sandbox_controls"] = controls
+    app.extensions["sandbox_tenants"] = tenants
 
     def is_control() -> bool:
         return request.path.startswith(CONTROL_PREFIX)
@@ -127,14 +158,25 @@ def install_controls(
     @app.before_request
     def _apply_controls():
         if is_control():
+            name = request.args.get("tenant")
+            chosen = tenants.default if name is None else tenants.get(name)
+            if chosen is None:
+                return error_response(404, f"The sandbox has no tenant {name!r}.")
+            g.sandbox_tenant = chosen
             return None
+        chosen = tenant_of_request()
+        g.sandbox_tenant = chosen
+        controls = (chosen or tenants.default).controls
         rule = request.url_rule.rule if request.url_rule else request.path
         with controls.lock:
             controls.stats[f"{request.method} {rule}"] += 1
-        wait = controls.rate_limited()
-        if wait is not None:
+            latency_ms = controls.latency_ms
+        if latency_ms:
+            wait(latency_ms / 1000)
+        delay = controls.rate_limited()
+        if delay is not None:
             resp = error_response(429, "Too many requests, slow down.")
-            resp.headers["Retry-After"] = str(wait)
+            resp.headers["Retry-After"] = str(delay)
             return resp
         fault = controls.take_fault(request.method, request.path)
         if fault is None:
@@ -156,6 +198,7 @@ def install_controls(
 
     @app.route("/_sandbox/faults", methods=["GET", "POST", "DELETE"])
     def _faults():
+        controls = tenant().controls
         if request.method == "POST":
             body = request.get_json(force=True)
             items = body if isinstance(body, list) else [body]
@@ -173,6 +216,7 @@ def install_controls(
 
     @app.post("/_sandbox/rate-limit")
     def _rate_limit():
+        controls = tenant().controls
         body = request.get_json(force=True) or {}
         with controls.lock:
             controls.limit = body.get("limit")
@@ -182,8 +226,22 @@ def install_controls(
             controls.calls.clear()
             return jsonify({"limit": controls.limit, "window": controls.window})
 
+    @app.route("/_sandbox/latency", methods=["GET", "POST"])
+    def _latency():
+        controls = tenant().controls
+        if request.method == "POST":
+            body = request.get_json(force=True, silent=True)
+            value = body.get("latency_ms") if isinstance(body, dict) else None
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                return jsonify({"error": "latency_ms: milliseconds, 0 or more."}), 400
+            with controls.lock:
+                controls.latency_ms = value
+        with controls.lock:
+            return jsonify({"latency_ms": controls.latency_ms})
+
     @app.route("/_sandbox/stats", methods=["GET", "DELETE"])
     def _stats():
+        controls = tenant().controls
         with controls.lock:
             if request.method == "DELETE":
                 controls.stats.clear()
@@ -191,11 +249,19 @@ def install_controls(
 
     @app.post("/_sandbox/reset")
     def _reset():
-        reset()
-        controls.clear()
+        chosen = tenant()
+        chosen.reset()
+        chosen.controls.clear()
         return jsonify({"reset": True})
 
-    return controls
+    @app.get("/_sandbox/tenants")
+    def _tenants():
+        return jsonify({"tenants": [one.describe() for one in tenants.made()]})
+
+
+def wait(seconds: float) -> None:
+    """Hold an API call back for the tenant's latency (a seam for tests)."""
+    time.sleep(seconds)
 
 
 def _fault_response(fault: Fault, error_response: ErrorResponder) -> Response | None:

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from pp2eb import jsonutil
+from pp2eb.sandbox import PLUGANDPAY_KEY_2, numbered_key
 from pp2eb.sandbox.plugandpay import create_app
 from pp2eb.sandbox.plugandpay.demo_catalog import PRODUCTS
 from pp2eb.sandbox.plugandpay.query import INCLUDES
@@ -51,6 +52,26 @@ def test_every_order_by_id_is_in_the_contract(client):
     listed = body(get(client, "/v2/orders", limit=100))["data"]
     for order in listed:
         resp = get(client, f"/v2/orders/{order['id']}", include=",".join(INCLUDES))
+        assert resp.status_code == 200
+    assert found(client) == []
+
+
+@pytest.mark.parametrize("key", [PLUGANDPAY_KEY_2, numbered_key(9)])
+def test_the_other_tenants_answers_are_in_the_contract(client, key):
+    headers = {**HEADERS, "Authorization": f"Bearer {key}"}
+    client.post("/_sandbox/generate", query_string={"tenant": key}, data='{"n": 30, "seed": 4}')
+    for path, params in [
+        ("/v2/auth/tenants/me", {}),
+        ("/v2/orders", {"include": ",".join(INCLUDES), "limit": 100}),
+        ("/v2/products", {}),
+        ("/v2/tax-rates", {}),
+        ("/v2/rules", {}),
+    ]:
+        assert get(client, path, headers=headers, **params).status_code == 200
+    listed = body(get(client, "/v2/orders", headers=headers, limit=100))["data"]
+    assert len(listed) >= 30
+    for order in listed:
+        resp = get(client, f"/v2/orders/{order['id']}", headers=headers, include="items,taxes")
         assert resp.status_code == 200
     assert found(client) == []
 

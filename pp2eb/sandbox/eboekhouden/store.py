@@ -1,8 +1,10 @@
 """The in-memory administration behind the e-Boekhouden sandbox: seed, sessions, master data.
 
-One ``Store`` per app; every public method takes the one lock, so the sandbox can be served
-threaded. Ids come from counters (deterministic), starting at large numbers like the real ids.
-Mutations and invoices live here too; their rules are in ``eboekhouden_bookings``.
+One ``Store`` per administration (``administrations.py``); every public method takes its lock,
+so the sandbox can be served threaded. Ids come from counters (deterministic), starting at large
+numbers like the real ids; each administration's ids lie ``id_offset`` further (0 for the
+default one), so an id of one administration is never a record of another. Mutations and
+invoices live here too; their rules are in ``bookings.py`` and ``invoices.py``.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ _EMAIL_CODES = {
 class Store:
     """Ledgers, relations, templates, mutations, invoices, sessions and settings."""
 
-    def __init__(self, api_tokens: tuple[str, ...], session_ttl: int) -> None:
+    def __init__(self, api_tokens: tuple[str, ...], session_ttl: int, id_offset: int = 0) -> None:
         self.lock = threading.RLock()
         self._initial = (tuple(api_tokens), session_ttl)
+        self.id_offset = id_offset
         self.sessions: dict[str, dict[str, Any]] = {}
         self.reset()
 
@@ -82,19 +85,20 @@ class Store:
             self.revoked_tokens: set[str] = set()
             self.session_ttl = ttl
             self.vat_rounding = "total"
+            off = self.id_offset
             self.ledgers = {
-                lid: {"id": lid, "code": c, "description": d, "category": k, "group": g}
+                lid + off: {"id": lid + off, "code": c, "description": d, "category": k, "group": g}
                 for lid, c, d, k, g in SEED_LEDGERS
             }
-            self.templates = {t["id"]: dict(t) for t in SEED_TEMPLATES}
+            self.templates = {t["id"] + off: {**t, "id": t["id"] + off} for t in SEED_TEMPLATES}
             self.relations: dict[int, dict[str, Any]] = {}
             self.mutations: dict[int, dict[str, Any]] = {}
             self.invoices: dict[int, dict[str, Any]] = {}
             self._ids = {
-                "ledger": itertools.count(22207001),
-                "relation": itertools.count(41000001),
-                "mutation": itertools.count(98000001),
-                "invoice": itertools.count(75000001),
+                "ledger": itertools.count(22207001 + off),
+                "relation": itertools.count(41000001 + off),
+                "mutation": itertools.count(98000001 + off),
+                "invoice": itertools.count(75000001 + off),
             }
             self._relation_codes = itertools.count(1)
             self._invoice_numbers = itertools.count(1)
@@ -124,6 +128,16 @@ class Store:
                 "expiresAt": now + self.session_ttl,
             }
             return {"token": token, "expiresIn": self.session_ttl}
+
+    def knows(self, access_token: str) -> bool:
+        """True for an API token of this administration, valid or revoked."""
+        with self.lock:
+            return access_token in self.api_tokens or access_token in self.revoked_tokens
+
+    def has_session(self, token: str) -> bool:
+        """True while this administration holds the session token (expired or not)."""
+        with self.lock:
+            return token in self.sessions
 
     def session_valid(self, token: str) -> bool:
         """True for an open, unexpired session whose API token is still valid."""

@@ -11,13 +11,19 @@ Test controls live under ``/_sandbox/`` (see ``controls.py``, ``seed.py`` for
 ``/_sandbox/orders`` and ``/_sandbox/generate``, and ``/_sandbox/contract`` here). Rules
 (``/v2/rules``) are in ``rules.py``; the webhooks they make the sandbox send, and their
 controls, in ``webhooks.py``.
+
+Each API key reaches its own tenant (``tenants.py``): a call is served from the tenant its
+Bearer key names, and a key no tenant has is the 401 above. The controls act on the tenant of
+``?tenant=<its key>``, the default (``PLUGANDPAY_KEY``) without it; only ``GET
+/_sandbox/contract`` answers for every tenant at once (each report names its tenant), since a
+broken contract is the sandbox's fault whichever tenant showed it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -28,12 +34,9 @@ from werkzeug.exceptions import HTTPException
 from pp2eb import jsonutil
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.sandbox.controls import CONTROL_PREFIX, install_controls
+from pp2eb.sandbox.controls import tenant as current
 from pp2eb.sandbox.plugandpay import contract
-from pp2eb.sandbox.plugandpay.demo_data import (
-    PRODUCTS,
-    TAX_RATES,
-    generate_demo_orders,
-)
+from pp2eb.sandbox.plugandpay.demo_data import generate_demo_orders
 from pp2eb.sandbox.plugandpay.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -45,17 +48,18 @@ from pp2eb.sandbox.plugandpay.query import (
     project,
     select_orders,
 )
-from pp2eb.sandbox.plugandpay.rules import RuleStore, install_rules
+from pp2eb.sandbox.plugandpay.rules import install_rules
 from pp2eb.sandbox.plugandpay.seed import install_seeding
 from pp2eb.sandbox.plugandpay.store import OrderStore
+from pp2eb.sandbox.plugandpay.tenants import Tenant, TenantSpec, make_tenants
 from pp2eb.sandbox.plugandpay.webhooks import WebhookSender, install_webhooks
+from pp2eb.sandbox.tenants import Tenants
 
 logger = logging.getLogger(__name__)
 
 # inferred: Plug&Pay documents no rate limit; this is Laravel's default API throttle
 # (60 calls a minute). Off unless create_app(rate_limit=...) or /_sandbox/rate-limit sets it.
 ASSUMED_RATE_LIMIT = (60, 60.0)
-TENANT = {"id": 1, "name": "Demo Webshop", "plan": "lite"}
 PRODUCT_SORTS = {"id": lambda p: p["id"], "title": lambda p: p["title"].lower()}
 
 
@@ -79,27 +83,29 @@ def create_app(
     count: int = 60,
     keys: Iterable[str] = (PLUGANDPAY_KEY,),
     rate_limit: tuple[int, float] | None = None,
+    latency_ms: int = 0,
 ) -> Flask:
-    """The sandbox app: ``orders`` as given, else the demo orders of ``seed``/``today``/``count``.
+    """The sandbox app. Its default tenant holds ``orders`` as given, else the demo orders of
+    ``seed``/``today``/``count``; the other demo shops' orders are made around ``today`` too.
 
-    ``keys`` are the accepted API keys; ``rate_limit`` (calls, seconds), e.g.
-    ``ASSUMED_RATE_LIMIT``, throttles the API from the start.
+    ``keys`` are the default tenant's API keys; ``rate_limit`` (calls, seconds), e.g.
+    ``ASSUMED_RATE_LIMIT``, throttles each tenant from the start, and each answers every call
+    ``latency_ms`` late.
     """
     app = Flask(__name__)
     seed_orders = orders if orders is not None else generate_demo_orders(seed, today, count)
-    store = OrderStore(seed_orders)
-    rules = RuleStore()
-    checked = contract.ContractLog()
-    sender = WebhookSender(rules, TENANT["id"], checked)
-    app.extensions["plugandpay_store"] = store
-    app.extensions["plugandpay_webhooks"] = sender
-    app.extensions["plugandpay_contract"] = checked
-
-    def reset() -> None:
-        store.reset()
-        rules.reset()
-        sender.reset()
-        checked.clear()
+    tenants = make_tenants(
+        lambda: seed_orders,
+        keys=tuple(keys),
+        today=today,
+        rate_limit=rate_limit,
+        latency_ms=latency_ms,
+    )
+    default = tenants.default
+    # The default tenant's parts, for a test or a debugger that looks inside.
+    app.extensions["plugandpay_store"] = default.store
+    app.extensions["plugandpay_webhooks"] = default.sender
+    app.extensions["plugandpay_contract"] = default.checked
 
     # Registered before the controls: after_request runs last-registered first, so this one
     # sees the answer as it finally goes out (an injected fault included).
@@ -112,13 +118,15 @@ def create_app(
         )
         if not found:
             return response
-        checked.report(f"{request.method} {request.path}", found)
+        (current() or default).checked.report(f"{request.method} {request.path}", found)
         return error_response(500, f"The sandbox broke the Plug&Pay contract: {found[0]}")
 
-    controls = install_controls(app, reset=reset, error_response=error_response)
-    if rate_limit is not None:
-        controls.limit, controls.window = rate_limit[0], float(rate_limit[1])
-    accepted = frozenset(keys)
+    install_controls(
+        app,
+        tenants=tenants,
+        tenant_of_request=_tenant_of_key(tenants),
+        error_response=error_response,
+    )
 
     @app.before_request
     def _guard() -> Response | None:
@@ -129,9 +137,7 @@ def create_app(
             # non-JSON request is redirected (Laravel sends such clients to its login page),
             # so a client that forgets the header fails in tests, not only in production.
             return redirect(f"{request.url_root}login", 302)
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() not in accepted:
+        if current() is None:
             return error_response(401, "Unauthenticated.")
         return None
 
@@ -153,20 +159,40 @@ def create_app(
 
     @app.errorhandler(contract.ContractError)
     def _off_contract(exc: contract.ContractError) -> Response:
-        checked.report(f"{request.method} {request.path}", exc.violations)
+        (current() or default).checked.report(f"{request.method} {request.path}", exc.violations)
         return error_response(500, f"The sandbox broke the Plug&Pay contract: {exc}")
 
-    _add_api_routes(app, store)
-    install_rules(app, rules, page=_page, json=_json, error=error_response)
-    install_seeding(app, store, sender, json=_json)
+    _add_api_routes(app)
+    install_rules(app, lambda: current().rules, page=_page, json=_json, error=error_response)
+    install_seeding(app, _shop, json=_json)
 
     @app.get("/_sandbox/contract")
     def contract_violations() -> Response:
-        """What the sandbox found itself sending off the contract since the last reset."""
-        return _json({"violations": checked.snapshot()})
+        """What the sandbox found itself sending off the contract since each tenant's reset."""
+        found = [
+            {"tenant": one.key, **report}
+            for one in tenants.made()
+            for report in one.checked.snapshot()
+        ]
+        return _json({"violations": found})
 
-    install_webhooks(app, store, sender, json=_json, error=error_response)
+    install_webhooks(app, _shop, json=_json, error=error_response)
     return app
+
+
+def _tenant_of_key(tenants: Tenants[TenantSpec, Tenant]) -> Callable[[], Tenant | None]:
+    def tenant_of_request() -> Tenant | None:
+        """The tenant the call's Bearer key names, or None."""
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        return tenants.get(key.strip()) if scheme.lower() == "bearer" else None
+
+    return tenant_of_request
+
+
+def _shop() -> tuple[OrderStore, WebhookSender]:
+    """The orders and webhooks of the request's tenant."""
+    chosen = current()
+    return chosen.store, chosen.sender
 
 
 def _wants_json() -> bool:
@@ -213,19 +239,21 @@ def _page(items: list, page: int, limit: int, render: Any) -> Response:
     )
 
 
-def _add_api_routes(app: Flask, store: OrderStore) -> None:
+def _add_api_routes(app: Flask) -> None:
+    """The API's own resources, each read from the tenant of the request."""
+
     @app.get("/v2/orders")
     def list_orders() -> Response:
         """Orders, filtered, sorted and paged like the real list endpoint."""
         query = parse_order_query(request.args)
-        chosen = select_orders(store.all(), query)
+        chosen = select_orders(current().store.all(), query)
         return _page(chosen, query.page, query.limit, lambda o: project(o, query.includes))
 
     @app.get("/v2/orders/<int:order_id>")
     def show_order(order_id: int) -> Response:
         """One order with the asked-for includes."""
         includes = parse_includes(request.args.get("include"))
-        order = store.get(order_id)
+        order = current().store.get(order_id)
         if order is None:
             return error_response(404, "Not found.")
         return _json({"data": project(order, includes)})
@@ -239,7 +267,7 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
         sort = args.choice("sort", PRODUCT_SORTS, "id")
         direction = args.choice("direction", ("asc", "desc"), "asc")
         args.check()
-        products = list(PRODUCTS)
+        products = list(current().products)
         if text := args.raw("q"):
             products = [p for p in products if text.lower() in p["title"].lower()]
         if ids := args.raw("product_ids"):
@@ -251,7 +279,7 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
     @app.get("/v2/products/<int:product_id>")
     def show_product(product_id: int) -> Response:
         """One product."""
-        for product in PRODUCTS:
+        for product in current().products:
             if product["id"] == product_id:
                 return _json({"data": product})
         return error_response(404, "Not found.")
@@ -261,10 +289,10 @@ def _add_api_routes(app: Flask, store: OrderStore) -> None:
         """The shop's tax rates, optionally of one ``country``."""
         # inferred: a short fixed list, answered whole without paging.
         country = (request.args.get("country") or "").strip().upper()
-        rates = [r for r in TAX_RATES if not country or r["country"] == country]
+        rates = [r for r in current().tax_rates if not country or r["country"] == country]
         return _json({"data": rates})
 
     @app.get("/v2/auth/tenants/me")
     def tenant() -> Response:
         """The tenant the key belongs to: the connection check."""
-        return _json({"data": TENANT})
+        return _json({"data": current().info})

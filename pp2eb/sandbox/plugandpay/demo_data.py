@@ -54,11 +54,17 @@ def generate_orders(
 
 
 def generate_demo_orders(
-    seed: int = 1, today: date | None = None, count: int = 60, *, canonical: bool = False
+    seed: int = 1,
+    today: date | None = None,
+    count: int = 60,
+    *,
+    first_id: int = 1,
+    canonical: bool = False,
 ) -> list[dict[str, Any]]:
     """The demo shop's ``count`` orders over the 90 days before ``today``, every case included.
 
     The special cases are always there, so a ``count`` below their number gives just them.
+    Ids (and so invoice numbers) run from ``first_id``: another shop's numbers start elsewhere.
     """
     today = today or dutchtime.today()
     rng, forms = random.Random(seed), _forms(seed)
@@ -67,7 +73,7 @@ def generate_demo_orders(
     drafts += _mix(rng, max(0, count - len(drafts)), start, end, pool, forms)
     # Order 1, the one a person (or a test) looks at first, is written the canonical way.
     min(drafts, key=lambda one: one.created).variant = CANONICAL
-    return finalize(drafts, 1, rng, canonical=canonical)
+    return finalize(drafts, first_id, rng, canonical=canonical)
 
 
 def _forms(seed: int) -> random.Random:

@@ -191,13 +191,14 @@ def _body() -> Any:
 
 def install_rules(
     app: Flask,
-    rules: RuleStore,
+    rules_of: Callable[[], RuleStore],
     *,
     page: Callable[..., Response],
     json: Callable[..., Response],
     error: Callable[..., Response],
 ) -> None:
-    """Add ``/v2/rules`` to the sandbox ``app``; ``page``, ``json``, ``error`` answer its way."""
+    """Add ``/v2/rules`` to the sandbox ``app``, on the rules ``rules_of()`` gives for the
+    request (its tenant's); ``page``, ``json``, ``error`` answer its way."""
 
     @app.get("/v2/rules")
     def list_rules() -> Response:
@@ -206,7 +207,7 @@ def install_rules(
         number = args.integer("page", 1, 1)
         limit = args.integer("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         args.check()
-        chosen = rules.all()
+        chosen = rules_of().all()
         if driver := args.raw("driver"):
             chosen = [rule for rule in chosen if rule["driver"] == driver]
         return page(chosen, number, limit, lambda rule: rule)
@@ -214,17 +215,18 @@ def install_rules(
     @app.get("/v2/rules/<int:rule_id>")
     def show_rule(rule_id: int) -> Response:
         """One rule."""
-        rule = rules.get(rule_id)
+        rule = rules_of().get(rule_id)
         return json({"data": rule}) if rule is not None else error(404, "Not found.")
 
     @app.post("/v2/rules")
     def create_rule() -> Response:
         """A new rule: 201 with the rule."""
-        return json({"data": rules.add(validate(_body(), partial=False))}, 201)
+        return json({"data": rules_of().add(validate(_body(), partial=False))}, 201)
 
     @app.patch("/v2/rules/<int:rule_id>")
     def update_rule(rule_id: int) -> Response:
         """Change the given fields of a rule."""
+        rules = rules_of()
         if rules.get(rule_id) is None:
             return error(404, "Not found.")
         return json({"data": rules.update(rule_id, validate(_body(), partial=True))})
@@ -232,7 +234,7 @@ def install_rules(
     @app.delete("/v2/rules/<int:rule_id>")
     def delete_rule(rule_id: int) -> Response:
         """Delete one rule: 204."""
-        if rules.delete([rule_id]):
+        if rules_of().delete([rule_id]):
             return error(404, "Not found.")
         return Response(status=204)
 
@@ -248,7 +250,7 @@ def install_rules(
             raise ValidationError(
                 {f"ids.{n}": [f"The ids.{n} field must be an integer."] for n in bad}
             )
-        missing = rules.delete(ids)
+        missing = rules_of().delete(ids)
         if missing:
             # inferred: Laravel's "exists" rule on each id.
             places = [ids.index(rule_id) for rule_id in missing]

@@ -4,6 +4,8 @@
   each checked against the contract (``?contract=off`` takes them as they are);
 * ``POST /_sandbox/generate`` body ``{"n", "seed", "start", "end"}``: add ``n`` orders of the
   demo mix (benchmarks).
+
+Both put the orders into the tenant of ``?tenant=<key>`` (the default without it).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 def install_seeding(
-    app: Flask, store: OrderStore, sender: WebhookSender, *, json: Callable[..., Response]
+    app: Flask,
+    shop: Callable[[], tuple[OrderStore, WebhookSender]],
+    *,
+    json: Callable[..., Response],
 ) -> None:
-    """Add the controls that put orders into the sandbox ``app``; ``json`` answers its way."""
+    """Add the controls that put orders into the sandbox ``app``, into the store (and through
+    the webhooks) ``shop()`` gives for the request's tenant; ``json`` answers its way."""
 
     @app.post("/_sandbox/orders")
     def add_orders() -> Response:
@@ -58,7 +64,7 @@ def install_seeding(
                 errors[f"{index}"] = [f"Off the Plug&Pay contract: {v}" for v in found]
         if errors:
             raise ValidationError(errors)
-        ids = put_and_notify(store, sender, orders, given=given)[0]
+        ids = put_and_notify(*shop(), orders, given=given)[0]
         logger.info("sandbox: stored %d order(s)", len(ids))
         return json({"ids": ids})
 
@@ -78,6 +84,7 @@ def install_seeding(
         if start > end:
             args.fail("start", "The {} field must be a date before or equal to end.")
         args.check()
+        store, sender = shop()
         first_id = store.reserve(n)
         ids = put_and_notify(store, sender, generate_orders(n, seed, start, end, first_id))[0]
         logger.info("sandbox: generated %d order(s) from id %d", n, first_id)

@@ -16,11 +16,16 @@ never held up. Controls (not part of the real API):
   storm), to every matching rule or to ``url``.
 * ``GET /_sandbox/webhooks``: ``{"pending": n, "deliveries": [{url, rule_id, order_id, status,
   error, sent_at}]}``, newest last; ``DELETE`` forgets the deliveries.
+
+Each tenant has its own rules, deliveries and ``tenant_id``; the controls act on the tenant of
+``?tenant=<key>`` (the default without it). The tenants share one ``DeliveryPool``, so a hundred
+tenants do not start four hundred threads.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import queue
 import threading
@@ -73,8 +78,38 @@ def paid_copy(order: dict[str, Any], now: datetime) -> dict[str, Any]:
     return paid
 
 
+class DeliveryPool:
+    """A few daemon threads that deliver the webhooks of every tenant of one sandbox app."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._size = workers
+        self._workers: list[threading.Thread] = []
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on a worker; the workers start with the first job."""
+        with self._lock:
+            while len(self._workers) < self._size:
+                worker = threading.Thread(
+                    target=self._work, name=f"sandbox-webhook-{len(self._workers)}", daemon=True
+                )
+                worker.start()
+                self._workers.append(worker)
+        self._queue.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                job()
+            except Exception:  # a worker must outlive any one delivery
+                logger.exception("sandbox webhook delivery failed")
+
+
 class WebhookSender:
-    """Sends webhooks from a few daemon threads and remembers each delivery; thread-safe."""
+    """Sends one tenant's webhooks through a ``DeliveryPool`` and remembers each delivery;
+    thread-safe."""
 
     def __init__(
         self,
@@ -82,13 +117,13 @@ class WebhookSender:
         tenant_id: int,
         checked: contract.ContractLog | None = None,
         *,
+        pool: DeliveryPool | None = None,
         timeout: float = TIMEOUT,
     ) -> None:
         self.rules, self.tenant_id, self.timeout = rules, tenant_id, timeout
         self.checked = checked or contract.ContractLog()
+        self.pool = pool or DeliveryPool()
         self._lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue()
-        self._workers: list[threading.Thread] = []
         self._generation = 0
         self._pending = 0
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=KEPT_DELIVERIES)
@@ -120,18 +155,15 @@ class WebhookSender:
         if not targets:
             return 0
         with self._lock:
-            if not self._workers:
-                for number in range(WORKERS):
-                    worker = threading.Thread(
-                        target=self._work, name=f"sandbox-webhook-{number}", daemon=True
-                    )
-                    worker.start()
-                    self._workers.append(worker)
             generation = self._generation
             self._pending += times * len(targets)
         for _ in range(times):
             for rule_id, target in targets:
-                self._queue.put((generation, rule_id, target, trigger_type, order_id))
+                self.pool.submit(
+                    functools.partial(
+                        self._run, generation, rule_id, target, trigger_type, order_id
+                    )
+                )
         return times * len(targets)
 
     def snapshot(self) -> dict[str, Any]:
@@ -139,19 +171,15 @@ class WebhookSender:
         with self._lock:
             return {"pending": self._pending, "deliveries": list(self.deliveries)}
 
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                with self._lock:
-                    current = item[0] == self._generation
-                if current:
-                    self._deliver(*item[1:])
-            except Exception:  # a worker must outlive any one delivery
-                logger.exception("sandbox webhook delivery failed")
-            finally:
-                with self._lock:
-                    self._pending -= 1
+    def _run(self, generation: int, *delivery: Any) -> None:
+        try:
+            with self._lock:
+                current = generation == self._generation
+            if current:
+                self._deliver(*delivery)
+        finally:
+            with self._lock:
+                self._pending -= 1
 
     def _deliver(self, rule_id: int | None, url: str, trigger_type: str, order_id: int) -> None:
         now = datetime.now(UTC)
@@ -213,17 +241,18 @@ def put_and_notify(
 
 def install_webhooks(
     app: Flask,
-    store: OrderStore,
-    sender: WebhookSender,
+    shop: Callable[[], tuple[OrderStore, WebhookSender]],
     *,
     json: Callable[..., Response],
     error: Callable[..., Response],
 ) -> None:
-    """Add the webhook controls to the sandbox ``app``."""
+    """Add the webhook controls to the sandbox ``app``; each acts on the store and webhooks
+    ``shop()`` gives for the request's tenant."""
 
     @app.post("/_sandbox/orders/<int:order_id>/pay")
     def pay(order_id: int) -> Response:
         """The order becomes paid now; its webhooks go out."""
+        store, sender = shop()
         order = store.get(order_id)
         if order is None:
             return error(404, "Not found.")
@@ -247,12 +276,14 @@ def install_webhooks(
         if "order_id" not in body:
             args.fail("order_id", "The {} field is required.")
         args.check()
+        sender = shop()[1]
         sent = sender.send(order_id, trigger_type=trigger, times=times, url=body.get("url"))
         return json({"sent": sent})
 
     @app.route("/_sandbox/webhooks", methods=["GET", "DELETE"])
     def deliveries() -> Response:
         """The deliveries so far and how many are still going out."""
+        sender = shop()[1]
         if request.method == "DELETE":
             sender.forget()
         return json(sender.snapshot())
