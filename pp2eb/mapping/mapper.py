@@ -65,7 +65,7 @@ from pp2eb.mapping.rounding import balance_vat, needs_rounding_rows, verify
 from pp2eb.mapping.rows import Ledgers, booking_rows, group_rows
 from pp2eb.mapping.settings import Settings
 from pp2eb.mapping.totals import ZERO, RateTotals, check_totals, rate_totals
-from pp2eb.mapping.vat import REVERSE, Treatment, buyer, treatments
+from pp2eb.mapping.vat import Treatment, treatments
 from pp2eb.mapping.vatcodes import PER_TOTAL
 
 __all__ = [
@@ -158,7 +158,7 @@ def map_order(order: Order, settings: Settings, ref: ReferenceData) -> Booking |
     template = _template(settings, ref)
     relation = relation_draft(order)
     vat_id = None
-    if buyer(order)[1] == REVERSE:
+    if how.reverse_charge:
         # The VAT id goes with the booking: the ICP return and the invoice need it on the
         # relation, which the engine checks (pp2eb.engine.relations.Relations.ensure_vat_id).
         vat_id = relation.vat_number

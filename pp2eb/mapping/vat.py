@@ -64,7 +64,9 @@ class VatPlan(Mapping[str, Treatment]):
     As a mapping it gives the treatment of each rate's VAT (by ``COUNTRY:RATE``): a rate with
     VAT has one treatment for all its parts. ``lines`` and ``shipping`` give each part's own:
     a 0% rate can hold goods and services, each with its code. ``notes`` say in words what
-    was decided that the order itself does not show.
+    was decided that the order itself does not show. ``reverse_charge`` is True when any part
+    is booked as a reverse-charge supply to a business elsewhere in the EU: then the booking
+    carries the buyer's VAT id (for Northern Ireland that is the goods only, not its services).
     """
 
     def __init__(
@@ -74,8 +76,10 @@ class VatPlan(Mapping[str, Treatment]):
         shipping: Treatment | None,
         weights: dict[str, dict[Treatment, Decimal]],
         notes: tuple[str, ...],
+        reverse_charge: bool = False,
     ):
         self.rates, self.lines, self.shipping, self.notes = rates, lines, shipping, notes
+        self.reverse_charge = reverse_charge
         self._weights = weights
 
     def __getitem__(self, key: str) -> Treatment:
@@ -152,7 +156,11 @@ def treatments(
                 fix="Report this to pp2eb; the order was not booked.",
             )
         by_rate[rate.key] = found[0]
-    return VatPlan(by_rate, lines, shipping, weights, tuple(dict.fromkeys(decide.notes)))
+    notes = tuple(dict.fromkeys(decide.notes))
+    # Every part was decided for the buyer of its kind (goods or services), so these are all
+    # the buyers the booking has.
+    reverse = any(found.kind == REVERSE for found in decide.buyers.values())
+    return VatPlan(by_rate, lines, shipping, weights, notes, reverse_charge=reverse)
 
 
 class _Decider:

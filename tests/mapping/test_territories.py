@@ -90,11 +90,18 @@ def test_northern_ireland_goods_are_eu_goods_its_services_are_not():
         f"Territory: {NORTHERN_IRELAND} only (XI): its services are booked as sales outside "
         "the EU.",
     )
+    # Its goods are an intra-EU supply: the ICP return needs the buyer's VAT id on the relation,
+    # although its services (the view of the order as a whole) are outside the EU.
+    assert booking.vat_id == "XI123456789"
+    assert booking.relation.type == "B"
+    services_only = order([course("GB:0")], "GB", zipcode="BT1 1AA", vat_id="XI123456789")
+    assert map_raw(services_only).vat_id is None
     # The rest of the United Kingdom is outside the VAT area for goods too.
     london = order(lines, "GB", zipcode="SW1A 1AA", reverse=True, vat_id="GB123456789")
     booking = map_raw(london)
     assert rows_of(booking) == [("8020", GOODS_OUT, "25.00"), ("8010", "GEEN", "100.00")]
     assert not booking.notes
+    assert booking.vat_id is None
 
 
 def test_northern_ireland_consumer_goods_with_dutch_vat():
