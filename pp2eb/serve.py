@@ -4,6 +4,7 @@ mode."""
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 
@@ -31,11 +32,15 @@ def start_mail_sink(host: str, port: int):
 
 
 def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threading.Thread:
-    """Serve both sandbox APIs on ``host:port`` (and the SMTP sink) in daemon threads."""
+    """Serve both sandbox APIs on ``host:port`` (and the SMTP sink) in daemon threads.
+
+    OSError when the port is taken: the socket is bound here, because werkzeug's server would
+    print its own advice and exit the process instead."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     from pp2eb.sandbox.wsgi import create_sandbox
 
+    listener = socket.create_server((host, port))
     sink = start_mail_sink(host, smtp_port) if smtp_port else None
 
     class Handler(WSGIRequestHandler):
@@ -44,7 +49,10 @@ def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threadi
             logger.debug("sandbox %s %s", self.requestline, code)
 
     wsgi = create_sandbox(mailbox=sink.mailbox if sink else None)
-    server = make_server(host, port, wsgi, threaded=True, request_handler=Handler)
+    with listener:  # werkzeug serves on its own copy of the bound socket
+        server = make_server(
+            host, port, wsgi, threaded=True, request_handler=Handler, fd=listener.fileno()
+        )
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
     thread.start()
     return thread
