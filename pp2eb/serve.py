@@ -4,6 +4,7 @@ mode."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -58,6 +59,11 @@ def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threadi
     return thread
 
 
+def _reason(exc: OSError) -> str:
+    """"Address already in use", without the address the message goes on to name."""
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 def ensure_demo_user(app: Flask) -> None:
     """Create the demo login when it does not exist yet."""
     from pp2eb.web.auth import create_user
@@ -90,7 +96,7 @@ def main(app: Flask) -> None:
             start_sandbox(cfg["SANDBOX_HOST"], cfg["SANDBOX_PORT"], cfg["SANDBOX_SMTP_PORT"])
         except OSError as exc:
             sys.exit(
-                f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {exc.strerror or exc}. "
+                f"The sandbox cannot listen on port {cfg['SANDBOX_PORT']}: {_reason(exc)}. "
                 "Stop the program that uses it, or choose another port, e.g. "
                 "PP2EB_SANDBOX_PORT=5051 make run"
             )
@@ -100,7 +106,7 @@ def main(app: Flask) -> None:
         server = waitress.create_server(app, host=host, port=port, threads=8)
     except OSError as exc:
         sys.exit(
-            f"pp2eb cannot listen on {host}:{port}: {exc.strerror or exc}. Stop the program "
+            f"pp2eb cannot listen on {host}:{port}: {_reason(exc)}. Stop the program "
             "that uses it, or choose another port, e.g. PP2EB_PORT=5050 make run"
         )
     from pp2eb.runs import scheduler
