@@ -60,7 +60,7 @@ def start_sandbox(host: str, port: int, smtp_port: int | None = None) -> threadi
 
 
 def _reason(exc: OSError) -> str:
-    """"Address already in use", without the address the message goes on to name."""
+    """The OS's reason ("Address already in use"), without the address it goes on to name."""
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
