@@ -29,14 +29,38 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Link(db.Model):
+    """One Plug&Pay account booked into one e-Boekhouden administration (a "koppeling").
+
+    Its keys, settings and wizard progress point at it (``link_id``); removing a link sets
+    ``removed_at`` and keeps its history.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Link {self.id} {self.name}>"
+
+
+def link_column() -> Mapped[int]:
+    """The link a per-link row belongs to."""
+    return mapped_column(sa.ForeignKey("link.id"), index=True)
+
+
 class Credential(db.Model):
-    """The connection to one API: its encrypted secret and what it connected to."""
+    """The connection to one API of one link: its encrypted secret and what it connected to."""
+
+    __table_args__ = (sa.UniqueConstraint("link_id", "service"),)
 
     PLUGANDPAY = "plugandpay"
     EBOEKHOUDEN = "eboekhouden"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    service: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    link_id: Mapped[int] = link_column()
+    service: Mapped[str] = mapped_column(sa.String(20))
     secret_encrypted: Mapped[bytes] = mapped_column(sa.LargeBinary)
     base_url: Mapped[str] = mapped_column(sa.String(255))
     account_name: Mapped[str] = mapped_column(sa.String(255), default="")
@@ -56,9 +80,14 @@ class Credential(db.Model):
 
 
 class ShopSettings(db.Model):
-    """The shop owner's choices (one row): the JSON of ``pp2eb.mapping.settings.Settings``."""
+    """A link's choices: the JSON of ``pp2eb.mapping.settings.Settings``.
+
+    One row per link, the one with the lowest id (``pp2eb.setup.shopsettings``): releases before
+    links read the row with id 1 only, and the upgrade keeps any other row as it was.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     data: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -163,8 +192,19 @@ class Lease(db.Model):
 
 
 class AppState(db.Model):
-    """Small facts the app keeps between requests (the schedule's pause, the last export)."""
+    """Small install-wide facts the app keeps between requests (failed log-ins, ended sessions,
+    the webhook's secret); a link's own facts are ``LinkState``'s."""
 
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkState(db.Model):
+    """Small facts the app keeps per link (its schedule's pause, its last export, the wizard's
+    saved steps); install-wide facts are ``AppState``'s."""
+
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

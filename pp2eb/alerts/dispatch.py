@@ -29,7 +29,7 @@ from flask_babel import force_locale
 
 from pp2eb.alerts import settings as alert_settings
 from pp2eb.alerts.mail import Mail, Mailer, MailError
-from pp2eb.alerts.settings import AlertConfig, link
+from pp2eb.alerts.settings import AlertConfig
 from pp2eb.alerts.texts import (
     OrderProblem,
     Summary,
@@ -42,7 +42,7 @@ from pp2eb.alerts.texts import (
 from pp2eb.dutchtime import local, local_day
 from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
-from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.models import AlertSent, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import oss_watch, records
 from pp2eb.setup.connections import SERVICES
 from pp2eb.states import OrderState, PaymentState, RunStatus
@@ -75,8 +75,9 @@ def after_run(result: RunResult, now: datetime | None = None) -> list[str]:
         return []
 
 
-def daily_summary(now: datetime | None = None) -> bool:
-    """Send today's summary when it is on, past its hour and not sent yet. Never raises."""
+def daily_summary(link: Link, now: datetime | None = None) -> bool:
+    """Send today's summary (its OSS watch ``link``'s) when it is on, past its hour and not
+    sent yet. Never raises."""
     try:
         config = alert_settings.load()
         now = now or utcnow()
@@ -92,7 +93,9 @@ def daily_summary(now: datetime | None = None) -> bool:
             config,
             SUMMARY,
             now,
-            lambda: summary_mail(summary(now), config.language, link("dashboard.index")),
+            lambda: summary_mail(
+                summary(link, now), config.language, alert_settings.link("dashboard.index")
+            ),
         )
     except Exception:
         db.session.rollback()
@@ -115,17 +118,17 @@ def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], 
     found = []
     service = result.refused
     if service in SERVICES:
-        name, reconnect = SERVICES[service], link("connect.page", service=service)
+        name, reconnect = SERVICES[service], alert_settings.link("connect.page", service=service)
         found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
     elif result.status == RunStatus.ABORTED and _aborted_in_a_row():
-        message, runs = result.message or "", link("dashboard.runs")
+        message, runs = result.message or "", alert_settings.link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
     # Listing the orders reads each one: not when today's mail about failures has gone already.
     listed = failed and not _sent_today(FAILURES, now)
     problems, more = _failed_orders(result) if listed else ([], 0)
     if problems:
-        orders = link("dashboard.orders", state=OrderState.FAILED)
+        orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
     return found
 
@@ -152,7 +155,9 @@ def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
                 number=(rec.invoice_number if rec else None) or failure.number,
                 reason=(rec.reason if rec else None) or failure.reason,
                 fix=rec.fix if rec else None,
-                link=link("dashboard.order", order_id=failure.order_id) if rec else None,
+                link=alert_settings.link("dashboard.order", order_id=failure.order_id)
+                if rec
+                else None,
             )
         )
     return problems[:MAX_LISTED], max(0, len(problems) - MAX_LISTED)
@@ -165,7 +170,7 @@ def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
         number=rec.invoice_number or str(rec.order_id),
         reason=reason,
         fix=None,
-        link=link("dashboard.order", order_id=rec.order_id),
+        link=alert_settings.link("dashboard.order", order_id=rec.order_id),
         payment=True,
     )
 
@@ -225,15 +230,16 @@ def _note(now: datetime, error: str | None = None) -> None:
     db.session.commit()
 
 
-def summary(now: datetime) -> Summary:
-    """The figures of the last 24 hours before ``now`` and what is open now."""
+def summary(link: Link, now: datetime) -> Summary:
+    """The figures of the last 24 hours before ``now`` and what is open now; the OSS watch is
+    ``link``'s (its settings say how it sells abroad)."""
     runs = db.session.execute(
         sa.select(SyncRun).where(SyncRun.started_at >= now - timedelta(hours=24))
     ).scalars()
     runs = list(runs)
     counts = records.counts()
     latest = records.latest_run()
-    watch = oss_watch.current(local_day(now))
+    watch = oss_watch.current(link, local_day(now))
     counted = watch.total or watch.previous_year_total
     return Summary(
         day=local_day(now),

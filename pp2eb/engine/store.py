@@ -73,14 +73,17 @@ class Outcome:
 
 
 class Store:
-    """Persistence for ``pp2eb.engine.sync``; takes the SQLAlchemy session to work in.
+    """Persistence for ``pp2eb.engine.sync``; takes the SQLAlchemy session to work in and the
+    link whose orders it keeps (``link_id``; so far its connection's VAT rounding is the link's,
+    ``engine.vat_rounding``).
 
     ``run_log`` (``engine.runlog.RunLog``) keeps the lease and the run rows in the same session;
     an order's attempt puts its run's counts through it, into the order's own commit.
     """
 
-    def __init__(self, session: Session | scoped_session) -> None:
+    def __init__(self, session: Session | scoped_session, link_id: int) -> None:
         self.session = session
+        self.link_id = link_id
         self.run_log = RunLog(session)
         self._described: dict[int, dict] = {}  # ``describe`` not yet written, by order id
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pp2eb import jsonutil
 from pp2eb.engine import payments
 from pp2eb.extensions import db
-from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+from pp2eb.models import Attempt, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.setup import shopsettings
 from pp2eb.states import ORDER_FILTERS, AttemptOutcome, OrderState
 
@@ -125,9 +125,10 @@ def payment_data(rec: OrderRecord) -> dict | None:
     return jsonutil.loads(rec.payment_json) if rec.payment_json else None
 
 
-def payment_retryable(rec: OrderRecord) -> bool:
-    """True when the order is booked, payments are on, and its payment may be tried again."""
-    booking = shopsettings.load_draft().get("book_payments") is True
+def payment_retryable(link: Link, rec: OrderRecord) -> bool:
+    """True when the order is booked, the link books payments, and its payment may be tried
+    again."""
+    booking = shopsettings.load_draft(link).get("book_payments") is True
     return booking and rec.state == OrderState.BOOKED and rec.payment_state in payments.RETRYABLE
 
 

@@ -22,6 +22,7 @@ from pp2eb.reports import oss_watch, records
 from pp2eb.runs import background, scheduler
 from pp2eb.setup import appstate, connections, lookups
 from pp2eb.states import OrderState, RunStatus
+from pp2eb.web import current
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
 
@@ -40,22 +41,22 @@ def index():
     setup = _setup_url()
     if setup is not None and records.latest_run() is None:
         return redirect(setup)
-    credentials = {s: connections.get_credential(s) for s in connections.SERVICES}
+    credentials = {s: connections.get_credential(current.link(), s) for s in connections.SERVICES}
     return render_template(
         "dashboard/index.html",
         services=connections.SERVICES,
         credentials=credentials,
         unreadable={s for s, c in credentials.items() if c and not connections.readable(c)},
         setup_url=setup,
-        paused=appstate.get(appstate.SCHEDULE_PAUSED, False),
-        next_run=scheduler.next_run_at(),
+        paused=appstate.get(current.link(), appstate.SCHEDULE_PAUSED, False),
+        next_run=scheduler.next_run_at(current.link()),
         runs=records.recent_runs(8),
         counts=records.counts(),
         run=records.latest_run(),
         starting=False,
         after=None,
         form=ConfirmForm(),
-        oss_watch=oss_watch.current(),
+        oss_watch=oss_watch.current(current.link()),
     )
 
 
@@ -65,7 +66,7 @@ def schedule(action: str):
     if action not in ("pause", "resume"):
         abort(404)
     if ConfirmForm().validate_on_submit():
-        appstate.put(appstate.SCHEDULE_PAUSED, action == "pause")
+        appstate.put(current.link(), appstate.SCHEDULE_PAUSED, action == "pause")
         flash(
             _("The schedule is paused.") if action == "pause" else _("The schedule runs."),
             "success",
@@ -78,7 +79,7 @@ def sync_now():
     """Start a sync in the background; answer with the run's live status."""
     before = records.latest_run()
     if ConfirmForm().validate_on_submit():
-        background.start("sync")
+        background.start("sync", current.link())
     if request.headers.get("HX-Request"):
         return render_template(
             "partials/dashboard_run.html",
@@ -141,7 +142,7 @@ def order(order_id: int):
         abort(404)
     booking = records.booking_data(rec)
     total = payloads.sent_total(booking) if booking else None
-    retry_payment = records.payment_retryable(rec)
+    retry_payment = records.payment_retryable(current.link(), rec)
     attempts = records.attempts(rec)
     payment = records.payment_data(rec)
     return render_template(
@@ -170,7 +171,10 @@ def _ledger_labels() -> dict[int, str]:
     """ "code — description" of each e-Boekhouden ledger, by id: one (cached) look-up before the
     page renders, never while it does. Empty when the list cannot be loaded: the page shows ids."""
     try:
-        return {ledger.id: f"{ledger.code} — {ledger.description}" for ledger in lookups.ledgers()}
+        return {
+            ledger.id: f"{ledger.code} — {ledger.description}"
+            for ledger in lookups.ledgers(current.link())
+        }
     except lookups.LookupFailed:
         return {}
 
@@ -183,11 +187,11 @@ def retry(order_id: int):
         return redirect(url_for("dashboard.order", order_id=order_id))
     if rec.state != OrderState.BOOKED:
         records.make_due(rec)
-        background.start("orders", order_ids=[order_id])
+        background.start("orders", current.link(), order_ids=[order_id])
         flash(_("Order %(id)s is being tried again.", id=order_id), "success")
-    elif records.payment_retryable(rec):
+    elif records.payment_retryable(current.link(), rec):
         records.make_payment_due(rec)
-        background.start("orders", order_ids=[order_id])
+        background.start("orders", current.link(), order_ids=[order_id])
         flash(_("The payment of order %(id)s is being tried again.", id=order_id), "success")
     return redirect(url_for("dashboard.order", order_id=order_id))
 

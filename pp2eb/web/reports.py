@@ -21,6 +21,7 @@ from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
 from pp2eb.reports import oss_return, reconcile
 from pp2eb.runs import jobs
+from pp2eb.web import current
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -63,8 +64,8 @@ def invoice_dates() -> dict[int, date]:
 
 def build(month: date) -> reconcile.Report:
     """The month's report, read live from both accounts."""
-    pp, eb = jobs.build_clients()
-    settings = jobs.load_settings()
+    pp, eb = jobs.build_clients(current.link())
+    settings = jobs.load_settings(current.link())
     with eb:
         return reconcile.run(pp, eb, settings, month, known_numbers(), invoice_dates())
 
@@ -202,8 +203,8 @@ def _quarters(selected: date, count: int = 8) -> list[date]:
 
 def build_oss(quarter: date) -> oss_return.OssReturn:
     """The quarter's OSS return, read live from both accounts."""
-    pp, eb = jobs.build_clients()
-    settings = jobs.load_settings()
+    pp, eb = jobs.build_clients(current.link())
+    settings = jobs.load_settings(current.link())
     with eb:
         return oss_return.run(pp, eb, settings, quarter, known_numbers(), invoice_dates())
 

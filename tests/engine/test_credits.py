@@ -27,7 +27,7 @@ from pp2eb.reports import records
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
-from tests.engine_helpers import clients, configure, eb_state
+from tests.engine_helpers import clients, configure, eb_state, the_link
 from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, map_raw
 from tests.mapping.test_order import build, item
 
@@ -290,7 +290,7 @@ def test_an_unpaid_original_credited_later_is_looked_at_again_and_booked_first(
     shop, runner, sandbox
 ):
     with shop.app_context():
-        shopsettings.save_draft({"orders": "paid"})
+        shopsettings.save_draft(the_link(), {"orders": "paid"})
     # The second sync lists only the credit invoice (of the last two days), not the original.
     original, credit = original_and_credit(9151, 1, 9, **MARIT)
     unpaid = {

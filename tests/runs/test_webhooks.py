@@ -18,7 +18,7 @@ from pp2eb.runs import webhooks as runs
 from pp2eb.setup import appstate
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import stored_text
-from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store
+from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store, the_link
 
 PAID_ORDER = 1  # a paid, final, live demo order
 
@@ -65,7 +65,7 @@ def record(app, order_id: int) -> OrderRecord | None:
 
 def pause(app, paused: bool = True) -> None:
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, paused)
+        appstate.put(the_link(), appstate.SCHEDULE_PAUSED, paused)
 
 
 def sync_not_due(app) -> None:
@@ -274,7 +274,7 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
     assert queue(app) == [987]
     with app.app_context():
         store().run_log.release_lease(other)
-        background.start("sync").join(timeout=60)
+        background.start("sync", the_link()).join(timeout=60)
     drained(app)
     assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []
     assert record(app, 987).state == OrderState.SKIPPED

@@ -11,7 +11,7 @@ from pp2eb.models import Attempt, Credential, OrderRecord, SyncRun
 from pp2eb.setup import lookups
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import csrf_token
-from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
+from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure, the_link
 
 
 @pytest.fixture
@@ -151,7 +151,9 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
         from pp2eb.runs import jobs
 
         jobs.run(
-            "backfill", since=__import__("datetime").date.fromisoformat(SETTINGS["start_date"])
+            "backfill",
+            link=the_link(),
+            since=__import__("datetime").date.fromisoformat(SETTINGS["start_date"]),
         )
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
         assert rec.state == OrderState.SKIPPED
