@@ -99,6 +99,7 @@ class SyncRun(db.Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     kind: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -117,10 +118,14 @@ class OrderRecord(db.Model):
     """One Plug&Pay order and where it stands; the intent is written before the remote write.
 
     ``state`` holds an ``OrderState``, ``payment_state`` a ``PaymentState`` (``pp2eb.states``).
+    An order is its link's: two links may have orders with the same Plug&Pay id.
     """
 
+    __table_args__ = (sa.UniqueConstraint("link_id", "order_id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ApiId, unique=True)
+    link_id: Mapped[int] = link_column()
+    order_id: Mapped[int] = mapped_column(ApiId)
     state: Mapped[str] = mapped_column(sa.String(10), default=OrderState.NEW, index=True)
     invoice_number: Mapped[str | None] = mapped_column(sa.String(64))
     invoice_date: Mapped[str | None] = mapped_column(sa.String(10), index=True)
@@ -174,18 +179,23 @@ class Attempt(db.Model):
 
 
 class CustomerLink(db.Model):
-    """A Plug&Pay customer (by e-mail, else by name) linked to an e-Boekhouden relation."""
+    """A Plug&Pay customer (by e-mail, else by name) linked to an e-Boekhouden relation, in
+    one link."""
+
+    __table_args__ = (sa.UniqueConstraint("link_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    link_id: Mapped[int] = link_column()
+    key: Mapped[str] = mapped_column(sa.String(255))
     relation_id: Mapped[int] = mapped_column(ApiId)
     relation_code: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Lease(db.Model):
-    """A named lock with an expiry, so that only one process runs the sync at a time."""
+    """A named lock of a link with an expiry, so that only one process runs its sync at a time."""
 
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     holder: Mapped[str | None] = mapped_column(sa.String(120))
     expires_at: Mapped[datetime | None]
@@ -247,8 +257,10 @@ class AlertSent(db.Model):
 
 
 class WebhookQueue(db.Model):
-    """An order a Plug&Pay webhook announced, waiting for a run to book it: one row per order."""
+    """An order a Plug&Pay webhook announced, waiting for a run of its link to book it: one row
+    per link and order."""
 
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ApiId, primary_key=True, autoincrement=False)
     trigger_type: Mapped[str] = mapped_column(sa.String(40))
     # The latest webhook for the order: a row is removed only by a run that started after it.

@@ -82,7 +82,7 @@ def test_every_state_a_demo_sync_stores_is_a_member_of_its_enum(app, sandbox):
             .scalars()
             .first()
         )
-        records.skip(records.find(failed), "booked by hand", "owner")
+        records.skip(records.find(the_link(), failed), "booked by hand", "owner")
         # Payments on, and a payment write whose answer is lost: an unconfirmed payment.
         shopsettings.save_draft(
             the_link(),
@@ -243,7 +243,7 @@ def test_every_counter_is_a_column_of_a_run_and_a_field_of_its_result():
 @pytest.mark.parametrize("count", list(RunCount))
 def test_a_runs_result_and_its_end_carry_every_counter(app, count):
     with app.app_context():
-        log = runlog.RunLog(db.session)
+        log = runlog.RunLog(db.session, the_link().id)
         now = utcnow()
         run = log.start_run("sync", now)
         setattr(run, count, 7)

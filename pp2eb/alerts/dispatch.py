@@ -61,14 +61,19 @@ def credential_problem(service: str) -> str:
     return f"credential:{service}"
 
 
-def after_run(result: RunResult, now: datetime | None = None) -> list[str]:
-    """Send the alerts ``result`` calls for; returns the problems mailed. Never raises."""
+def after_run(link: Link, result: RunResult, now: datetime | None = None) -> list[str]:
+    """Send the alerts ``result`` (a run of ``link``) calls for; returns the problems mailed.
+    Never raises."""
     try:
         config = alert_settings.load()
         if not (config.alerts_enabled and config.ready):
             return []
         now = now or utcnow()
-        return [key for key, build in _problems(result, now) if _send_once(config, key, now, build)]
+        return [
+            key
+            for key, build in _problems(link, result, now)
+            if _send_once(config, key, now, build)
+        ]
     except Exception:
         db.session.rollback()
         logger.exception("the alerts after run %s failed", result.run_id)
@@ -83,7 +88,7 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
         now = now or utcnow()
         if not (config.summary_enabled and config.ready):
             return False
-        if records.latest_run() is None:
+        if records.latest_run(link) is None:
             return False  # nothing has run yet: a summary of zeros would only be noise
         if local(now).hour < config.summary_hour:
             return False
@@ -113,36 +118,36 @@ def send_check(now: datetime | None = None) -> AlertConfig:
     return config
 
 
-def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
+def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
     """The problems ``result`` shows, each with how to write its mail."""
     found = []
     service = result.refused
     if service in SERVICES:
         name, reconnect = SERVICES[service], alert_settings.link("connect.page", service=service)
         found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
-    elif result.status == RunStatus.ABORTED and _aborted_in_a_row():
+    elif result.status == RunStatus.ABORTED and _aborted_in_a_row(link):
         message, runs = result.message or "", alert_settings.link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
     # Listing the orders reads each one: not when today's mail about failures has gone already.
     listed = failed and not _sent_today(FAILURES, now)
-    problems, more = _failed_orders(result) if listed else ([], 0)
+    problems, more = _failed_orders(link, result) if listed else ([], 0)
     if problems:
         orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
     return found
 
 
-def _aborted_in_a_row() -> bool:
-    runs = records.recent_runs(ABORTED_IN_A_ROW)
+def _aborted_in_a_row(link: Link) -> bool:
+    runs = records.recent_runs(link, ABORTED_IN_A_ROW)
     return len(runs) == ABORTED_IN_A_ROW and all(r.status == RunStatus.ABORTED for r in runs)
 
 
-def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
+def _failed_orders(link: Link, result: RunResult) -> tuple[list[OrderProblem], int]:
     """The run's failed orders with their recorded reason and fix, and how many are left out."""
     problems = []
     for failure in result.failures:
-        rec = records.find(failure.order_id) if failure.order_id else None
+        rec = records.find(link, failure.order_id) if failure.order_id else None
         payment = rec is not None and rec.state == OrderState.BOOKED
         if payment and rec.payment_state == PaymentState.FAILED:
             problems.append(_payment_problem(rec, failure.reason))
@@ -234,11 +239,13 @@ def summary(link: Link, now: datetime) -> Summary:
     """The figures of the last 24 hours before ``now`` and what is open now; the OSS watch is
     ``link``'s (its settings say how it sells abroad)."""
     runs = db.session.execute(
-        sa.select(SyncRun).where(SyncRun.started_at >= now - timedelta(hours=24))
+        sa.select(SyncRun).where(
+            SyncRun.link_id == link.id, SyncRun.started_at >= now - timedelta(hours=24)
+        )
     ).scalars()
     runs = list(runs)
-    counts = records.counts()
-    latest = records.latest_run()
+    counts = records.counts(link)
+    latest = records.latest_run(link)
     watch = oss_watch.current(link, local_day(now))
     counted = watch.total or watch.previous_year_total
     return Summary(

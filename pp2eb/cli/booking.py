@@ -164,10 +164,11 @@ orders_group = AppGroup("orders", help="Look at the orders pp2eb has seen.")
 @orders_group.command("show")
 @click.argument("order_id", type=int)
 @needs_database
-def orders_show(order_id: int) -> None:
+@link_option
+def orders_show(order_id: int, link: Link) -> None:
     """Show an order, the booking made from it, its e-Boekhouden id and every attempt."""
     rec = db.session.execute(
-        db.select(OrderRecord).filter_by(order_id=order_id)
+        db.select(OrderRecord).filter_by(link_id=link.id, order_id=order_id)
     ).scalar_one_or_none()
     if rec is None:
         raise click.ClickException(f"pp2eb has not seen Plug&Pay order {order_id}.")

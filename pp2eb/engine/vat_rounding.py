@@ -164,6 +164,7 @@ class VatRounding:
         # reference returns per-row VAT "for the given mutation").
         newest = self.session.execute(
             sa.select(OrderRecord.insertion, OrderRecord.eboekhouden_id, OrderRecord.reference)
+            .where(OrderRecord.link_id == self.link_id)
             .where(OrderRecord.state == OrderState.BOOKED)
             .where(OrderRecord.eboekhouden_id.is_not(None))
             .order_by(OrderRecord.booked_at.desc())

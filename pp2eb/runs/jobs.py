@@ -21,7 +21,7 @@ from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import SettingsError
 from pp2eb.models import Credential, Link
-from pp2eb.setup import connections, links, shopsettings
+from pp2eb.setup import connections, shopsettings
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +56,6 @@ def load_settings(link: Link):
         raise NotReady("Finish the set-up first: " + "; ".join(exc.problems)) from exc
 
 
-def _one_link_only() -> None:
-    """Refuse a run in an install of more than one link, until orders, runs and the lease are
-    kept per link too (the next step of links): orders of two links must never mix."""
-    found = links.live()
-    if len(found) > 1:
-        raise NotReady(
-            f"This install has {len(found)} links; runs start again once each link keeps its "
-            "own orders (a later release)."
-        )
-
-
 def run(
     kind: str = "sync",
     *,
@@ -77,7 +66,6 @@ def run(
 ) -> RunResult:
     """Run the engine once for ``link`` with its stored credentials and settings, then send
     its alerts."""
-    _one_link_only()
     pp, eb = build_clients(link)
     settings = load_settings(link)
     with eb:
@@ -91,5 +79,5 @@ def run(
             until=until,
             order_ids=order_ids,
         )
-    alerting.after_run(result)
+    alerting.after_run(link, result)
     return result

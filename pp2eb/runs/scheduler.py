@@ -39,7 +39,7 @@ def next_run_at(link: Link, now: datetime | None = None) -> datetime | None:
         return None
     last = db.session.execute(
         db.select(SyncRun.started_at)
-        .where(SyncRun.kind == "sync")
+        .where(SyncRun.link_id == link.id, SyncRun.kind == "sync")
         .order_by(SyncRun.started_at.desc())
         .limit(1)
     ).scalar_one_or_none()

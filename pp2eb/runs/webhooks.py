@@ -45,7 +45,7 @@ def drain_once(app: Flask) -> str:
             return "not ready"
         if appstate.get(link, appstate.SCHEDULE_PAUSED, False):
             return "paused"
-        order_ids = inbox.queued(BATCH)
+        order_ids = inbox.queued(link, BATCH)
         if not order_ids:
             return "empty"
         started = utcnow()
@@ -57,7 +57,7 @@ def drain_once(app: Flask) -> str:
         if result.status == RunStatus.BUSY:
             return RunStatus.BUSY
         finished = result.status == RunStatus.FINISHED
-        inbox.settle(order_ids, started, finished=finished)
+        inbox.settle(link, order_ids, started, finished=finished)
         logger.info(
             "webhook run %s %s: %d order(s), booked %s, skipped %s, failed %s",
             result.run_id,
@@ -158,4 +158,8 @@ def kick(app: Flask) -> bool:
 
 def kick_if_waiting(app: Flask) -> bool:
     """``kick`` when orders are queued (needs an app context)."""
-    return inbox.waiting() > 0 and kick(app)
+    try:
+        link = links.only()
+    except links.NoSuchLink:
+        return False
+    return inbox.waiting(link) > 0 and kick(app)

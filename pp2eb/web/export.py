@@ -73,7 +73,7 @@ def page():
         form=form,
         summary=summary,
         problems=problems,
-        run=records.latest_run("backfill"),
+        run=records.latest_run(current.link(), "backfill"),
         export=appstate.get(current.link(), appstate.EXPORT),
     )
 
@@ -83,7 +83,7 @@ def progress():
     """The running (or last) export's progress, polled by the page."""
     return render_template(
         "partials/export_progress.html",
-        run=records.latest_run("backfill"),
+        run=records.latest_run(current.link(), "backfill"),
         export=appstate.get(current.link(), appstate.EXPORT),
     )
 

@@ -300,7 +300,11 @@ def _load_payments(draft: dict, source: Source) -> Loaded:
         options = lambda: ledger_options("FIN", source.fresh)  # noqa: E731
         _fill(loaded, names, options, _("— not booked —"), PAYMENT_ROWS)
         switching_on = not draft.get("book_payments") and not draft.get("payments_from")
-        if switching_on and not source.submitted and records.counts()[OrderState.BOOKED]:
+        if (
+            switching_on
+            and not source.submitted
+            and records.counts(current.link())[OrderState.BOOKED]
+        ):
             # Switched on after orders were booked: from today, not for every order before.
             loaded.form.payments_from.data = dutchtime.today()
     return loaded

@@ -64,7 +64,7 @@ def _card(notice: str | None = None, problem: str | None = None) -> Card:
     # In demo mode the sandbox runs on this machine and reaches the local address.
     local = _is_local(url) and not current_app.config["DEMO"]
     card = Card(url=inbox.mask(url, secret), local=local, notice=notice, problem=problem)
-    card.last, card.waiting = inbox.last_received(), inbox.waiting()
+    card.last, card.waiting = inbox.last_received(), inbox.waiting(current.link())
     try:
         ours = rules.find(current.link(), secret)
     except rules.RulesUnavailable as exc:

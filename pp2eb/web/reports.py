@@ -41,7 +41,9 @@ def selected_month(text: str | None, today: date | None = None) -> date:
 def known_numbers() -> dict[str, int]:
     """Every invoice number pp2eb has booked (or meant to book) an order with."""
     rows = db.session.execute(
-        sa.select(OrderRecord.reference, OrderRecord.invoice_number, OrderRecord.order_id)
+        sa.select(OrderRecord.reference, OrderRecord.invoice_number, OrderRecord.order_id).where(
+            OrderRecord.link_id == current.link().id
+        )
     ).all()
     known: dict[str, int] = {}
     for reference, number, order_id in rows:
@@ -56,7 +58,7 @@ def invoice_dates() -> dict[int, date]:
     VAT rules (``oss_from``)."""
     rows = db.session.execute(
         sa.select(OrderRecord.order_id, OrderRecord.invoice_date).where(
-            OrderRecord.invoice_date.is_not(None)
+            OrderRecord.link_id == current.link().id, OrderRecord.invoice_date.is_not(None)
         )
     ).all()
     return {order_id: date.fromisoformat(day) for order_id, day in rows}

@@ -154,10 +154,14 @@ def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
     message = "Plug&Pay could not be reached 3 times in a row; the run stopped."
     with app.app_context():
         for n in range(4):
-            run = SyncRun(kind="sync", status=RunStatus.ABORTED, message=message)
+            run = SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.ABORTED, message=message
+            )
             db.session.add(run)
             db.session.commit()
-            sent = alerting.after_run(RunResult(status=run.status, run_id=run.id, message=message))
+            sent = alerting.after_run(
+                the_link(), RunResult(status=run.status, run_id=run.id, message=message)
+            )
             assert sent == (["aborted"] if n == 2 else []), n
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: the last 3 runs stopped early"
@@ -202,7 +206,7 @@ def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sin
         result = jobs.run("sync", link=the_link())
         assert mails(sink) == []  # alerts are off; only the summary is wanted
         assert alerting.daily_summary(the_link()) is True
-        open_waiting = records.counts()["waiting"]
+        open_waiting = records.counts(the_link())["waiting"]
     [mail] = mails(sink)
     assert mail["subject"] == f"pp2eb: summary of {local_day(now).isoformat()}"
     for line in (
@@ -226,7 +230,9 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     scheduler.tick(app)
     assert mails(sink) == []  # nothing has ever run: no summary of zeros
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=at(6)))
+        db.session.add(
+            SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=at(6))
+        )
         db.session.commit()
     scheduler.tick(app)
     assert len(mails(sink)) == 1
@@ -276,7 +282,11 @@ def test_the_summary_counts_dutch_days_across_summer_time_and_the_year(
     clock = [ticks[0][0]]
     monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=clock[0]))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=clock[0]
+            )
+        )
         db.session.commit()
     days: list[str] = []
     for moment, sent_for in ticks:

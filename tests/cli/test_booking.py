@@ -110,7 +110,12 @@ def test_orders_show(ready, runner, sandbox):
 
 def test_orders_show_gives_the_attempts_in_dutch_time(app, runner):
     with app.app_context():
-        rec = OrderRecord(order_id=7, state=OrderState.FAILED, reason="The VAT code is gone.")
+        rec = OrderRecord(
+            link_id=the_link().id,
+            order_id=7,
+            state=OrderState.FAILED,
+            reason="The VAT code is gone.",
+        )
         db.session.add(rec)
         db.session.flush()
         for at in (datetime(2026, 12, 31, 23, 30, 5), datetime(2027, 7, 1, 10, 5, 9)):

@@ -55,6 +55,7 @@ def ready_app(app, sandbox):
         ["connect", "eboekhouden", "--token", "x"],
         ["connect", "vat-rounding", "row"],
         ["disconnect", "plugandpay"],
+        ["orders", "show", "31"],
     ],
 )
 def test_with_two_links_a_command_names_them_and_stops(two, runner, args):
@@ -70,11 +71,19 @@ def test_with_two_links_each_command_acts_on_the_named_link(app, two, runner):
     a = json.loads(runner.invoke(args=["settings", "export", "--link", "Shop A"]).output)
     b = json.loads(runner.invoke(args=["settings", "export", "--link", "Shop B"]).output)
     assert (a["start_date"], b["start_date"]) == ("2026-01-01", "2026-03-01")
-    # Orders, runs and the lease are not kept per link yet: no run in an install of two links.
-    refused = runner.invoke(args=["sync", "--link", "Shop A"])
-    assert refused.exit_code == 1 and "This install has 2 links; runs start" in refused.output
+    refused = runner.invoke(args=["sync", "--link", "Shop B"])
+    assert refused.exit_code == 1 and "Connect e-Boekhouden.nl first" in refused.output
+    synced = runner.invoke(args=["sync", "--link", "Shop A"])
+    assert synced.output.startswith("booked ")
+    shown = runner.invoke(args=["orders", "show", "31", "--link", "Shop A"])
+    assert shown.exit_code == 0 and shown.output.startswith("Plug&Pay order 31:")
+    unseen = runner.invoke(args=["orders", "show", "31", "--link", "Shop B"])
+    assert unseen.exit_code == 1 and "has not seen Plug&Pay order 31" in unseen.output
     with app.app_context():
-        assert db.session.execute(db.select(SyncRun)).first() is None
+        runs = db.session.execute(db.select(SyncRun.link_id)).scalars()
+        assert list(runs) == [
+            db.session.execute(db.select(Link.id).filter_by(name="Shop A")).scalar()
+        ]
     result = runner.invoke(
         args=["connect", "eboekhouden", "--link", "Shop B", "--token", EBOEKHOUDEN_TOKEN]
     )

@@ -265,14 +265,14 @@ def test_credit_waits_while_its_original_failed_and_goes_alone_once_skipped_by_h
     assert booked(sandbox, "2026-09132") is None
     # The owner booked the original by hand and says so; the credit invoice then goes alone.
     with shop.app_context():
-        records.skip(records.find(9131), "booked by hand in e-Boekhouden", "owner")
-        records.make_due(records.find(9132))
+        records.skip(records.find(the_link(), 9131), "booked by hand in e-Boekhouden", "owner")
+        records.make_due(records.find(the_link(), 9132))
     again = runner.invoke(args=["sync"])
     assert again.exit_code == 0, again.output
     assert Decimal(str(booked(sandbox, "2026-09132")["totalIncl"])) == Decimal("-121.00")
     assert booked(sandbox, "2026-09131") is None
     with shop.app_context():
-        attempts = records.attempts(records.find(9132))
+        attempts = records.attempts(records.find(the_link(), 9132))
         assert attempts[-1].message == (
             "Booked on its own: its original, order 9131 (invoice 2026-09131), was skipped by "
             "hand (booked outside pp2eb)."

@@ -162,6 +162,7 @@ def _stored(app, *data: dict) -> None:
         for d in data:
             db.session.add(
                 OrderRecord(
+                    link_id=the_link().id,
                     order_id=d["id"],
                     state=OrderState.BOOKED,
                     invoice_number=d["invoice_number"],

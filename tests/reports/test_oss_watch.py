@@ -131,10 +131,11 @@ def test_the_hint_is_for_home_country_vat_after_the_threshold_only():
 def _store(app, *data: dict, oss: str = "home_country") -> None:
     with app.app_context():
         shopsettings.save_draft(the_link(), {"oss": oss})
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED))
+        db.session.add(SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED))
         for d in data:
             db.session.add(
                 OrderRecord(
+                    link_id=the_link().id,
                     order_id=d["id"],
                     state=OrderState.BOOKED,
                     invoice_number=d["invoice_number"],

@@ -71,7 +71,11 @@ def pause(app, paused: bool = True) -> None:
 def sync_not_due(app) -> None:
     """A scheduled sync just ran, so a tick only drains the webhook queue."""
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=utcnow()
+            )
+        )
         db.session.commit()
 
 
@@ -289,7 +293,7 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
     drained(app)
     assert run_kinds(app) == ["webhook"]
     with app.app_context():
-        assert db.session.get(WebhookQueue, PAID_ORDER).attempts == 1
+        assert db.session.get(WebhookQueue, (the_link().id, PAID_ORDER)).attempts == 1
     # In the cool-down after a stopped run a webhook starts no run; the tick still drains.
     assert hook(client, secret, event(order_id=2)).status_code == 202
     assert runs.kick(app) is False

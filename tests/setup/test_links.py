@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -108,10 +108,17 @@ def test_a_removed_link_is_no_longer_live_and_keeps_its_rows(app, two):
         assert connections.get_credential(b, Credential.PLUGANDPAY) is not None
 
 
-def test_no_run_starts_in_an_install_of_two_links_yet(app, two):
-    # Orders, runs and the lease are not kept per link yet: they would mix.
-    assert scheduler.tick(app) == "Shop A: not ready; Shop B: not ready"
+def test_a_tick_syncs_each_link_that_is_due_with_its_own_schedule(app, two):
+    assert scheduler.tick(app) == "Shop A: finished; Shop B: finished"
+    assert scheduler.tick(app) == "Shop A: not due; Shop B: not due"
     with app.app_context():
-        assert db.session.execute(db.select(SyncRun)).first() is None
-        with pytest.raises(jobs.NotReady, match="2 links"):
-            jobs.run("sync", link=links.pick("Shop A"))
+        runs = db.session.execute(db.select(SyncRun.link_id).order_by(SyncRun.id)).scalars()
+        assert list(runs) == list(two)
+        a, b = (db.session.get(Link, link_id) for link_id in two)
+        run_a, run_b = (
+            db.session.execute(db.select(SyncRun).filter_by(link_id=link.id)).scalar_one()
+            for link in (a, b)
+        )
+        assert scheduler.next_run_at(b) == run_b.started_at + timedelta(minutes=120)
+        interval = timedelta(minutes=jobs.load_settings(a).sync_interval_minutes)
+        assert scheduler.next_run_at(a) == run_a.started_at + interval

@@ -244,7 +244,11 @@ def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
     assert "/connect/eboekhouden" in text
 
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=utcnow()
+            )
+        )
         db.session.commit()
     page = logged_in.get("/").get_data(as_text=True)
     assert page.count("Connect again") == 2

@@ -224,6 +224,7 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
     with app.app_context():
         db.session.add(
             SyncRun(
+                link_id=the_link().id,
                 kind="sync",
                 status=RunStatus.FINISHED,
                 booked=1,
@@ -232,12 +233,14 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
             )
         )
         failed = OrderRecord(
+            link_id=the_link().id,
             order_id=7,
             state=OrderState.FAILED,
             reason="The VAT code is gone.",
             next_attempt_at=datetime(2026, 7, 1, 10, 5),
         )
         booked = OrderRecord(
+            link_id=the_link().id,
             order_id=8,
             state=OrderState.BOOKED,
             payment_state="booked",

@@ -132,7 +132,7 @@ def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbo
     right = client.post(f"/hooks/plugandpay/{secret}", json=payload)
     assert right.status_code == 202 and right.get_json() == {"queued": 3}
     with app.app_context():
-        assert inbox.queued(10) == [3]
+        assert inbox.queued(the_link(), 10) == [3]
     # Every other POST still needs its token.
     assert client.post("/auth/login", data={"username": "owner"}).status_code == 400
 

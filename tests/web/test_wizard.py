@@ -438,7 +438,7 @@ def test_switched_on_after_bookings_payments_start_today(app, owner):
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
     assert 'name="payments_from" type="date" value=""' in html  # a new set-up: the start date
     with app.app_context():
-        db.session.add(OrderRecord(order_id=1, state=OrderState.BOOKED))
+        db.session.add(OrderRecord(link_id=the_link().id, order_id=1, state=OrderState.BOOKED))
         db.session.commit()
     before = dutchtime.today()
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
