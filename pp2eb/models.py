@@ -245,11 +245,13 @@ class AlertSettings(db.Model):
 
 
 class AlertSent(db.Model):
-    """One alert claimed for a problem on a (local) day; ``sent_at`` once the server took it."""
+    """One alert claimed for a link's problem on a (local) day; ``sent_at`` once the server
+    took it."""
 
-    __table_args__ = (sa.UniqueConstraint("problem", "day"),)
+    __table_args__ = (sa.UniqueConstraint("link_id", "problem", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     problem: Mapped[str] = mapped_column(sa.String(60))
     day: Mapped[str] = mapped_column(sa.String(10))  # ISO date in Europe/Amsterdam
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ The problems, each mailed at most once per calendar day (Europe/Amsterdam):
   a long time); one stop is left to the next run.
 * ``summary``: the daily summary, on the first scheduler tick after the chosen hour.
 
-An alert is claimed with an ``AlertSent`` row (unique per problem and day) before it is sent
+An alert is claimed with an ``AlertSent`` row (unique per link, problem and day) before it is sent
 and marked sent after, so a restart or a second process does not send it again. A failed send
 gives the claim back and is noted on the settings (shown on the alert settings page); the next
 occasion tries again. Nothing here raises into a run or a tick: errors are logged, no secrets.
@@ -72,7 +72,7 @@ def after_run(link: Link, result: RunResult, now: datetime | None = None) -> lis
         return [
             key
             for key, build in _problems(link, result, now)
-            if _send_once(config, key, now, build)
+            if _send_once(link, config, key, now, build)
         ]
     except Exception:
         db.session.rollback()
@@ -95,6 +95,7 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
         if config.last_error_at is not None and now - config.last_error_at < SUMMARY_RETRY:
             return False
         return _send_once(
+            link,
             config,
             SUMMARY,
             now,
@@ -130,7 +131,7 @@ def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, C
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
     # Listing the orders reads each one: not when today's mail about failures has gone already.
-    listed = failed and not _sent_today(FAILURES, now)
+    listed = failed and not _sent_today(link, FAILURES, now)
     problems, more = _failed_orders(link, result) if listed else ([], 0)
     if problems:
         orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
@@ -180,9 +181,10 @@ def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
     )
 
 
-def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
-    """Claim ``problem`` for today, send the mail ``build()`` makes, and record how it went."""
-    claim = _claim(problem, local_day(now).isoformat(), now)
+def _send_once(link: Link, config: AlertConfig, problem: str, now: datetime, build) -> bool:
+    """Claim the link's ``problem`` for today, send the mail ``build()`` makes, and record how
+    it went."""
+    claim = _claim(link, problem, local_day(now).isoformat(), now)
     if claim is None:
         return False
     with force_locale(config.language):
@@ -199,24 +201,24 @@ def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
     return True
 
 
-def _sent_today(problem: str, now: datetime) -> bool:
+def _sent_today(link: Link, problem: str, now: datetime) -> bool:
     day = local_day(now).isoformat()
     found = db.session.execute(
-        sa.select(AlertSent.sent_at).filter_by(problem=problem, day=day)
+        sa.select(AlertSent.sent_at).filter_by(link_id=link.id, problem=problem, day=day)
     ).scalar_one_or_none()
     return found is not None
 
 
-def _claim(problem: str, day: str, now: datetime) -> AlertSent | None:
+def _claim(link: Link, problem: str, day: str, now: datetime) -> AlertSent | None:
     row = db.session.execute(
-        sa.select(AlertSent).filter_by(problem=problem, day=day)
+        sa.select(AlertSent).filter_by(link_id=link.id, problem=problem, day=day)
     ).scalar_one_or_none()
     if row is not None:
         if row.sent_at is not None or now - row.claimed_at < CLAIM_TTL:
             return None
         row.claimed_at = now  # left by a process that stopped while sending
     else:
-        row = AlertSent(problem=problem, day=day, claimed_at=now)
+        row = AlertSent(link_id=link.id, problem=problem, day=day, claimed_at=now)
         db.session.add(row)
     try:
         db.session.commit()

@@ -25,11 +25,11 @@ from pp2eb.alerts.texts import (
 from pp2eb.dutchtime import local_day
 from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
-from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.models import AlertSent, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import records
 from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
-from pp2eb.setup import connections
+from pp2eb.setup import connections, links
 from pp2eb.states import RunStatus
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
 from tests.clock import DEMO_TODAY
@@ -342,3 +342,33 @@ def test_the_mails_give_their_times_in_dutch_time(app):
     )
     with app.test_request_context(), force_locale("nl"):
         assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer).body
+
+
+# --- two links --------------------------------------------------------------------------------
+
+
+def test_each_link_mails_its_own_failures_once_a_day(app, sandbox, sink):
+    """An alert is claimed per link: one link's mail of the day does not hold back the other's."""
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+    configure(app, first)
+    configure(app, second)
+    use(app, sink.port)
+    with app.app_context():
+        for link_id in (first, second):
+            result = jobs.run("sync", link=db.session.get(Link, link_id))
+            assert result.failed == DEMO_REFUSED
+        # The second link's orders fail again the same day: no second mail for it.
+        for rec in failed_records():
+            if rec.link_id == second:
+                records.make_due(rec)
+        assert jobs.run("sync", link=db.session.get(Link, second)).failed == DEMO_REFUSED
+        subject = f"pp2eb: {DEMO_REFUSED} orders could not be booked"
+        assert [m["subject"] for m in mails(sink)] == [subject, subject]
+        sent = db.session.execute(db.select(AlertSent.link_id, AlertSent.problem)).all()
+        assert sorted(sent) == [(first, "failures"), (second, "failures")]
+
+
+def the_link_named(name: str) -> int:
+    return links.pick(name).id
