@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import backup
 from pp2eb.cli import booking as cli_booking
-from pp2eb.cli.links import link_option
+from pp2eb.cli.links import link_option, links_group
 from pp2eb.models import Credential, Link
 from pp2eb.schema import needs_database
 from pp2eb.setup import connections
@@ -136,5 +136,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(disconnect_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(sandbox_group)
+    app.cli.add_command(links_group)
     for command in cli_booking.COMMANDS:
         app.cli.add_command(command)

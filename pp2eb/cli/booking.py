@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from pp2eb.apis import errors as apierrors
-from pp2eb.cli.links import link_option
+from pp2eb.cli.links import LINK, link_option, resolve, stop
 from pp2eb.dutchtime import show
 from pp2eb.engine import preview
 from pp2eb.engine.runstate import RunResult
@@ -20,9 +20,9 @@ from pp2eb.engine.sync import backfill_orders, fetch_reference
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import OLD_VAT_KEYS, Settings, SettingsError
 from pp2eb.models import Attempt, Link, OrderRecord
-from pp2eb.runs import jobs
+from pp2eb.runs import jobs, scheduler
 from pp2eb.schema import needs_database
-from pp2eb.setup import shopsettings
+from pp2eb.setup import links, shopsettings
 from pp2eb.setup.settings_check import check_against, with_usual_codes
 from pp2eb.states import RUN_COUNTS, PaymentState, RunCount, RunStatus
 
@@ -75,15 +75,46 @@ def _counts(result: RunResult) -> str:
 
 
 @click.command("sync")
+@LINK
+@click.option("--all", "every", is_flag=True, help="Sync every link the schedule finds due.")
 @with_appcontext
 @needs_database
-@link_option
-def sync_command(link: Link) -> None:
+def sync_command(link_name: str | None, every: bool) -> None:
     """Book every new order, and retry the ones that are due. Exit 1 when any failed."""
+    if every:
+        if link_name is not None:
+            stop("--all and --link exclude each other.")
+        _sync_every_due_link()
+        return
+    link = resolve(link_name)
     try:
         _report(jobs.run("sync", link=link))
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _sync_every_due_link() -> None:
+    """Sync each live link that is due (not paused, its interval up), one line per link."""
+    ok = True
+    for link in links.live():
+        if not scheduler.is_due(link):
+            click.echo(f"{link.name}: not due")
+            continue
+        try:
+            result = jobs.run("sync", link=link)
+        except jobs.NotReady as exc:
+            click.echo(f"{link.name}: {exc}")
+            ok = False
+            continue
+        busy = result.status == RunStatus.BUSY
+        click.echo(f"{link.name}: {result.message if busy else _counts(result)}")
+        for failure in result.failures:
+            click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
+        if result.message and not busy:
+            click.echo(f"  {result.message}")
+        ok = ok and (result.ok or busy)
+    if not ok:
+        sys.exit(1)
 
 
 @click.command("backfill")

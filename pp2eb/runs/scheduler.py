@@ -47,6 +47,13 @@ def next_run_at(link: Link, now: datetime | None = None) -> datetime | None:
     return now if last is None else max(last + interval, now)
 
 
+def is_due(link: Link, now: datetime | None = None) -> bool:
+    """Whether the schedule syncs ``link`` now (``flask sync --all`` asks the same)."""
+    now = now or utcnow()
+    due = next_run_at(link, now)
+    return due is not None and due <= now
+
+
 def tick(app: Flask) -> str:
     """Send the daily summary when due, sync each link when it is time, then book what webhooks
     queued; returns what the sync did (with more than one link: per link, by name)."""
@@ -69,8 +76,7 @@ def _sync_when_due(app: Flask) -> str:
 
 
 def _sync_link_when_due(link: Link) -> str:
-    due = next_run_at(link)
-    if due is None or due > utcnow():
+    if not is_due(link):
         return "not due"
     try:
         result = jobs.run("sync", link=link)

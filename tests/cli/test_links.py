@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pp2eb.extensions import db
-from pp2eb.models import Credential, Link, SyncRun
+from pp2eb.models import Credential, Link, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections, links
 from tests.engine_helpers import configure, the_link
@@ -90,3 +90,37 @@ def test_with_two_links_each_command_acts_on_the_named_link(app, two, runner):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert connections.get_credential(db.session.get(Link, two), "eboekhouden") is not None
+
+
+def test_links_list_names_each_live_link_and_its_connections(app, two, runner):
+    result = runner.invoke(args=["links", "list"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "Shop A: Plug&Pay connected, e-Boekhouden.nl connected",
+        "Shop B: Plug&Pay connected, e-Boekhouden.nl not connected",
+    ]
+    with app.app_context():
+        links.pick("Shop B").removed_at = utcnow()
+        db.session.commit()
+    assert runner.invoke(args=["links", "list"]).output.splitlines() == [
+        "Shop A: Plug&Pay connected, e-Boekhouden.nl connected"
+    ]
+
+
+def test_sync_all_syncs_each_link_that_is_due(app, two, runner):
+    with app.app_context():
+        connections.connect(db.session.get(Link, two), Credential.EBOEKHOUDEN, EBOEKHOUDEN_TOKEN)
+    first = runner.invoke(args=["sync", "--all"])
+    assert first.exit_code == 1  # two demo orders are refused on purpose, in each link
+    lines = [line for line in first.output.splitlines() if not line.startswith("  ")]
+    assert [line.partition(": ")[0] for line in lines] == ["Shop A", "Shop B"]
+    assert all(": booked " in line for line in lines)
+    again = runner.invoke(args=["sync", "--all"])
+    assert again.exit_code == 0
+    assert again.output.splitlines() == ["Shop A: not due", "Shop B: not due"]
+    with app.app_context():
+        runs = db.session.execute(db.select(SyncRun.link_id).order_by(SyncRun.id)).scalars()
+        assert list(runs) == [links.pick("Shop A").id, two]
+    both = runner.invoke(args=["sync", "--all", "--link", "Shop A"])
+    assert both.exit_code == 2
+    assert both.output.strip() == "Error: --all and --link exclude each other."
