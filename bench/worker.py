@@ -66,32 +66,35 @@ def set_up(app, since: date) -> None:
 
     from pp2eb.mapping.settings import USUAL_CODES
     from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-    from pp2eb.setup import connections, shopsettings
+    from pp2eb.setup import connections, links, shopsettings
     from pp2eb.web.auth import create_user
 
     with app.app_context():
         upgrade()
         create_user(*BENCH_USER)
-        connections.connect(PLUGANDPAY, PLUGANDPAY_KEY)
-        connections.connect(EBOEKHOUDEN, EBOEKHOUDEN_TOKEN)
+        link = links.only()
+        connections.connect(link, PLUGANDPAY, PLUGANDPAY_KEY)
+        connections.connect(link, EBOEKHOUDEN, EBOEKHOUDEN_TOKEN)
         shopsettings.save_draft(
+            link,
             {
                 **USUAL_CODES,  # the sandbox's chart has them all
                 "start_date": since.isoformat(),
                 "oss": "oss",
                 "oss_ledgers": OSS_LEDGERS,
-            }
+            },
         )
 
 
 def backfill(app, meter: HttpMeter, args: argparse.Namespace) -> dict[str, Any]:
     """One measured ``jobs.run("backfill")``; the sandboxes' counts are zeroed before it."""
     from pp2eb.runs import jobs
+    from pp2eb.setup import links
 
     root, since, until = args.sandbox, args.since, args.until
     sandbox_stats(root, zero=True)
     with app.app_context(), measured(meter, args.sandbox_pid) as phase:
-        result = jobs.run("backfill", since=since, until=until)
+        result = jobs.run("backfill", link=links.only(), since=since, until=until)
     return {
         **phase.as_dict(),
         "stats": sandbox_stats(root),

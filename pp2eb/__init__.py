@@ -10,8 +10,9 @@ The packages, from the APIs up to the web (each one's docstring names its module
   confirm), payments, relations, the order store and the run log; the dry run.
 * ``runs/``: who starts the engine: ``jobs`` (the one way in), the scheduler, the browser's
   background runs, the webhook inbox and its drain.
-* ``setup/``: the connections (keys checked live, encrypted), live look-ups, the shop's
-  settings as stored, app state.
+* ``setup/``: the links (one Plug&Pay account into one administration each), their
+  connections (keys checked live, encrypted), live look-ups, the shop's settings as stored,
+  app state.
 * ``alerts/``: alert e-mails. ``reports/``: reconciliation, OSS return and watch, the
   dashboard's read models.
 * ``cli/``: the ``flask`` commands. ``web/``: the blueprints (pages and HTMX fragments).

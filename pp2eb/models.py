@@ -29,14 +29,38 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Link(db.Model):
+    """One Plug&Pay account booked into one e-Boekhouden administration (a "koppeling").
+
+    Its keys, settings and wizard progress point at it (``link_id``); removing a link sets
+    ``removed_at`` and keeps its history.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Link {self.id} {self.name}>"
+
+
+def link_column() -> Mapped[int]:
+    """The link a per-link row belongs to."""
+    return mapped_column(sa.ForeignKey("link.id"), index=True)
+
+
 class Credential(db.Model):
-    """The connection to one API: its encrypted secret and what it connected to."""
+    """The connection to one API of one link: its encrypted secret and what it connected to."""
+
+    __table_args__ = (sa.UniqueConstraint("link_id", "service"),)
 
     PLUGANDPAY = "plugandpay"
     EBOEKHOUDEN = "eboekhouden"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    service: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    link_id: Mapped[int] = link_column()
+    service: Mapped[str] = mapped_column(sa.String(20))
     secret_encrypted: Mapped[bytes] = mapped_column(sa.LargeBinary)
     base_url: Mapped[str] = mapped_column(sa.String(255))
     account_name: Mapped[str] = mapped_column(sa.String(255), default="")
@@ -56,9 +80,14 @@ class Credential(db.Model):
 
 
 class ShopSettings(db.Model):
-    """The shop owner's choices (one row): the JSON of ``pp2eb.mapping.settings.Settings``."""
+    """A link's choices: the JSON of ``pp2eb.mapping.settings.Settings``.
+
+    One row per link, the one with the lowest id (``pp2eb.setup.shopsettings``): releases before
+    links read the row with id 1 only, and the upgrade keeps any other row as it was.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     data: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -70,6 +99,7 @@ class SyncRun(db.Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     kind: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(20), default=RunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -88,10 +118,14 @@ class OrderRecord(db.Model):
     """One Plug&Pay order and where it stands; the intent is written before the remote write.
 
     ``state`` holds an ``OrderState``, ``payment_state`` a ``PaymentState`` (``pp2eb.states``).
+    An order is its link's: two links may have orders with the same Plug&Pay id.
     """
 
+    __table_args__ = (sa.UniqueConstraint("link_id", "order_id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ApiId, unique=True)
+    link_id: Mapped[int] = link_column()
+    order_id: Mapped[int] = mapped_column(ApiId)
     state: Mapped[str] = mapped_column(sa.String(10), default=OrderState.NEW, index=True)
     invoice_number: Mapped[str | None] = mapped_column(sa.String(64))
     invoice_date: Mapped[str | None] = mapped_column(sa.String(10), index=True)
@@ -145,26 +179,42 @@ class Attempt(db.Model):
 
 
 class CustomerLink(db.Model):
-    """A Plug&Pay customer (by e-mail, else by name) linked to an e-Boekhouden relation."""
+    """A Plug&Pay customer (by e-mail, else by name) linked to an e-Boekhouden relation, in
+    one link."""
+
+    __table_args__ = (sa.UniqueConstraint("link_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    link_id: Mapped[int] = link_column()
+    key: Mapped[str] = mapped_column(sa.String(255))
     relation_id: Mapped[int] = mapped_column(ApiId)
     relation_code: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Lease(db.Model):
-    """A named lock with an expiry, so that only one process runs the sync at a time."""
+    """A named lock of a link with an expiry, so that only one process runs its sync at a time."""
 
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     holder: Mapped[str | None] = mapped_column(sa.String(120))
     expires_at: Mapped[datetime | None]
 
 
 class AppState(db.Model):
-    """Small facts the app keeps between requests (the schedule's pause, the last export)."""
+    """Small install-wide facts the app keeps between requests (failed log-ins, ended sessions,
+    the webhook's secret); a link's own facts are ``LinkState``'s."""
 
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkState(db.Model):
+    """Small facts the app keeps per link (its schedule's pause, its last export, the wizard's
+    saved steps); install-wide facts are ``AppState``'s."""
+
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -195,11 +245,13 @@ class AlertSettings(db.Model):
 
 
 class AlertSent(db.Model):
-    """One alert claimed for a problem on a (local) day; ``sent_at`` once the server took it."""
+    """One alert claimed for a link's problem on a (local) day; ``sent_at`` once the server
+    took it."""
 
-    __table_args__ = (sa.UniqueConstraint("problem", "day"),)
+    __table_args__ = (sa.UniqueConstraint("link_id", "problem", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = link_column()
     problem: Mapped[str] = mapped_column(sa.String(60))
     day: Mapped[str] = mapped_column(sa.String(10))  # ISO date in Europe/Amsterdam
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -207,8 +259,10 @@ class AlertSent(db.Model):
 
 
 class WebhookQueue(db.Model):
-    """An order a Plug&Pay webhook announced, waiting for a run to book it: one row per order."""
+    """An order a Plug&Pay webhook announced, waiting for a run of its link to book it: one row
+    per link and order."""
 
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True)
     order_id: Mapped[int] = mapped_column(ApiId, primary_key=True, autoincrement=False)
     trigger_type: Mapped[str] = mapped_column(sa.String(40))
     # The latest webhook for the order: a row is removed only by a run that started after it.

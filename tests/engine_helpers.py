@@ -15,8 +15,9 @@ from pp2eb.apis.plugandpay import PlugAndPayClient
 from pp2eb.engine.store import Store
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import USUAL_CODES
+from pp2eb.models import Link
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
-from pp2eb.setup import connections, shopsettings
+from pp2eb.setup import connections, links, shopsettings
 from tests.clock import START_DATE
 
 # The demo chart has every usual code (the sandbox's seed ledgers and template).
@@ -30,12 +31,19 @@ SETTINGS = {
 DEMO_REFUSED = 2
 
 
-def configure(app, **settings) -> None:
-    """Connect both sandbox accounts and store settings that fit the demo chart."""
+def the_link() -> Link:
+    """The install's only link (needs an app context)."""
+    return links.only()
+
+
+def configure(app, link_id: int | None = None, **settings) -> None:
+    """Connect both sandbox accounts to link ``link_id`` (the only one when None) and store
+    settings that fit the demo chart."""
     with app.app_context():
-        connections.connect("plugandpay", PLUGANDPAY_KEY)
-        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
-        shopsettings.save_draft({**SETTINGS, **settings})
+        link = db.session.get(Link, link_id) if link_id is not None else the_link()
+        connections.connect(link, "plugandpay", PLUGANDPAY_KEY)
+        connections.connect(link, "eboekhouden", EBOEKHOUDEN_TOKEN)
+        shopsettings.save_draft(link, {**SETTINGS, **settings})
 
 
 def clients(sandbox, sleep=None, timeout=5.0):
@@ -60,7 +68,8 @@ def add_ledger(sandbox, code: str, description: str, category: str = "VW") -> No
 
 
 def store() -> Store:
-    return Store(db.session)
+    """A store of the only link's orders."""
+    return Store(db.session, the_link().id)
 
 
 def eb_state(sandbox) -> dict:

@@ -25,7 +25,7 @@ from pp2eb.setup import connections
 from pp2eb.states import OrderState, RunStatus
 from pp2eb.web.auth import create_user
 from tests.conftest import AuthActions
-from tests.engine_helpers import assert_exactly_once, configure
+from tests.engine_helpers import assert_exactly_once, configure, the_link
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def installed(tmp_path, monkeypatch, sandbox):
 def test_backup_copies_the_database_and_the_key_files(installed, tmp_path):
     instance, _make, app = installed
     with app.app_context():
-        booked = jobs.run("sync").booked
+        booked = jobs.run("sync", link=the_link()).booked
     assert booked > 40
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backup")])
     assert result.exit_code == 0, result.output
@@ -151,7 +151,7 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
     """Back up, book more, lose the instance folder, restore as the README says, sync again."""
     instance, make, app = installed
     with app.app_context():
-        assert jobs.run("orders", order_ids=list(range(1, 11))).booked >= 5
+        assert jobs.run("orders", link=the_link(), order_ids=list(range(1, 11))).booked >= 5
         early = db.session.execute(
             db.select(OrderRecord.order_id).filter_by(state=OrderState.BOOKED)
         ).scalars()
@@ -159,7 +159,9 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backup")])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert jobs.run("sync").booked > 30  # booked after the backup: unknown to it
+        assert (
+            jobs.run("sync", link=the_link()).booked > 30
+        )  # booked after the backup: unknown to it
         db.engine.dispose()
 
     # The disaster: the whole instance folder is gone.
@@ -185,7 +187,7 @@ def test_restore_of_an_older_backup_books_nothing_twice(installed, tmp_path, san
         client = restored.test_client()
         assert AuthActions(client).login().status_code == 302
         assert client.get("/orders").status_code == 200
-        again = jobs.run("sync")
+        again = jobs.run("sync", link=the_link())
         assert again.status == RunStatus.FINISHED
         total = db.session.execute(
             db.select(db.func.count()).where(OrderRecord.state == OrderState.BOOKED)

@@ -22,7 +22,7 @@ from pp2eb.reports import oss_watch
 from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.web import reports
-from tests.engine_helpers import configure, eb_state
+from tests.engine_helpers import configure, eb_state, the_link
 
 pytestmark = pytest.mark.dates
 
@@ -56,7 +56,7 @@ def test_the_report_opens_on_the_dutch_month(app, client, auth):
 
 def test_the_oss_watch_counts_the_dutch_calendar_year(app):
     with app.app_context():
-        watch, days = around(oss_watch.current)
+        watch, days = around(lambda: oss_watch.current(the_link()))
     assert watch.year in {day.year for day in days}
 
 
@@ -95,12 +95,12 @@ def test_an_order_of_this_moment_is_booked_and_paid_on_its_dutch_day(app, sandbo
     order = _paid_order_of_today(sandbox, 9100)
     sandbox.control("plugandpay", "POST", "orders", json=[order])
     with app.app_context():
-        result = jobs.run("sync")
+        result = jobs.run("sync", link=the_link())
         assert result.booked >= 1, result.message
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=9100)).scalar_one()
         assert (rec.state, rec.payment_state) == ("booked", "booked"), rec.reason
         # A second run still sees today's orders (its look-back window) and books nothing twice.
-        again = jobs.run("sync")
+        again = jobs.run("sync", link=the_link())
         assert again.booked == 0 and again.failed == 0
     mutations = [m for m in eb_state(sandbox)["mutations"] if m["invoiceNumber"] == "DATES-9100"]
     by_type = {m["type"]: m for m in mutations}
@@ -113,9 +113,9 @@ def test_an_order_of_this_moment_is_booked_and_paid_on_its_dutch_day(app, sandbo
 def test_the_next_run_is_never_in_the_past(app, sandbox):
     configure(app)
     with app.app_context():
-        jobs.run("sync")
+        jobs.run("sync", link=the_link())
         now = datetime.now(UTC).replace(tzinfo=None)
-        due = scheduler.next_run_at()
+        due = scheduler.next_run_at(the_link())
     assert due is not None and due >= now - timedelta(seconds=1)
 
 

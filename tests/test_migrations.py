@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pp2eb
 from pp2eb import create_app
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
+from pp2eb.setup import appstate, connections, links, shopsettings
 from tests.conftest import AuthActions
 
 SCRIPTS = ScriptDirectory(str(Path(pp2eb.__file__).parent / "migrations"))
@@ -86,17 +88,19 @@ def _value(column: sa.Column, n: int):
 
 
 def fill_every_table() -> None:
-    """``ROWS`` rows in each table the database has now, parents before children."""
+    """``ROWS`` rows in each table the database has now, parents before children; a row a
+    migration made (the first link) is kept as it is and counts as one of them."""
     meta = sa.MetaData()
     meta.reflect(db.engine)
     with db.engine.begin() as conn:
         for table in meta.sorted_tables:
             if table.name == "alembic_version":
                 continue
-            conn.execute(
-                table.insert(),
-                [{c.name: _value(c, n) for c in table.columns} for n in range(1, ROWS + 1)],
-            )
+            rows = [{c.name: _value(c, n) for c in table.columns} for n in range(1, ROWS + 1)]
+            key = list(table.primary_key.columns)
+            there = {tuple(r) for r in conn.execute(sa.select(*key))} if key else set()
+            rows = [row for row in rows if tuple(row[c.name] for c in key) not in there]
+            conn.execute(table.insert(), rows)
 
 
 @pytest.mark.parametrize("revision", EARLIER)
@@ -169,6 +173,9 @@ def test_the_release_before_with_real_data_upgrades_and_works(fresh):
     for table, rows in before.items():
         assert [{key: row[key] for key in before_columns(rows)} for row in after[table]] == rows
     assert [r["skipped_by_hand"] for r in after["order_record"]] == [False, False, False]
+    # Every order, run and attempt is the first link's (attempts through their order).
+    assert [r["name"] for r in after["link"]] == ["Plug&Pay"]
+    assert {r["link_id"] for r in after["order_record"] + after["sync_run"]} == {1}
     assert after["app_state"] == []
     # The models read the old rows, and the old login still works.
     assert db.session.get(OrderRecord, 2).reason == "VAT rate NL 13% is not mapped."
@@ -194,3 +201,68 @@ def test_downgrade_to_the_release_before_and_up_again_keeps_rows(fresh):
     assert snapshot() == before
     upgrade()
     assert set(snapshot()) >= set(before)
+
+
+def test_an_install_before_links_becomes_its_first_link_named_after_its_tenant(fresh):
+    """A 0008 database (both keys, settings, a paused schedule, log-in facts) upgraded: one
+    link named after the Plug&Pay tenant, and every key, setting and link fact is its own."""
+    upgrade(revision="0008_drop_run_seen")
+    credential = (
+        "INSERT INTO credential (id, service, secret_encrypted, base_url, account_name,"
+        " connected_at, checked_at) VALUES (:id, :service, :secret, 'http://x', :account, :t, :t)"
+    )
+    fact = "INSERT INTO app_state (key, value, updated_at) VALUES (:key, :value, :t)"
+    statements = [
+        (credential, {"id": 1, "service": "plugandpay", "account": "Café Ødegård (tenant 7)"}),
+        (credential, {"id": 2, "service": "eboekhouden", "account": '{"ledgers": 3}'}),
+        (
+            "INSERT INTO shop_settings (id, data, updated_at) VALUES (1, :data, :t)",
+            {"data": json.dumps({"start_date": "2026-02-01", "debtor_ledger": "1300"})},
+        ),
+        (fact, {"key": "schedule_paused", "value": "true"}),
+        (fact, {"key": "setup_steps_saved", "value": '["ledgers", "vat"]'}),
+        (fact, {"key": "export", "value": '{"since": "2026-01-01"}'}),
+        (fact, {"key": "webhook_secret", "value": '"sealed"'}),
+        (fact, {"key": "login:name:0123456789abcdef:aa", "value": "1"}),
+    ]
+    with db.engine.begin() as conn:
+        for sql, params in statements:
+            conn.execute(sa.text(sql), {"t": WHEN, "secret": b"sealed", **params})
+    before = snapshot()
+
+    upgrade()
+    after = snapshot()
+    assert [(r["id"], r["name"], r["removed_at"]) for r in after["link"]] == [
+        (1, "Café Ødegård", None)
+    ]
+    for table in ("credential", "shop_settings"):
+        kept = [{key: row[key] for key in before_columns(before[table])} for row in after[table]]
+        assert kept == before[table]
+        assert {row["link_id"] for row in after[table]} == {1}
+    assert [r["key"] for r in after["app_state"]] == [
+        "login:name:0123456789abcdef:aa",
+        "webhook_secret",
+    ]
+    assert {(r["link_id"], r["key"], r["value"]) for r in after["link_state"]} == {
+        (1, "export", '{"since": "2026-01-01"}'),
+        (1, "schedule_paused", "true"),
+        (1, "setup_steps_saved", '["ledgers", "vat"]'),
+    }
+    # The app reads them as the link's.
+    link = links.only()
+    assert appstate.get(link, appstate.SCHEDULE_PAUSED) is True
+    assert shopsettings.load_draft(link)["debtor_ledger"] == "1300"
+    assert connections.get_credential(link, "plugandpay").account_name.startswith("Café")
+    # A new link gets the next id on both databases (the first was given its id).
+    assert links.add("Second").id == 2
+
+
+def test_the_downgrade_refuses_an_install_with_two_links(fresh):
+    upgrade()
+    links.add("Second")
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error ("2 links") and exits
+        downgrade(revision="0008_drop_run_seen")
+    assert [r["name"] for r in snapshot()["link"]] == [links.PLACEHOLDER, "Second"]
+    with db.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD

@@ -31,7 +31,7 @@ from pp2eb.states import (
     payment_label,
     state_label,
 )
-from tests.engine_helpers import clients, configure, store
+from tests.engine_helpers import clients, configure, store, the_link
 
 ROOT = Path(__file__).resolve().parents[1]
 ENUMS = (OrderState, PaymentState, AttemptOutcome, RunStatus, RunCount)
@@ -72,7 +72,7 @@ def test_every_state_a_demo_sync_stores_is_a_member_of_its_enum(app, sandbox):
     with app.app_context():
         pp, eb = clients(sandbox)
         with eb:
-            run_once(pp, eb, store(), shopsettings.load(), sleep=lambda s: None)
+            run_once(pp, eb, store(), shopsettings.load(the_link()), sleep=lambda s: None)
         failed = (
             db.session.execute(
                 sa.select(sa.text("order_id"))
@@ -82,10 +82,11 @@ def test_every_state_a_demo_sync_stores_is_a_member_of_its_enum(app, sandbox):
             .scalars()
             .first()
         )
-        records.skip(records.find(failed), "booked by hand", "owner")
+        records.skip(records.find(the_link(), failed), "booked by hand", "owner")
         # Payments on, and a payment write whose answer is lost: an unconfirmed payment.
         shopsettings.save_draft(
-            {"book_payments": True, "payment_ledgers": {"mollie": "1650", "stripe": "1660"}}
+            the_link(),
+            {"book_payments": True, "payment_ledgers": {"mollie": "1650", "stripe": "1660"}},
         )
         sandbox.control(
             "eboekhouden",
@@ -99,7 +100,9 @@ def test_every_state_a_demo_sync_stores_is_a_member_of_its_enum(app, sandbox):
         later = utcnow() + timedelta(hours=1)
         pp, eb = clients(sandbox)
         with eb:
-            run_once(pp, eb, store(), shopsettings.load(), order_ids=[1], clock=lambda: later)
+            run_once(
+                pp, eb, store(), shopsettings.load(the_link()), order_ids=[1], clock=lambda: later
+            )
         stored = {
             (table, column): set(
                 db.session.execute(sa.text(f"SELECT DISTINCT {column} FROM {table}")).scalars()
@@ -240,7 +243,7 @@ def test_every_counter_is_a_column_of_a_run_and_a_field_of_its_result():
 @pytest.mark.parametrize("count", list(RunCount))
 def test_a_runs_result_and_its_end_carry_every_counter(app, count):
     with app.app_context():
-        log = runlog.RunLog(db.session)
+        log = runlog.RunLog(db.session, the_link().id)
         now = utcnow()
         run = log.start_run("sync", now)
         setattr(run, count, 7)

@@ -12,7 +12,7 @@ The problems, each mailed at most once per calendar day (Europe/Amsterdam):
   a long time); one stop is left to the next run.
 * ``summary``: the daily summary, on the first scheduler tick after the chosen hour.
 
-An alert is claimed with an ``AlertSent`` row (unique per problem and day) before it is sent
+An alert is claimed with an ``AlertSent`` row (unique per link, problem and day) before it is sent
 and marked sent after, so a restart or a second process does not send it again. A failed send
 gives the claim back and is noted on the settings (shown on the alert settings page); the next
 occasion tries again. Nothing here raises into a run or a tick: errors are logged, no secrets.
@@ -29,7 +29,7 @@ from flask_babel import force_locale
 
 from pp2eb.alerts import settings as alert_settings
 from pp2eb.alerts.mail import Mail, Mailer, MailError
-from pp2eb.alerts.settings import AlertConfig, link
+from pp2eb.alerts.settings import AlertConfig
 from pp2eb.alerts.texts import (
     OrderProblem,
     Summary,
@@ -42,7 +42,7 @@ from pp2eb.alerts.texts import (
 from pp2eb.dutchtime import local, local_day
 from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
-from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.models import AlertSent, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import oss_watch, records
 from pp2eb.setup.connections import SERVICES
 from pp2eb.states import OrderState, PaymentState, RunStatus
@@ -61,38 +61,47 @@ def credential_problem(service: str) -> str:
     return f"credential:{service}"
 
 
-def after_run(result: RunResult, now: datetime | None = None) -> list[str]:
-    """Send the alerts ``result`` calls for; returns the problems mailed. Never raises."""
+def after_run(link: Link, result: RunResult, now: datetime | None = None) -> list[str]:
+    """Send the alerts ``result`` (a run of ``link``) calls for; returns the problems mailed.
+    Never raises."""
     try:
         config = alert_settings.load()
         if not (config.alerts_enabled and config.ready):
             return []
         now = now or utcnow()
-        return [key for key, build in _problems(result, now) if _send_once(config, key, now, build)]
+        return [
+            key
+            for key, build in _problems(link, result, now)
+            if _send_once(link, config, key, now, build)
+        ]
     except Exception:
         db.session.rollback()
         logger.exception("the alerts after run %s failed", result.run_id)
         return []
 
 
-def daily_summary(now: datetime | None = None) -> bool:
-    """Send today's summary when it is on, past its hour and not sent yet. Never raises."""
+def daily_summary(link: Link, now: datetime | None = None) -> bool:
+    """Send today's summary (its OSS watch ``link``'s) when it is on, past its hour and not
+    sent yet. Never raises."""
     try:
         config = alert_settings.load()
         now = now or utcnow()
         if not (config.summary_enabled and config.ready):
             return False
-        if records.latest_run() is None:
+        if records.latest_run(link) is None:
             return False  # nothing has run yet: a summary of zeros would only be noise
         if local(now).hour < config.summary_hour:
             return False
         if config.last_error_at is not None and now - config.last_error_at < SUMMARY_RETRY:
             return False
         return _send_once(
+            link,
             config,
             SUMMARY,
             now,
-            lambda: summary_mail(summary(now), config.language, link("dashboard.index")),
+            lambda: summary_mail(
+                summary(link, now), config.language, alert_settings.link("dashboard.index")
+            ),
         )
     except Exception:
         db.session.rollback()
@@ -110,36 +119,36 @@ def send_check(now: datetime | None = None) -> AlertConfig:
     return config
 
 
-def _problems(result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
+def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
     """The problems ``result`` shows, each with how to write its mail."""
     found = []
     service = result.refused
     if service in SERVICES:
-        name, reconnect = SERVICES[service], link("connect.page", service=service)
+        name, reconnect = SERVICES[service], alert_settings.link("connect.page", service=service)
         found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
-    elif result.status == RunStatus.ABORTED and _aborted_in_a_row():
-        message, runs = result.message or "", link("dashboard.runs")
+    elif result.status == RunStatus.ABORTED and _aborted_in_a_row(link):
+        message, runs = result.message or "", alert_settings.link("dashboard.runs")
         found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
     failed = result.failed or result.payments_failed
     # Listing the orders reads each one: not when today's mail about failures has gone already.
-    listed = failed and not _sent_today(FAILURES, now)
-    problems, more = _failed_orders(result) if listed else ([], 0)
+    listed = failed and not _sent_today(link, FAILURES, now)
+    problems, more = _failed_orders(link, result) if listed else ([], 0)
     if problems:
-        orders = link("dashboard.orders", state=OrderState.FAILED)
+        orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
         found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
     return found
 
 
-def _aborted_in_a_row() -> bool:
-    runs = records.recent_runs(ABORTED_IN_A_ROW)
+def _aborted_in_a_row(link: Link) -> bool:
+    runs = records.recent_runs(link, ABORTED_IN_A_ROW)
     return len(runs) == ABORTED_IN_A_ROW and all(r.status == RunStatus.ABORTED for r in runs)
 
 
-def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
+def _failed_orders(link: Link, result: RunResult) -> tuple[list[OrderProblem], int]:
     """The run's failed orders with their recorded reason and fix, and how many are left out."""
     problems = []
     for failure in result.failures:
-        rec = records.find(failure.order_id) if failure.order_id else None
+        rec = records.find(link, failure.order_id) if failure.order_id else None
         payment = rec is not None and rec.state == OrderState.BOOKED
         if payment and rec.payment_state == PaymentState.FAILED:
             problems.append(_payment_problem(rec, failure.reason))
@@ -152,7 +161,9 @@ def _failed_orders(result: RunResult) -> tuple[list[OrderProblem], int]:
                 number=(rec.invoice_number if rec else None) or failure.number,
                 reason=(rec.reason if rec else None) or failure.reason,
                 fix=rec.fix if rec else None,
-                link=link("dashboard.order", order_id=failure.order_id) if rec else None,
+                link=alert_settings.link("dashboard.order", order_id=failure.order_id)
+                if rec
+                else None,
             )
         )
     return problems[:MAX_LISTED], max(0, len(problems) - MAX_LISTED)
@@ -165,14 +176,15 @@ def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
         number=rec.invoice_number or str(rec.order_id),
         reason=reason,
         fix=None,
-        link=link("dashboard.order", order_id=rec.order_id),
+        link=alert_settings.link("dashboard.order", order_id=rec.order_id),
         payment=True,
     )
 
 
-def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
-    """Claim ``problem`` for today, send the mail ``build()`` makes, and record how it went."""
-    claim = _claim(problem, local_day(now).isoformat(), now)
+def _send_once(link: Link, config: AlertConfig, problem: str, now: datetime, build) -> bool:
+    """Claim the link's ``problem`` for today, send the mail ``build()`` makes, and record how
+    it went."""
+    claim = _claim(link, problem, local_day(now).isoformat(), now)
     if claim is None:
         return False
     with force_locale(config.language):
@@ -189,24 +201,24 @@ def _send_once(config: AlertConfig, problem: str, now: datetime, build) -> bool:
     return True
 
 
-def _sent_today(problem: str, now: datetime) -> bool:
+def _sent_today(link: Link, problem: str, now: datetime) -> bool:
     day = local_day(now).isoformat()
     found = db.session.execute(
-        sa.select(AlertSent.sent_at).filter_by(problem=problem, day=day)
+        sa.select(AlertSent.sent_at).filter_by(link_id=link.id, problem=problem, day=day)
     ).scalar_one_or_none()
     return found is not None
 
 
-def _claim(problem: str, day: str, now: datetime) -> AlertSent | None:
+def _claim(link: Link, problem: str, day: str, now: datetime) -> AlertSent | None:
     row = db.session.execute(
-        sa.select(AlertSent).filter_by(problem=problem, day=day)
+        sa.select(AlertSent).filter_by(link_id=link.id, problem=problem, day=day)
     ).scalar_one_or_none()
     if row is not None:
         if row.sent_at is not None or now - row.claimed_at < CLAIM_TTL:
             return None
         row.claimed_at = now  # left by a process that stopped while sending
     else:
-        row = AlertSent(problem=problem, day=day, claimed_at=now)
+        row = AlertSent(link_id=link.id, problem=problem, day=day, claimed_at=now)
         db.session.add(row)
     try:
         db.session.commit()
@@ -225,15 +237,18 @@ def _note(now: datetime, error: str | None = None) -> None:
     db.session.commit()
 
 
-def summary(now: datetime) -> Summary:
-    """The figures of the last 24 hours before ``now`` and what is open now."""
+def summary(link: Link, now: datetime) -> Summary:
+    """The figures of the last 24 hours before ``now`` and what is open now; the OSS watch is
+    ``link``'s (its settings say how it sells abroad)."""
     runs = db.session.execute(
-        sa.select(SyncRun).where(SyncRun.started_at >= now - timedelta(hours=24))
+        sa.select(SyncRun).where(
+            SyncRun.link_id == link.id, SyncRun.started_at >= now - timedelta(hours=24)
+        )
     ).scalars()
     runs = list(runs)
-    counts = records.counts()
-    latest = records.latest_run()
-    watch = oss_watch.current(local_day(now))
+    counts = records.counts(link)
+    latest = records.latest_run(link)
+    watch = oss_watch.current(link, local_day(now))
     counted = watch.total or watch.previous_year_total
     return Summary(
         day=local_day(now),

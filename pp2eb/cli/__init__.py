@@ -1,4 +1,4 @@
-"""``flask`` commands: users, connections, backups, the sandbox."""
+"""``flask`` commands: users, connections, backups, the sandbox; ``--link`` is ``links``'s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from pp2eb import backup
 from pp2eb.cli import booking as cli_booking
-from pp2eb.models import Credential
+from pp2eb.cli.links import link_option, links_group
+from pp2eb.models import Credential, Link
 from pp2eb.schema import needs_database
 from pp2eb.setup import connections
 from pp2eb.web.auth import create_user_command
@@ -21,11 +22,13 @@ def connect_group() -> None:
     """Connect an account: the key is checked live, then stored encrypted."""
 
 
-def _connect(service: str, secret: str | None, base_url: str | None, asked: str) -> None:
+def _connect(
+    link: Link, service: str, secret: str | None, base_url: str | None, asked: str
+) -> None:
     # Asked for here, not by click: a database that is not ready is said before the question.
     secret = secret or click.prompt(asked, hide_input=True)
     try:
-        connection = connections.connect(service, secret, base_url)
+        connection = connections.connect(link, service, secret, base_url)
     except connections.ConnectError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Connected {connections.SERVICES[service]}: {connection.description}")
@@ -40,9 +43,10 @@ def _connect(service: str, secret: str | None, base_url: str | None, asked: str)
 )
 @click.option("--base-url", default=None, help="API address, version included.")
 @needs_database
-def connect_plugandpay(api_key: str | None, base_url: str | None) -> None:
+@link_option
+def connect_plugandpay(api_key: str | None, base_url: str | None, link: Link) -> None:
     """Connect Plug&Pay with an API key."""
-    _connect(Credential.PLUGANDPAY, api_key, base_url, "Api key")
+    _connect(link, Credential.PLUGANDPAY, api_key, base_url, "Api key")
 
 
 @connect_group.command("eboekhouden")
@@ -53,18 +57,20 @@ def connect_plugandpay(api_key: str | None, base_url: str | None) -> None:
 )
 @click.option("--base-url", default=None, help="API address, version included.")
 @needs_database
-def connect_eboekhouden(token: str | None, base_url: str | None) -> None:
+@link_option
+def connect_eboekhouden(token: str | None, base_url: str | None, link: Link) -> None:
     """Connect e-Boekhouden.nl with an API token."""
-    _connect(Credential.EBOEKHOUDEN, token, base_url, "Token")
+    _connect(link, Credential.EBOEKHOUDEN, token, base_url, "Token")
 
 
 @connect_group.command("vat-rounding")
 @click.argument("how", type=click.Choice(["learn", "total", "row"]))
-def connect_vat_rounding(how: str) -> None:
+@link_option
+def connect_vat_rounding(how: str, link: Link) -> None:
     """Set how e-Boekhouden computes VAT: over the TOTAL per VAT code, per ROW, or LEARN it
     from a booking (the default)."""
     try:
-        connections.set_vat_rounding(None if how == "learn" else how)
+        connections.set_vat_rounding(link, None if how == "learn" else how)
     except connections.ConnectError as exc:
         raise click.ClickException(str(exc)) from exc
     if how == "learn":
@@ -77,9 +83,10 @@ def connect_vat_rounding(how: str) -> None:
 @with_appcontext
 @click.argument("service", type=click.Choice(sorted(connections.SERVICES)))
 @needs_database
-def disconnect_command(service: str) -> None:
+@link_option
+def disconnect_command(service: str, link: Link) -> None:
     """Delete the stored key of SERVICE."""
-    if connections.disconnect(service):
+    if connections.disconnect(link, service):
         click.echo(f"Disconnected {connections.SERVICES[service]}; the stored key is deleted.")
     else:
         click.echo(f"{connections.SERVICES[service]} was not connected.")
@@ -129,5 +136,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(disconnect_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(sandbox_group)
+    app.cli.add_command(links_group)
     for command in cli_booking.COMMANDS:
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from pp2eb.apis import errors as apierrors
+from pp2eb.cli.links import LINK, link_option, resolve, stop
 from pp2eb.dutchtime import show
 from pp2eb.engine import preview
 from pp2eb.engine.runstate import RunResult
@@ -18,10 +19,10 @@ from pp2eb.engine.store import Store
 from pp2eb.engine.sync import backfill_orders, fetch_reference
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import OLD_VAT_KEYS, Settings, SettingsError
-from pp2eb.models import Attempt, OrderRecord
-from pp2eb.runs import jobs
+from pp2eb.models import Attempt, Link, OrderRecord
+from pp2eb.runs import jobs, scheduler
 from pp2eb.schema import needs_database
-from pp2eb.setup import shopsettings
+from pp2eb.setup import links, shopsettings
 from pp2eb.setup.settings_check import check_against, with_usual_codes
 from pp2eb.states import RUN_COUNTS, PaymentState, RunCount, RunStatus
 
@@ -29,10 +30,10 @@ from pp2eb.states import RUN_COUNTS, PaymentState, RunCount, RunStatus
 REPORTED_ALWAYS = (RunCount.BOOKED, RunCount.SKIPPED, RunCount.FAILED)
 
 
-def _ready():
+def _ready(link: Link):
     try:
-        clients = jobs.build_clients()
-        return jobs.load_settings(), clients
+        clients = jobs.build_clients(link)
+        return jobs.load_settings(link), clients
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -74,14 +75,46 @@ def _counts(result: RunResult) -> str:
 
 
 @click.command("sync")
+@LINK
+@click.option("--all", "every", is_flag=True, help="Sync every link the schedule finds due.")
 @with_appcontext
 @needs_database
-def sync_command() -> None:
+def sync_command(link_name: str | None, every: bool) -> None:
     """Book every new order, and retry the ones that are due. Exit 1 when any failed."""
+    if every:
+        if link_name is not None:
+            stop("--all and --link exclude each other.")
+        _sync_every_due_link()
+        return
+    link = resolve(link_name)
     try:
-        _report(jobs.run("sync"))
+        _report(jobs.run("sync", link=link))
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _sync_every_due_link() -> None:
+    """Sync each live link that is due (not paused, its interval up), one line per link."""
+    ok = True
+    for link in links.live():
+        if not scheduler.is_due(link):
+            click.echo(f"{link.name}: not due")
+            continue
+        try:
+            result = jobs.run("sync", link=link)
+        except jobs.NotReady as exc:
+            click.echo(f"{link.name}: {exc}")
+            ok = False
+            continue
+        busy = result.status == RunStatus.BUSY
+        click.echo(f"{link.name}: {result.message if busy else _counts(result)}")
+        for failure in result.failures:
+            click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
+        if result.message and not busy:
+            click.echo(f"  {result.message}")
+        ok = ok and (result.ok or busy)
+    if not ok:
+        sys.exit(1)
 
 
 @click.command("backfill")
@@ -95,21 +128,22 @@ def sync_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be booked; write nothing.")
 @with_appcontext
 @needs_database
-def backfill_command(since, until, dry_run: bool) -> None:
+@link_option
+def backfill_command(since, until, dry_run: bool, link: Link) -> None:
     """Book the existing invoices of a date range (or show them with --dry-run)."""
     since_day: date = since.date()
     until_day: date | None = until.date() if until else None
     if not dry_run:
         try:
-            _report(jobs.run("backfill", since=since_day, until=until_day))
+            _report(jobs.run("backfill", link=link, since=since_day, until=until_day))
         except jobs.NotReady as exc:
             raise click.ClickException(str(exc)) from exc
         return
-    settings, (pp, eb) = _ready()
+    settings, (pp, eb) = _ready(link)
     with _api_errors(), eb:
         summary = preview.Summary()
         orders = backfill_orders(pp, since_day, until_day)
-        for item in preview.dry_run(pp, eb, Store(db.session), settings, orders):
+        for item in preview.dry_run(pp, eb, Store(db.session, link.id), settings, orders):
             summary.add(item)
             _echo_preview(item)
     _echo_summary(summary)
@@ -161,10 +195,11 @@ orders_group = AppGroup("orders", help="Look at the orders pp2eb has seen.")
 @orders_group.command("show")
 @click.argument("order_id", type=int)
 @needs_database
-def orders_show(order_id: int) -> None:
+@link_option
+def orders_show(order_id: int, link: Link) -> None:
     """Show an order, the booking made from it, its e-Boekhouden id and every attempt."""
     rec = db.session.execute(
-        db.select(OrderRecord).filter_by(order_id=order_id)
+        db.select(OrderRecord).filter_by(link_id=link.id, order_id=order_id)
     ).scalar_one_or_none()
     if rec is None:
         raise click.ClickException(f"pp2eb has not seen Plug&Pay order {order_id}.")
@@ -210,16 +245,18 @@ settings_group = AppGroup("settings", help="Export or import the shop's settings
 @settings_group.command("export")
 @click.argument("file", type=click.File("w"), default="-")
 @needs_database
-def settings_export(file) -> None:
+@link_option
+def settings_export(file, link: Link) -> None:
     """Write the settings as JSON to FILE (default: the screen)."""
-    json.dump(shopsettings.load_draft(), file, indent=2, sort_keys=True, ensure_ascii=False)
+    json.dump(shopsettings.load_draft(link), file, indent=2, sort_keys=True, ensure_ascii=False)
     file.write("\n")
 
 
 @settings_group.command("import")
 @click.argument("file", type=click.File("r"))
 @needs_database
-def settings_import(file) -> None:
+@link_option
+def settings_import(file, link: Link) -> None:
     """Read settings from FILE, check them against e-Boekhouden, and store them.
 
     A ledger or template that FILE leaves out takes its usual code only when the e-Boekhouden
@@ -231,7 +268,7 @@ def settings_import(file) -> None:
         reason = str(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise click.ClickException(f"{file.name} is not valid JSON: {reason}") from exc
     try:
-        pp, eb = jobs.build_clients()
+        pp, eb = jobs.build_clients(link)
     except jobs.NotReady as exc:
         raise click.ClickException(str(exc) + " The settings are checked against it.") from exc
     with _api_errors(), eb:
@@ -247,7 +284,7 @@ def settings_import(file) -> None:
         raise click.ClickException(
             "The settings do not fit the e-Boekhouden account:\n  " + "\n  ".join(problems)
         )
-    shopsettings.replace(settings)
+    shopsettings.replace(link, settings)
     click.echo("Settings imported.")
     old = data.get("vat_map") or {}
     for key, new_keys in OLD_VAT_KEYS.items():

@@ -67,6 +67,7 @@ def due(store: Store, now: datetime) -> list[int]:
         store.session.execute(
             sa.select(OrderRecord.order_id)
             .where(
+                OrderRecord.link_id == store.link_id,
                 OrderRecord.state == OrderState.BOOKED,
                 OrderRecord.payment_state.in_((PaymentState.FAILED, PaymentState.BOOKING)),
                 sa.or_(

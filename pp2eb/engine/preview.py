@@ -93,7 +93,7 @@ def dry_run(
 ) -> Iterator[Preview]:
     """``preview_orders`` with the reference data a run would have: fetched now, with the VAT
     rounding as far as it is known (what is learnt here is not stored: a dry run)."""
-    rounding = VatRounding(eb, store.session).known(save=False)
+    rounding = VatRounding(eb, store.session, store.link_id).known(save=False)
     ref = fetch_reference(eb, pp).with_vat_rounding(rounding)
     return preview_orders(orders, eb, store, settings, ref, fetcher(pp))
 

@@ -1,10 +1,11 @@
-"""Who runs and what each run did: the sync lease and the runs' rows (``SyncRun``).
+"""Who runs and what each run did: a link's sync lease and its runs' rows (``SyncRun``).
 
-One process runs at a time: the lease row is taken by compare-and-set, renewed while the run
-goes on and given back at its end; a holder that died on this machine is recognised by its pid.
-A run's row is written by ``save_run`` itself, not flushed with every commit: its counts go with
-an order's own commit (``save_counts``, called by ``engine.store.Store``) at most once a second,
-and its end at once. Every method that changes state commits at once, except ``save_counts``.
+One process runs a link at a time: the link's lease row is taken by compare-and-set, renewed
+while the run goes on and given back at its end; a holder that died on this machine is
+recognised by its pid. A run's row is written by ``save_run`` itself, not flushed with every
+commit: its counts go with an order's own commit (``save_counts``, called by
+``engine.store.Store``) at most once a second, and its end at once. Every method that changes
+state commits at once, except ``save_counts``.
 """
 
 from __future__ import annotations
@@ -70,21 +71,22 @@ def _holder_is_dead(holder: str | None) -> bool:
 
 
 class RunLog:
-    """The lease and the run rows; takes the SQLAlchemy session to work in."""
+    """The lease and the run rows of link ``link_id``; takes the SQLAlchemy session to work in."""
 
-    def __init__(self, session: Session | scoped_session) -> None:
+    def __init__(self, session: Session | scoped_session, link_id: int) -> None:
         self.session = session
+        self.link_id = link_id
         self._saved: dict[int, dict] = {}  # what save_counts last wrote, by run id
         self._saved_at = float("-inf")
 
     # --- the lease: one runner at a time, across processes ---
 
     def acquire_lease(self, holder: str, now: datetime, ttl: timedelta) -> bool:
-        """Take the sync lease if it is free, expired, or held by a dead process here."""
+        """Take the link's sync lease if it is free, expired, or held by a dead process here."""
         s = self.session
-        s.execute(_ADD_LEASE.on(s).values(name=SYNC_LEASE))
+        s.execute(_ADD_LEASE.on(s).values(link_id=self.link_id, name=SYNC_LEASE))
         s.commit()
-        current = s.get(Lease, SYNC_LEASE)
+        current = s.get(Lease, {"link_id": self.link_id, "name": SYNC_LEASE})
         s.refresh(current)
         expired = current.expires_at is None or current.expires_at <= now
         if not expired and not _holder_is_dead(current.holder):
@@ -94,7 +96,7 @@ class RunLog:
         # cannot apply that to ``current`` in memory; the commit expires it anyway.)
         result = s.execute(
             sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder.is_not_distinct_from(current.holder))
+            .where(self._lease(), Lease.holder.is_not_distinct_from(current.holder))
             .values(holder=holder, expires_at=now + ttl)
             .execution_options(synchronize_session=False)
         )
@@ -105,7 +107,7 @@ class RunLog:
         """Extend our lease; False if another process took it over."""
         result = self.session.execute(
             sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
+            .where(self._lease(), Lease.holder == holder)
             .values(expires_at=now + ttl)
         )
         self.session.commit()
@@ -115,16 +117,20 @@ class RunLog:
         """Give the lease back."""
         self.session.execute(
             sa.update(Lease)
-            .where(Lease.name == SYNC_LEASE, Lease.holder == holder)
+            .where(self._lease(), Lease.holder == holder)
             .values(holder=None, expires_at=None)
         )
         self.session.commit()
+
+    def _lease(self) -> sa.ColumnElement[bool]:
+        return sa.and_(Lease.link_id == self.link_id, Lease.name == SYNC_LEASE)
 
     # --- runs ---
 
     def start_run(self, kind: str, now: datetime, since=None, until=None) -> SyncRun:
         """Record the start of a run."""
         run = SyncRun(
+            link_id=self.link_id,
             kind=kind,
             started_at=now,
             since=since.isoformat() if since else None,
@@ -161,6 +167,7 @@ class RunLog:
         """The last scheduled or manual sync that ran to its end."""
         return self.session.execute(
             sa.select(SyncRun)
+            .where(SyncRun.link_id == self.link_id)
             .where(SyncRun.kind == "sync", SyncRun.status == RunStatus.FINISHED)
             .order_by(SyncRun.started_at.desc())
             .limit(1)

@@ -26,16 +26,21 @@ from pp2eb.states import AttemptOutcome, OrderState
 _RECORDS = OrderRecord.__table__
 _FIND = (
     sa.select(OrderRecord)
+    .where(OrderRecord.link_id == sa.bindparam("link"))
     .where(OrderRecord.order_id == sa.bindparam("wanted"))
     .execution_options(populate_existing=True)
 )
-_KNOWN = sa.select(_RECORDS.c.id).where(_RECORDS.c.order_id == sa.bindparam("wanted"))
+_KNOWN = sa.select(_RECORDS.c.id).where(
+    _RECORDS.c.link_id == sa.bindparam("link"), _RECORDS.c.order_id == sa.bindparam("wanted")
+)
 _INSERT = sa.insert(_RECORDS)
 _UPDATE = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
 _ADD_ATTEMPT = sa.insert(Attempt.__table__)
 _LINKS = CustomerLink.__table__
 _ADD_LINK = InsertIfAbsent(_LINKS)
-_LINK = sa.select(_LINKS).where(_LINKS.c.key == sa.bindparam("wanted"))
+_LINK = sa.select(_LINKS).where(
+    _LINKS.c.link_id == sa.bindparam("link"), _LINKS.c.key == sa.bindparam("wanted")
+)
 # The record's text columns with a length: PostgreSQL refuses a longer value where SQLite keeps
 # it, and an order whose number is too long must fail on its own (the mapper says why), not
 # stop every run with a database error.
@@ -73,15 +78,18 @@ class Outcome:
 
 
 class Store:
-    """Persistence for ``pp2eb.engine.sync``; takes the SQLAlchemy session to work in.
+    """Persistence for ``pp2eb.engine.sync``; takes the SQLAlchemy session to work in and the
+    link whose orders, customer links, runs and lease it keeps (``link_id``): every read is
+    of that link's rows, every new row is that link's.
 
     ``run_log`` (``engine.runlog.RunLog``) keeps the lease and the run rows in the same session;
     an order's attempt puts its run's counts through it, into the order's own commit.
     """
 
-    def __init__(self, session: Session | scoped_session) -> None:
+    def __init__(self, session: Session | scoped_session, link_id: int) -> None:
         self.session = session
-        self.run_log = RunLog(session)
+        self.link_id = link_id
+        self.run_log = RunLog(session, link_id)
         self._described: dict[int, dict] = {}  # ``describe`` not yet written, by order id
 
     @contextmanager
@@ -109,9 +117,10 @@ class Store:
         """The record of Plug&Pay order ``order_id``; a new one is inserted by its first write."""
         # Most orders of a backfill are new: a bare look at the id costs a third of loading.
         with self.session.no_autoflush:
-            known = self.session.execute(_KNOWN, {"wanted": order_id}).first()
+            wanted = {"link": self.link_id, "wanted": order_id}
+            known = self.session.execute(_KNOWN, wanted).first()
         rec = self.find(order_id) if known is not None else None
-        return rec or OrderRecord(order_id=order_id, **_record_defaults())
+        return rec or OrderRecord(link_id=self.link_id, order_id=order_id, **_record_defaults())
 
     def find(self, order_id: int) -> OrderRecord | None:
         """The record of ``order_id`` if the order has been seen, read afresh from the database."""
@@ -119,7 +128,8 @@ class Store:
         # change another process made (a skip by hand on the dashboard) is read here. No
         # autoflush: the run's pending counts must not open a write transaction on a read.
         with self.session.no_autoflush:
-            return self.session.execute(_FIND, {"wanted": order_id}).scalar_one_or_none()
+            found = self.session.execute(_FIND, {"link": self.link_id, "wanted": order_id})
+            return found.scalar_one_or_none()
 
     def describe(self, rec: OrderRecord, *, raw: dict, summary: dict) -> None:
         """Keep what the dashboard shows of the order: number, date, customer, total.
@@ -256,6 +266,7 @@ class Store:
         return list(
             self.session.execute(
                 sa.select(OrderRecord.order_id)
+                .where(OrderRecord.link_id == self.link_id)
                 .where(
                     sa.or_(
                         sa.and_(
@@ -279,7 +290,7 @@ class Store:
     def customer_link(self, key: str) -> sa.Row | None:
         """The link of customer ``key`` (``relation_id``, ``relation_code``), if any."""
         with self.session.no_autoflush:
-            return self.session.execute(_LINK, {"wanted": key}).first()
+            return self.session.execute(_LINK, {"link": self.link_id, "wanted": key}).first()
 
     def linked_relations(self, relation_ids: list[int]) -> set[int]:
         """Those of ``relation_ids`` that a customer link points to."""
@@ -287,7 +298,8 @@ class Store:
             return set(
                 self.session.execute(
                     sa.select(CustomerLink.relation_id).where(
-                        CustomerLink.relation_id.in_(relation_ids)
+                        CustomerLink.link_id == self.link_id,
+                        CustomerLink.relation_id.in_(relation_ids),
                     )
                 ).scalars()
             )
@@ -302,7 +314,12 @@ class Store:
         """
         self.session.execute(
             _ADD_LINK.on(self.session),
-            {"key": key, "relation_id": relation_id, "relation_code": code},
+            {
+                "link_id": self.link_id,
+                "key": key,
+                "relation_id": relation_id,
+                "relation_code": code,
+            },
         )
         if commit:
             self.session.commit()

@@ -154,7 +154,7 @@ class Engine:
         self.run, self.clock = run, clock
         self.state = RunState(store.run_log, run, holder, clock, sleep)
         relations = Relations(eb, store, settings.customer_codes, tick=self.state.keep_lease)
-        self.vat_rounding = VatRounding(eb, store.session, self.state.patiently)
+        self.vat_rounding = VatRounding(eb, store.session, store.link_id, self.state.patiently)
         self.booker = OrderBooker(
             eb, store, settings, self.state, relations, self.vat_rounding, fetcher(pp)
         )

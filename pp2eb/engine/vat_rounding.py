@@ -79,15 +79,16 @@ def vat_per_code(mutation: Mapping[str, Any]) -> dict[str, Decimal] | None:
 
 
 class VatRounding:
-    """The rounding of one run's administration: as stored, learnt, and checked (see above)."""
+    """The rounding of one link's administration: as stored, learnt, and checked (see above)."""
 
     def __init__(
         self,
         eb: EBoekhoudenClient,
         session: Session | scoped_session,
+        link_id: int,
         patiently: Callable[[Callable[[], T]], T] = lambda call: call(),
     ) -> None:
-        self.eb, self.session, self.patiently = eb, session, patiently
+        self.eb, self.session, self.link_id, self.patiently = eb, session, link_id, patiently
         self.mode: str | None = None
         self.by_hand = False
 
@@ -154,7 +155,7 @@ class VatRounding:
 
     def _credential(self) -> Credential | None:
         return self.session.execute(
-            sa.select(Credential).filter_by(service=Credential.EBOEKHOUDEN)
+            sa.select(Credential).filter_by(link_id=self.link_id, service=Credential.EBOEKHOUDEN)
         ).scalar_one_or_none()
 
     def _earlier_booking(self) -> dict | None:
@@ -163,6 +164,7 @@ class VatRounding:
         # reference returns per-row VAT "for the given mutation").
         newest = self.session.execute(
             sa.select(OrderRecord.insertion, OrderRecord.eboekhouden_id, OrderRecord.reference)
+            .where(OrderRecord.link_id == self.link_id)
             .where(OrderRecord.state == OrderState.BOOKED)
             .where(OrderRecord.eboekhouden_id.is_not(None))
             .order_by(OrderRecord.booked_at.desc())

@@ -26,7 +26,7 @@ from pp2eb.mapping.order import Order
 from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.vat import EU_CONSUMER, buyer
-from pp2eb.models import OrderRecord
+from pp2eb.models import Link, OrderRecord
 from pp2eb.setup import shopsettings
 
 logger = logging.getLogger(__name__)
@@ -130,10 +130,12 @@ def watch(
     )
 
 
-def recorded_orders(first: date, last: date) -> Iterable[Order]:
-    """The orders pp2eb holds records of, invoiced from ``first`` to ``last`` (inclusive)."""
+def recorded_orders(link: Link, first: date, last: date) -> Iterable[Order]:
+    """The link's orders pp2eb holds records of, invoiced from ``first`` to ``last``
+    (inclusive)."""
     rows = db.session.execute(
         sa.select(OrderRecord.order_json).where(
+            OrderRecord.link_id == link.id,
             OrderRecord.invoice_date >= first.isoformat(),
             OrderRecord.invoice_date <= last.isoformat(),
             OrderRecord.order_json.is_not(None),
@@ -147,11 +149,11 @@ def recorded_orders(first: date, last: date) -> Iterable[Order]:
             continue
 
 
-def current(today: date | None = None) -> OssWatch:
-    """The watch for this calendar year, from the records and the OSS setting."""
+def current(link: Link, today: date | None = None) -> OssWatch:
+    """The watch for this calendar year, from the records and the link's OSS setting."""
     today = today or dutchtime.today()
-    orders = recorded_orders(date(today.year - 1, 1, 1), date(today.year, 12, 31))
-    draft = shopsettings.load_draft()
+    orders = recorded_orders(link, date(today.year - 1, 1, 1), date(today.year, 12, 31))
+    draft = shopsettings.load_draft(link)
     oss_from = draft.get("oss_from")
     try:
         since = date.fromisoformat(oss_from) if isinstance(oss_from, str) else None

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pp2eb import jsonutil
 from pp2eb.engine import payments
 from pp2eb.extensions import db
-from pp2eb.models import Attempt, OrderRecord, SyncRun, utcnow
+from pp2eb.models import Attempt, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.setup import shopsettings
 from pp2eb.states import ORDER_FILTERS, AttemptOutcome, OrderState
 
@@ -26,9 +26,12 @@ class Page:
     total: int
 
 
-def list_orders(state: str | None = None, query: str | None = None, page: int = 1) -> Page:
-    """Orders, newest invoice first, filtered by state group and searched by number or name."""
-    select = sa.select(OrderRecord)
+def list_orders(
+    link: Link, state: str | None = None, query: str | None = None, page: int = 1
+) -> Page:
+    """The link's orders, newest invoice first, filtered by state group and searched by number
+    or name."""
+    select = sa.select(OrderRecord).where(OrderRecord.link_id == link.id)
     if state in ORDER_FILTERS:
         select = select.where(OrderRecord.state.in_(ORDER_FILTERS[state]))
     if query:
@@ -48,14 +51,19 @@ def list_orders(state: str | None = None, query: str | None = None, page: int = 
     return _page(select.order_by(newest, OrderRecord.order_id.desc()), page)
 
 
-def list_runs(page: int = 1) -> Page:
-    """Runs, newest first."""
-    return _page(sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()), page)
+def _runs(link: Link) -> sa.Select:
+    newest = (SyncRun.started_at.desc(), SyncRun.id.desc())
+    return sa.select(SyncRun).where(SyncRun.link_id == link.id).order_by(*newest)
 
 
-def recent_runs(limit: int) -> list[SyncRun]:
-    """The newest ``limit`` runs."""
-    select = sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+def list_runs(link: Link, page: int = 1) -> Page:
+    """The link's runs, newest first."""
+    return _page(_runs(link), page)
+
+
+def recent_runs(link: Link, limit: int) -> list[SyncRun]:
+    """The link's newest ``limit`` runs."""
+    select = _runs(link)
     return list(db.session.execute(select.limit(limit)).scalars())
 
 
@@ -67,27 +75,31 @@ def _page(select, page: int) -> Page:
     return Page(list(items), page, pages, total)
 
 
-def counts() -> dict[str, int]:
-    """How many orders are in each filter group."""
+def counts(link: Link) -> dict[str, int]:
+    """How many of the link's orders are in each filter group."""
     rows = db.session.execute(
-        sa.select(OrderRecord.state, sa.func.count()).group_by(OrderRecord.state)
+        sa.select(OrderRecord.state, sa.func.count())
+        .where(OrderRecord.link_id == link.id)
+        .group_by(OrderRecord.state)
     ).all()
     by_state = dict(rows)
     return {name: sum(by_state.get(s, 0) for s in group) for name, group in ORDER_FILTERS.items()}
 
 
-def latest_run(kind: str | None = None) -> SyncRun | None:
-    """The newest run (of ``kind``)."""
-    select = sa.select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)
+def latest_run(link: Link, kind: str | None = None) -> SyncRun | None:
+    """The link's newest run (of ``kind``)."""
+    select = _runs(link).limit(1)
     if kind:
         select = select.where(SyncRun.kind == kind)
     return db.session.execute(select).scalar_one_or_none()
 
 
-def find(order_id: int) -> OrderRecord | None:
-    """The record of Plug&Pay order ``order_id``."""
+def find(link: Link, order_id: int) -> OrderRecord | None:
+    """The link's record of Plug&Pay order ``order_id``."""
     return db.session.execute(
-        sa.select(OrderRecord).where(OrderRecord.order_id == order_id)
+        sa.select(OrderRecord).where(
+            OrderRecord.link_id == link.id, OrderRecord.order_id == order_id
+        )
     ).scalar_one_or_none()
 
 
@@ -125,9 +137,10 @@ def payment_data(rec: OrderRecord) -> dict | None:
     return jsonutil.loads(rec.payment_json) if rec.payment_json else None
 
 
-def payment_retryable(rec: OrderRecord) -> bool:
-    """True when the order is booked, payments are on, and its payment may be tried again."""
-    booking = shopsettings.load_draft().get("book_payments") is True
+def payment_retryable(link: Link, rec: OrderRecord) -> bool:
+    """True when the order is booked, the link books payments, and its payment may be tried
+    again."""
+    booking = shopsettings.load_draft(link).get("book_payments") is True
     return booking and rec.state == OrderState.BOOKED and rec.payment_state in payments.RETRYABLE
 
 

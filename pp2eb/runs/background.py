@@ -11,27 +11,30 @@ import threading
 
 from flask import Flask, current_app
 
+from pp2eb.extensions import db
+from pp2eb.models import Link
 from pp2eb.runs import jobs
 from pp2eb.runs import webhooks as webhook_runs
 
 logger = logging.getLogger(__name__)
 
 
-def start(kind: str = "sync", **kwargs) -> threading.Thread:
-    """Start ``jobs.run(kind, **kwargs)`` in the background."""
+def start(kind: str, link: Link, **kwargs) -> threading.Thread:
+    """Start ``jobs.run(kind, link=link, **kwargs)`` in the background."""
     app: Flask = current_app._get_current_object()
+    # The link's id, not the object: the thread reads it in a session of its own.
     thread = threading.Thread(
-        target=_run, args=(app, kind, kwargs), name=f"pp2eb-{kind}", daemon=True
+        target=_run, args=(app, kind, link.id, kwargs), name=f"pp2eb-{kind}", daemon=True
     )
     thread.start()
     app.extensions.setdefault("pp2eb_threads", []).append(thread)
     return thread
 
 
-def _run(app: Flask, kind: str, kwargs: dict) -> None:
+def _run(app: Flask, kind: str, link_id: int, kwargs: dict) -> None:
     with app.app_context():
         try:
-            result = jobs.run(kind, **kwargs)
+            result = jobs.run(kind, link=db.session.get(Link, link_id), **kwargs)
             logger.info("%s run %s: %s", kind, result.run_id, result.status)
         except jobs.NotReady as exc:
             logger.info("%s run not started: %s", kind, exc)

@@ -1,8 +1,8 @@
 """The one way to start a run, shared by ``flask sync``, "Sync now" and the scheduler.
 
-Builds the two clients from the stored credentials and the settings from the database, then
-hands them to the engine, and after the run mails what went wrong (``pp2eb.alerts.dispatch``, which
-never raises). Needs an app context; the engine itself does not.
+Builds the two clients from a link's stored credentials and its settings from the database,
+then hands them to the engine, and after the run mails what went wrong
+(``pp2eb.alerts.dispatch``, which never raises). Needs an app context; the engine itself does not.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pp2eb.engine.store import Store
 from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import SettingsError
-from pp2eb.models import Credential
+from pp2eb.models import Credential, Link
 from pp2eb.setup import connections, shopsettings
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ class NotReady(Exception):
     """A run cannot start: an account is not connected or the settings are incomplete."""
 
 
-def build_clients() -> tuple[PlugAndPayClient, EBoekhoudenClient]:
-    """Clients for both connected accounts; NotReady names what is missing."""
-    stored = {service: connections.get_credential(service) for service in connections.SERVICES}
+def build_clients(link: Link) -> tuple[PlugAndPayClient, EBoekhoudenClient]:
+    """Clients for both connected accounts of ``link``; NotReady names what is missing."""
+    stored = {s: connections.get_credential(link, s) for s in connections.SERVICES}
     missing = [name for service, name in connections.SERVICES.items() if stored[service] is None]
     if missing:
         raise NotReady("Connect " + " and ".join(missing) + " first.")
@@ -48,10 +48,10 @@ def build_clients() -> tuple[PlugAndPayClient, EBoekhoudenClient]:
     return pp, eb
 
 
-def load_settings():
-    """The complete settings; NotReady lists what the set-up still lacks."""
+def load_settings(link: Link):
+    """The link's complete settings; NotReady lists what the set-up still lacks."""
     try:
-        return shopsettings.load()
+        return shopsettings.load(link)
     except SettingsError as exc:
         raise NotReady("Finish the set-up first: " + "; ".join(exc.problems)) from exc
 
@@ -59,23 +59,25 @@ def load_settings():
 def run(
     kind: str = "sync",
     *,
+    link: Link,
     since: date | None = None,
     until: date | None = None,
     order_ids: list[int] | None = None,
 ) -> RunResult:
-    """Run the engine once with the stored credentials and settings, then send its alerts."""
-    pp, eb = build_clients()
-    settings = load_settings()
+    """Run the engine once for ``link`` with its stored credentials and settings, then send
+    its alerts."""
+    pp, eb = build_clients(link)
+    settings = load_settings(link)
     with eb:
         result = run_once(
             pp,
             eb,
-            Store(db.session),
+            Store(db.session, link.id),
             settings,
             kind=kind,
             since=since,
             until=until,
             order_ids=order_ids,
         )
-    alerting.after_run(result)
+    alerting.after_run(link, result)
     return result

@@ -1,5 +1,5 @@
-"""The schedule: one APScheduler job that ticks every minute and syncs when the interval is up,
-and books the orders Plug&Pay's webhooks queued (``pp2eb/webhooks``) every minute.
+"""The schedule: one APScheduler job that ticks every minute and syncs each link whose interval
+is up, and books the orders Plug&Pay's webhooks queued (``pp2eb/webhooks``) every minute.
 
 Started in exactly one place (``python app.py``), never at import and never under TESTING. A tick
 that finds another run going does nothing (the engine's lease), so a second process, the
@@ -18,10 +18,10 @@ from flask import Flask
 
 from pp2eb.alerts import dispatch as alerting
 from pp2eb.extensions import db
-from pp2eb.models import SyncRun, utcnow
+from pp2eb.models import Link, SyncRun, utcnow
 from pp2eb.runs import jobs
 from pp2eb.runs import webhooks as webhook_runs
-from pp2eb.setup import appstate
+from pp2eb.setup import appstate, links
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +29,17 @@ TICK_SECONDS = 60
 JOB_ID = "pp2eb-sync"
 
 
-def next_run_at(now: datetime | None = None) -> datetime | None:
-    """When the schedule syncs next (UTC), or None when paused or not set up."""
-    if appstate.get(appstate.SCHEDULE_PAUSED, False):
+def next_run_at(link: Link, now: datetime | None = None) -> datetime | None:
+    """When the schedule syncs ``link`` next (UTC), or None when paused or not set up."""
+    if appstate.get(link, appstate.SCHEDULE_PAUSED, False):
         return None
     try:
-        interval = timedelta(minutes=jobs.load_settings().sync_interval_minutes)
+        interval = timedelta(minutes=jobs.load_settings(link).sync_interval_minutes)
     except jobs.NotReady:
         return None
     last = db.session.execute(
         db.select(SyncRun.started_at)
-        .where(SyncRun.kind == "sync")
+        .where(SyncRun.link_id == link.id, SyncRun.kind == "sync")
         .order_by(SyncRun.started_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -47,9 +47,16 @@ def next_run_at(now: datetime | None = None) -> datetime | None:
     return now if last is None else max(last + interval, now)
 
 
+def is_due(link: Link, now: datetime | None = None) -> bool:
+    """Whether the schedule syncs ``link`` now (``flask sync --all`` asks the same)."""
+    now = now or utcnow()
+    due = next_run_at(link, now)
+    return due is not None and due <= now
+
+
 def tick(app: Flask) -> str:
-    """Send the daily summary when due, sync when it is time, then book what webhooks queued;
-    returns what the sync did."""
+    """Send the daily summary when due, sync each link when it is time, then book what webhooks
+    queued; returns what the sync did (with more than one link: per link, by name)."""
     try:
         return _sync_when_due(app)
     finally:
@@ -59,19 +66,31 @@ def tick(app: Flask) -> str:
 
 def _sync_when_due(app: Flask) -> str:
     with app.app_context():
-        alerting.daily_summary()
-        due = next_run_at()
-        if due is None or due > utcnow():
-            return "not due"
-        try:
-            result = jobs.run("sync")
-        except jobs.NotReady as exc:
-            logger.info("scheduled sync not started: %s", exc)
-            return "not ready"
-        logger.info(
-            "scheduled sync %s: booked %s, failed %s", result.status, result.booked, result.failed
-        )
-        return result.status
+        done = []
+        for link in links.live():
+            alerting.daily_summary(link)
+            done.append((link.name, _sync_link_when_due(link)))
+        if len(done) == 1:
+            return done[0][1]
+        return "; ".join(f"{name}: {outcome}" for name, outcome in done)
+
+
+def _sync_link_when_due(link: Link) -> str:
+    if not is_due(link):
+        return "not due"
+    try:
+        result = jobs.run("sync", link=link)
+    except jobs.NotReady as exc:
+        logger.info("scheduled sync of %s not started: %s", link.name, exc)
+        return "not ready"
+    logger.info(
+        "scheduled sync of %s %s: booked %s, failed %s",
+        link.name,
+        result.status,
+        result.booked,
+        result.failed,
+    )
+    return result.status
 
 
 def start(app: Flask) -> BackgroundScheduler | None:

@@ -25,7 +25,7 @@ from flask import current_app
 
 from pp2eb import jsonutil
 from pp2eb.extensions import db
-from pp2eb.models import AppState, WebhookQueue, utcnow
+from pp2eb.models import AppState, Link, WebhookQueue, utcnow
 from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
@@ -174,33 +174,37 @@ def _window() -> _Window:
     return current_app.extensions.setdefault("pp2eb_webhook_window", _Window())
 
 
-def enqueue(event: Event, now: datetime | None = None) -> bool:
-    """Queue the event's order for a run; True when it was not queued yet. Refused: try later."""
+def enqueue(link: Link, event: Event, now: datetime | None = None) -> bool:
+    """Queue the event's order for a run of ``link``; True when it was not queued yet.
+    Refused: try later."""
     now = now or utcnow()
     try:
-        new = _enqueue(event, now)
+        new = _enqueue(link, event, now)
         db.session.commit()
     except sa.exc.IntegrityError:  # the same order (or the first webhook) at the same moment
         db.session.rollback()
-        new = _enqueue(event, now)
+        new = _enqueue(link, event, now)
         db.session.commit()
     return new
 
 
-def _enqueue(event: Event, now: datetime) -> bool:
+def _enqueue(link: Link, event: Event, now: datetime) -> bool:
     # Plain statements, no loaded row: a run may remove the row at any moment.
-    again = sa.update(WebhookQueue).where(WebhookQueue.order_id == event.order_id)
+    again = sa.update(WebhookQueue).where(
+        WebhookQueue.link_id == link.id, WebhookQueue.order_id == event.order_id
+    )
     again = again.values(received_at=now, trigger_type=event.trigger_type)
     new = db.session.execute(again).rowcount == 0
     if new:
         cfg = current_app.config
-        if waiting() >= cfg["WEBHOOK_MAX_QUEUE"] or not _window().admit(
+        if waiting(link) >= cfg["WEBHOOK_MAX_QUEUE"] or not _window().admit(
             cfg["WEBHOOK_MAX_PER_MINUTE"]
         ):
             db.session.rollback()
             raise Refused("Too many webhooks; try again later.")
         db.session.execute(
             sa.insert(WebhookQueue).values(
+                link_id=link.id,
                 order_id=event.order_id,
                 trigger_type=event.trigger_type,
                 received_at=now,
@@ -214,28 +218,38 @@ def _enqueue(event: Event, now: datetime) -> bool:
     return new
 
 
-def waiting() -> int:
-    """How many orders are queued."""
-    return db.session.execute(sa.select(sa.func.count()).select_from(WebhookQueue)).scalar_one()
+def waiting(link: Link) -> int:
+    """How many orders of ``link`` are queued."""
+    return db.session.execute(
+        sa.select(sa.func.count()).where(WebhookQueue.link_id == link.id)
+    ).scalar_one()
 
 
-def queued(limit: int) -> list[int]:
-    """The ids of up to ``limit`` queued orders, first announced first."""
+def queued(link: Link, limit: int) -> list[int]:
+    """The ids of up to ``limit`` queued orders of ``link``, first announced first."""
     return list(
         db.session.execute(
-            sa.select(WebhookQueue.order_id).order_by(WebhookQueue.received_at).limit(limit)
+            sa.select(WebhookQueue.order_id)
+            .where(WebhookQueue.link_id == link.id)
+            .order_by(WebhookQueue.received_at)
+            .limit(limit)
         ).scalars()
     )
 
 
-def settle(order_ids: list[int], started: datetime, *, finished: bool) -> None:
-    """After a run that started at ``started`` over ``order_ids``: empty their queue rows.
+def settle(link: Link, order_ids: list[int], started: datetime, *, finished: bool) -> None:
+    """After a run of ``link`` that started at ``started`` over ``order_ids``: empty their queue
+    rows.
 
     A row announced again after the run started stays for the next run. After a run that
     stopped early a row stays too, until ``MAX_ATTEMPTS`` such runs: then the scheduled sync,
     which finds every order anyway, is left to book it.
     """
-    mine = sa.and_(WebhookQueue.order_id.in_(order_ids), WebhookQueue.received_at <= started)
+    mine = sa.and_(
+        WebhookQueue.link_id == link.id,
+        WebhookQueue.order_id.in_(order_ids),
+        WebhookQueue.received_at <= started,
+    )
     if finished:
         db.session.execute(sa.delete(WebhookQueue).where(mine))
     else:
@@ -243,7 +257,9 @@ def settle(order_ids: list[int], started: datetime, *, finished: bool) -> None:
             sa.update(WebhookQueue).where(mine).values(attempts=WebhookQueue.attempts + 1)
         )
         dropped = db.session.execute(
-            sa.delete(WebhookQueue).where(WebhookQueue.attempts >= MAX_ATTEMPTS)
+            sa.delete(WebhookQueue).where(
+                WebhookQueue.link_id == link.id, WebhookQueue.attempts >= MAX_ATTEMPTS
+            )
         ).rowcount
         if dropped:
             logger.warning("%d webhook order(s) left to the scheduled sync", dropped)

@@ -19,7 +19,7 @@ from flask import Flask
 from pp2eb.models import utcnow
 from pp2eb.runs import jobs
 from pp2eb.runs import webhook_inbox as inbox
-from pp2eb.setup import appstate
+from pp2eb.setup import appstate, links
 from pp2eb.states import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -36,21 +36,28 @@ _create_lock = threading.Lock()
 def drain_once(app: Flask) -> str:
     """One run over the queued orders; returns what happened (a run status, or why not)."""
     with app.app_context():
-        if appstate.get(appstate.SCHEDULE_PAUSED, False):
+        # The queue and the webhook's URL are the install's, not yet a link's: they are booked
+        # into the only link (with more links the scheduled syncs find the orders).
+        try:
+            link = links.only()
+        except links.NoSuchLink as exc:
+            logger.info("webhook run not started: %s", exc)
+            return "not ready"
+        if appstate.get(link, appstate.SCHEDULE_PAUSED, False):
             return "paused"
-        order_ids = inbox.queued(BATCH)
+        order_ids = inbox.queued(link, BATCH)
         if not order_ids:
             return "empty"
         started = utcnow()
         try:
-            result = jobs.run(KIND, order_ids=order_ids)
+            result = jobs.run(KIND, link=link, order_ids=order_ids)
         except jobs.NotReady as exc:
             logger.info("webhook run not started: %s", exc)
             return "not ready"
         if result.status == RunStatus.BUSY:
             return RunStatus.BUSY
         finished = result.status == RunStatus.FINISHED
-        inbox.settle(order_ids, started, finished=finished)
+        inbox.settle(link, order_ids, started, finished=finished)
         logger.info(
             "webhook run %s %s: %d order(s), booked %s, skipped %s, failed %s",
             result.run_id,
@@ -151,4 +158,8 @@ def kick(app: Flask) -> bool:
 
 def kick_if_waiting(app: Flask) -> bool:
     """``kick`` when orders are queued (needs an app context)."""
-    return inbox.waiting() > 0 and kick(app)
+    try:
+        link = links.only()
+    except links.NoSuchLink:
+        return False
+    return inbox.waiting(link) > 0 and kick(app)

@@ -1,4 +1,6 @@
-"""Reading and writing ``AppState`` facts as JSON."""
+"""Reading and writing a link's ``LinkState`` facts as JSON (its schedule's pause, its last
+export, the wizard's saved steps). Install-wide facts are ``AppState`` rows, kept by their
+owners (``web.security``, ``runs.webhook_inbox``)."""
 
 from __future__ import annotations
 
@@ -6,23 +8,23 @@ import json
 from typing import Any
 
 from pp2eb.extensions import db
-from pp2eb.models import AppState
+from pp2eb.models import Link, LinkState
 
 SCHEDULE_PAUSED = "schedule_paused"
 EXPORT = "export"
 
 
-def get(key: str, default: Any = None) -> Any:
-    """The value stored under ``key``, or ``default``."""
-    row = db.session.get(AppState, key)
+def get(link: Link, key: str, default: Any = None) -> Any:
+    """The value stored under ``key`` for ``link``, or ``default``."""
+    row = db.session.get(LinkState, (link.id, key))
     return json.loads(row.value) if row is not None else default
 
 
-def put(key: str, value: Any) -> None:
-    """Store ``value`` under ``key`` and commit."""
-    row = db.session.get(AppState, key)
+def put(link: Link, key: str, value: Any) -> None:
+    """Store ``value`` under ``key`` for ``link`` and commit."""
+    row = db.session.get(LinkState, (link.id, key))
     if row is None:
-        row = AppState(key=key, value="null")
+        row = LinkState(link_id=link.id, key=key, value="null")
         db.session.add(row)
     row.value = json.dumps(value)
     db.session.commit()

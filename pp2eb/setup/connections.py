@@ -18,8 +18,8 @@ from pp2eb.apis import eboekhouden, plugandpay, words
 from pp2eb.apis import errors as apierrors
 from pp2eb.extensions import db
 from pp2eb.mapping.vatcodes import VAT_ROUNDINGS
-from pp2eb.models import Credential, utcnow
-from pp2eb.setup import crypto
+from pp2eb.models import Credential, Link, utcnow
+from pp2eb.setup import crypto, links
 
 logger = logging.getLogger(__name__)
 
@@ -134,17 +134,18 @@ def check(service: str, secret: str, base_url: str) -> Connection:
     return Connection(service, base_url, account)
 
 
-def connect(service: str, secret: str, base_url: str | None = None) -> Connection:
-    """Check the secret live, then store it encrypted with what it connected to."""
+def connect(link: Link, service: str, secret: str, base_url: str | None = None) -> Connection:
+    """Check the secret live, then store it encrypted as the link's, with what it connected to.
+
+    A link still called by the placeholder name takes its Plug&Pay tenant's name.
+    """
     secret = secret.strip()
     base_url = (base_url or "").strip().rstrip("/") or default_base_url(service)
     connection = check(service, secret, base_url)
     vault = current_app.extensions["pp2eb_vault"]
-    credential = db.session.execute(
-        db.select(Credential).filter_by(service=service)
-    ).scalar_one_or_none()
+    credential = get_credential(link, service)
     if credential is None:
-        credential = Credential(service=service)
+        credential = Credential(link_id=link.id, service=service)
         db.session.add(credential)
     if credential.vat_rounding_by != Credential.BY_HAND:
         # Another token may open another administration: learn its VAT rounding afresh.
@@ -154,17 +155,19 @@ def connect(service: str, secret: str, base_url: str | None = None) -> Connectio
     credential.account_name = connection.account_name
     credential.connected_at = credential.checked_at = utcnow()
     credential.last_error = None
+    if service == Credential.PLUGANDPAY:
+        links.name_after_tenant(link, connection.account_name)
     db.session.commit()
     logger.info("connected %s at %s", service, base_url)
     return connection
 
 
-def set_vat_rounding(mode: str | None) -> None:
+def set_vat_rounding(link: Link, mode: str | None) -> None:
     """Set how the e-Boekhouden administration rounds VAT by hand (``VAT_ROUNDINGS``), or with
     None let pp2eb learn it again from a booking (``pp2eb.engine.vat_rounding``)."""
     if mode is not None and mode not in VAT_ROUNDINGS:
         raise ValueError(f"VAT rounding must be one of {', '.join(VAT_ROUNDINGS)}")
-    credential = get_credential(Credential.EBOEKHOUDEN)
+    credential = get_credential(link, Credential.EBOEKHOUDEN)
     if credential is None:
         raise ConnectError(_("Connect %(name)s first.", name=SERVICES[Credential.EBOEKHOUDEN]))
     credential.vat_rounding = mode
@@ -174,16 +177,20 @@ def set_vat_rounding(mode: str | None) -> None:
     logger.info("VAT rounding set by hand: %s", mode or "learn from a booking")
 
 
-def disconnect(service: str) -> bool:
-    """Remove the stored secret; True when there was one."""
-    deleted = db.session.execute(db.delete(Credential).filter_by(service=service)).rowcount
+def disconnect(link: Link, service: str) -> bool:
+    """Remove the link's stored secret of ``service``; True when there was one."""
+    deleted = db.session.execute(
+        db.delete(Credential).filter_by(link_id=link.id, service=service)
+    ).rowcount
     db.session.commit()
     return bool(deleted)
 
 
-def get_credential(service: str) -> Credential | None:
-    """The stored connection of ``service``, if any."""
-    return db.session.execute(db.select(Credential).filter_by(service=service)).scalar_one_or_none()
+def get_credential(link: Link, service: str) -> Credential | None:
+    """The link's stored connection of ``service``, if any."""
+    return db.session.execute(
+        db.select(Credential).filter_by(link_id=link.id, service=service)
+    ).scalar_one_or_none()
 
 
 def read_secret(credential: Credential) -> str:

@@ -25,7 +25,7 @@ from pp2eb.apis import eboekhouden, plugandpay, words
 from pp2eb.apis import errors as apierrors
 from pp2eb.mapping.booking import Ledger, Template
 from pp2eb.mapping.order import TaxRate
-from pp2eb.models import Credential
+from pp2eb.models import Credential, Link
 from pp2eb.setup import connections
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class Product:
 
 
 _lock = threading.Lock()
-# service -> list name -> (expires at, connection fingerprint, value)
+# service -> (link id, list name) -> (expires at, connection fingerprint, value)
 _cache: dict[str, dict[str, tuple[float, str, Any]]] = {}
 
 
@@ -100,51 +100,54 @@ def clear(service: str | None = None) -> None:
             _cache.pop(service, None)
 
 
-def ledgers(category: str | None = None, *, fresh: bool = False) -> list[Ledger]:
+def ledgers(link: Link, category: str | None = None, *, fresh: bool = False) -> list[Ledger]:
     """The e-Boekhouden ledgers, of one category (DEB, VW, BAL ...) when given, by code."""
     # One list of all ledgers serves every category: one call instead of one per dropdown.
-    every = _cached(Credential.EBOEKHOUDEN, "ledgers", _read_ledgers, fresh)
+    every = _cached(link, Credential.EBOEKHOUDEN, "ledgers", _read_ledgers, fresh)
     return [ledger for ledger in every if category is None or ledger.category == category]
 
 
-def invoice_templates(*, fresh: bool = False) -> list[Template]:
+def invoice_templates(link: Link, *, fresh: bool = False) -> list[Template]:
     """The active e-Boekhouden invoice templates (factuursjablonen), by name."""
-    return _cached(Credential.EBOEKHOUDEN, "templates", _read_templates, fresh)
+    return _cached(link, Credential.EBOEKHOUDEN, "templates", _read_templates, fresh)
 
 
-def products(*, fresh: bool = False) -> list[Product]:
+def products(link: Link, *, fresh: bool = False) -> list[Product]:
     """The Plug&Pay products, by title."""
-    return _cached(Credential.PLUGANDPAY, "products", _read_products, fresh)
+    return _cached(link, Credential.PLUGANDPAY, "products", _read_products, fresh)
 
 
-def tax_rates(*, fresh: bool = False) -> list[TaxRate]:
+def tax_rates(link: Link, *, fresh: bool = False) -> list[TaxRate]:
     """The Plug&Pay tax rates, one per ``COUNTRY:RATE``, NL first, then by country and rate."""
-    return _cached(Credential.PLUGANDPAY, "tax_rates", _read_tax_rates, fresh)
+    return _cached(link, Credential.PLUGANDPAY, "tax_rates", _read_tax_rates, fresh)
 
 
-def call(service: str, read: Callable[[Any], T]) -> T:
-    """``read(client)`` with a client of the stored connection of ``service``; LookupFailed with
-    the reason when it cannot be made or the API fails (no cache: for calls that change things)."""
-    credential = connections.get_credential(service)
+def call(link: Link, service: str, read: Callable[[Any], T]) -> T:
+    """``read(client)`` with a client of the link's stored connection of ``service``;
+    LookupFailed with the reason when it cannot be made or the API fails (no cache: for calls
+    that change things)."""
+    credential = connections.get_credential(link, service)
     if credential is None:
         raise LookupFailed(service, NOT_CONNECTED)
     return _call(service, credential, read)
 
 
-def _cached(service: str, name: str, read: Callable[[Any], list[T]], fresh: bool) -> list[T]:
-    credential = connections.get_credential(service)
+def _cached(
+    link: Link, service: str, name: str, read: Callable[[Any], list[T]], fresh: bool
+) -> list[T]:
+    credential = connections.get_credential(link, service)
     if credential is None:
         raise LookupFailed(service, NOT_CONNECTED)
     fingerprint = f"{credential.id}|{credential.base_url}|{credential.connected_at.isoformat()}"
     now = time.monotonic()
     with _lock:
-        hit = _cache.get(service, {}).get(name)
+        hit = _cache.get(service, {}).get((link.id, name))
     if hit is not None and not fresh and hit[0] > now and hit[1] == fingerprint:
         return list(hit[2])  # a copy: callers may extend it, the cache stays as read
     value = _call(service, credential, read)
     seconds = float(current_app.config.get("LOOKUP_CACHE_SECONDS", CACHE_SECONDS))
     with _lock:
-        _cache.setdefault(service, {})[name] = (now + seconds, fingerprint, value)
+        _cache.setdefault(service, {})[(link.id, name)] = (now + seconds, fingerprint, value)
     return list(value)
 
 

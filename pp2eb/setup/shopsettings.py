@@ -1,4 +1,4 @@
-"""The shop owner's settings in the database: a draft the wizard fills step by step.
+"""A link's settings in the database: a draft the wizard fills step by step.
 
 The wizard saves one step at a time, so what is stored may be incomplete; ``load()`` turns it
 into a complete, checked ``Settings`` or raises ``SettingsError`` naming what is missing.
@@ -11,16 +11,18 @@ from typing import Any
 
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import DEFAULTS, Settings, upgraded_vat_map
-from pp2eb.models import ShopSettings
+from pp2eb.models import Link, ShopSettings
 
 
-def _row() -> ShopSettings | None:
-    return db.session.get(ShopSettings, 1)
+def _row(link: Link) -> ShopSettings | None:
+    return db.session.execute(
+        db.select(ShopSettings).filter_by(link_id=link.id).order_by(ShopSettings.id).limit(1)
+    ).scalar_one_or_none()
 
 
-def load_draft() -> dict[str, Any]:
-    """The stored settings over the defaults, as plain JSON data (may be incomplete)."""
-    row = _row()
+def load_draft(link: Link) -> dict[str, Any]:
+    """The link's stored settings over the defaults, as plain JSON data (may be incomplete)."""
+    row = _row(link)
     stored = json.loads(row.data) if row is not None else {}
     draft = {**json.loads(json.dumps(DEFAULTS)), **stored}
     if isinstance(draft.get("vat_map"), dict):
@@ -29,28 +31,28 @@ def load_draft() -> dict[str, Any]:
     return draft
 
 
-def save_draft(values: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``values`` into the stored draft and commit; return the new draft."""
-    draft = {**load_draft(), **values}
-    row = _row()
+def save_draft(link: Link, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``values`` into the link's stored draft and commit; return the new draft."""
+    draft = {**load_draft(link), **values}
+    row = _row(link)
     if row is None:
-        row = ShopSettings(id=1, data="{}")
+        row = ShopSettings(link_id=link.id, data="{}")
         db.session.add(row)
     row.data = json.dumps(draft, sort_keys=True)
     db.session.commit()
     return draft
 
 
-def load() -> Settings:
-    """The complete settings; ``SettingsError`` when something is missing or wrong."""
-    return Settings.from_dict(load_draft())
+def load(link: Link) -> Settings:
+    """The link's complete settings; ``SettingsError`` when something is missing or wrong."""
+    return Settings.from_dict(load_draft(link))
 
 
-def replace(settings: Settings) -> None:
-    """Store ``settings`` as a whole (``flask settings import``)."""
-    save_draft(settings.to_dict())
+def replace(link: Link, settings: Settings) -> None:
+    """Store ``settings`` as the link's, as a whole (``flask settings import``)."""
+    save_draft(link, settings.to_dict())
 
 
-def is_stored() -> bool:
-    """True once anything has been saved."""
-    return _row() is not None
+def is_stored(link: Link) -> bool:
+    """True once anything has been saved for the link."""
+    return _row(link) is not None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from pp2eb.apis import errors as apierrors
 from pp2eb.apis.plugandpay import PlugAndPayClient
-from pp2eb.models import Credential
+from pp2eb.models import Credential, Link
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import lookups
 
@@ -42,29 +42,33 @@ def is_ours(rule: dict, secret: str) -> bool:
     return rule_url(rule).rstrip("/").endswith("/" + secret)
 
 
-def _calling(call: Callable[[PlugAndPayClient], object]):
+def _calling(link: Link, call: Callable[[PlugAndPayClient], object]):
     try:
-        return lookups.call(Credential.PLUGANDPAY, call)
+        return lookups.call(link, Credential.PLUGANDPAY, call)
     except lookups.LookupFailed as exc:
         connected = exc.reason != lookups.NOT_CONNECTED
         raise RulesUnavailable(lookups.describe(exc), connected=connected) from exc
 
 
-def find(secret: str) -> list[dict]:
-    """Our rules in Plug&Pay."""
-    return _calling(lambda pp: [r for r in pp.iter_rules(driver="webhook") if is_ours(r, secret)])
+def find(link: Link, secret: str) -> list[dict]:
+    """Our rules in the link's Plug&Pay."""
+    return _calling(
+        link, lambda pp: [r for r in pp.iter_rules(driver="webhook") if is_ours(r, secret)]
+    )
 
 
-def register(url: str, secret: str) -> dict:
+def register(link: Link, url: str, secret: str) -> dict:
     """Make sure a rule calls ``url`` when an order is paid; the rule (existing or new)."""
-    for rule in find(secret):
+    for rule in find(link, secret):
         if rule_url(rule) == url and rule.get("trigger_type") == TRIGGER:
             return rule
-    return _create(url)
+    return _create(link, url)
 
 
-def _create(url: str) -> dict:
-    rule = _calling(lambda pp: pp.create_rule(name=RULE_NAME, trigger_type=TRIGGER, hook_url=url))
+def _create(link: Link, url: str) -> dict:
+    rule = _calling(
+        link, lambda pp: pp.create_rule(name=RULE_NAME, trigger_type=TRIGGER, hook_url=url)
+    )
     logger.info("webhook rule %s registered in Plug&Pay", rule.get("id"))
     return rule
 
@@ -78,13 +82,13 @@ def _delete(pp: PlugAndPayClient, rules: list[dict]) -> int:
     return len(rules)
 
 
-def remove(secret: str) -> int:
+def remove(link: Link, secret: str) -> int:
     """Delete our rules from Plug&Pay; how many there were."""
-    rules = find(secret)
-    return _calling(lambda pp: _delete(pp, rules))
+    rules = find(link, secret)
+    return _calling(link, lambda pp: _delete(pp, rules))
 
 
-def rotate(url_for_secret: Callable[[str], str]) -> tuple[bool, str | None]:
+def rotate(link: Link, url_for_secret: Callable[[str], str]) -> tuple[bool, str | None]:
     """A new secret, and our rule in Plug&Pay replaced by one that calls the new URL.
 
     The secret is renewed even when Plug&Pay cannot be asked (a leaked secret must go at once).
@@ -93,15 +97,15 @@ def rotate(url_for_secret: Callable[[str], str]) -> tuple[bool, str | None]:
     old = inbox.stored_secret()
     problem = None
     try:
-        had = find(old) if old else []
+        had = find(link, old) if old else []
     except RulesUnavailable as exc:
         had, problem = [], str(exc) if exc.connected else None
     new = inbox.rotate_secret()
     if not had:
         return False, problem
     try:
-        _calling(lambda pp: _delete(pp, had))
-        _create(url_for_secret(new))
+        _calling(link, lambda pp: _delete(pp, had))
+        _create(link, url_for_secret(new))
     except RulesUnavailable as exc:
         return False, str(exc)
     return True, None

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from pp2eb.models import Credential
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections
+from pp2eb.web import current
 from pp2eb.web.forms import (
     ConfirmForm,
     EBoekhoudenConnectForm,
@@ -32,13 +33,15 @@ def page(service: str):
     form = form_class()
     if form.validate_on_submit():
         try:
-            connection = connections.connect(service, form[secret_field].data, form.base_url.data)
+            connection = connections.connect(
+                current.link(), service, form[secret_field].data, form.base_url.data
+            )
         except connections.ConnectError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Connected to %(account)s.", account=connection.description), "success")
             return redirect(url_for("connect.page", service=service))
-    credential = connections.get_credential(service)
+    credential = connections.get_credential(current.link(), service)
     return render_template(
         "connect/page.html",
         service=service,
@@ -68,7 +71,9 @@ def vat_rounding():
     if form.validate_on_submit():
         chosen = form.vat_rounding.data
         try:
-            connections.set_vat_rounding(None if chosen == VatRoundingForm.LEARN else chosen)
+            connections.set_vat_rounding(
+                current.link(), None if chosen == VatRoundingForm.LEARN else chosen
+            )
         except connections.ConnectError as exc:
             flash(str(exc), "error")
         else:
@@ -83,7 +88,7 @@ def disconnect(service: str):
     """Forget the stored key of ``service``."""
     if service not in PAGES:
         abort(404)
-    if ConfirmForm().validate_on_submit() and connections.disconnect(service):
+    if ConfirmForm().validate_on_submit() and connections.disconnect(current.link(), service):
         flash(_("Disconnected. The stored key has been deleted."), "success")
     return redirect(url_for("connect.page", service=service))
 

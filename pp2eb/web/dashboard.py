@@ -22,6 +22,7 @@ from pp2eb.reports import oss_watch, records
 from pp2eb.runs import background, scheduler
 from pp2eb.setup import appstate, connections, lookups
 from pp2eb.states import OrderState, RunStatus
+from pp2eb.web import current
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
 
@@ -38,24 +39,24 @@ def _setup_url() -> str | None:
 def index():
     """Where everything stands; an unfinished set-up is continued first."""
     setup = _setup_url()
-    if setup is not None and records.latest_run() is None:
+    if setup is not None and records.latest_run(current.link()) is None:
         return redirect(setup)
-    credentials = {s: connections.get_credential(s) for s in connections.SERVICES}
+    credentials = {s: connections.get_credential(current.link(), s) for s in connections.SERVICES}
     return render_template(
         "dashboard/index.html",
         services=connections.SERVICES,
         credentials=credentials,
         unreadable={s for s, c in credentials.items() if c and not connections.readable(c)},
         setup_url=setup,
-        paused=appstate.get(appstate.SCHEDULE_PAUSED, False),
-        next_run=scheduler.next_run_at(),
-        runs=records.recent_runs(8),
-        counts=records.counts(),
-        run=records.latest_run(),
+        paused=appstate.get(current.link(), appstate.SCHEDULE_PAUSED, False),
+        next_run=scheduler.next_run_at(current.link()),
+        runs=records.recent_runs(current.link(), 8),
+        counts=records.counts(current.link()),
+        run=records.latest_run(current.link()),
         starting=False,
         after=None,
         form=ConfirmForm(),
-        oss_watch=oss_watch.current(),
+        oss_watch=oss_watch.current(current.link()),
     )
 
 
@@ -65,7 +66,7 @@ def schedule(action: str):
     if action not in ("pause", "resume"):
         abort(404)
     if ConfirmForm().validate_on_submit():
-        appstate.put(appstate.SCHEDULE_PAUSED, action == "pause")
+        appstate.put(current.link(), appstate.SCHEDULE_PAUSED, action == "pause")
         flash(
             _("The schedule is paused.") if action == "pause" else _("The schedule runs."),
             "success",
@@ -76,9 +77,9 @@ def schedule(action: str):
 @bp.post("/runs/sync")
 def sync_now():
     """Start a sync in the background; answer with the run's live status."""
-    before = records.latest_run()
+    before = records.latest_run(current.link())
     if ConfirmForm().validate_on_submit():
-        background.start("sync")
+        background.start("sync", current.link())
     if request.headers.get("HX-Request"):
         return render_template(
             "partials/dashboard_run.html",
@@ -99,7 +100,7 @@ def run_status():
     starting. When the run has ended, the whole page reloads to show the new counts.
     """
     after = request.args.get("after", type=int)
-    run = records.latest_run()
+    run = records.latest_run(current.link())
     if after is not None and (run is None or run.id <= after):
         return render_template(
             "partials/dashboard_run.html", run=run, starting=True, after=after, form=ConfirmForm()
@@ -115,7 +116,7 @@ def run_status():
 @bp.get("/runs")
 def runs():
     """Every run, newest first."""
-    page = records.list_runs(request.args.get("page", 1, type=int))
+    page = records.list_runs(current.link(), request.args.get("page", 1, type=int))
     return render_template("dashboard/runs.html", page=page)
 
 
@@ -124,24 +125,26 @@ def orders():
     """Orders with filters (failed, booked, skipped, waiting) and search."""
     state = request.args.get("state") or None
     query = request.args.get("q", "").strip() or None
-    page = records.list_orders(state, query, request.args.get("page", 1, type=int))
+    page = records.list_orders(current.link(), state, query, request.args.get("page", 1, type=int))
     template = (
         "partials/dashboard_orders.html"
         if request.headers.get("HX-Request")
         else "dashboard/orders.html"
     )
-    return render_template(template, page=page, state=state, q=query or "", counts=records.counts())
+    return render_template(
+        template, page=page, state=state, q=query or "", counts=records.counts(current.link())
+    )
 
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
     """One order: what Plug&Pay sent, the booking, the e-Boekhouden id, every attempt."""
-    rec = records.find(order_id)
+    rec = records.find(current.link(), order_id)
     if rec is None:
         abort(404)
     booking = records.booking_data(rec)
     total = payloads.sent_total(booking) if booking else None
-    retry_payment = records.payment_retryable(rec)
+    retry_payment = records.payment_retryable(current.link(), rec)
     attempts = records.attempts(rec)
     payment = records.payment_data(rec)
     return render_template(
@@ -170,7 +173,10 @@ def _ledger_labels() -> dict[int, str]:
     """ "code — description" of each e-Boekhouden ledger, by id: one (cached) look-up before the
     page renders, never while it does. Empty when the list cannot be loaded: the page shows ids."""
     try:
-        return {ledger.id: f"{ledger.code} — {ledger.description}" for ledger in lookups.ledgers()}
+        return {
+            ledger.id: f"{ledger.code} — {ledger.description}"
+            for ledger in lookups.ledgers(current.link())
+        }
     except lookups.LookupFailed:
         return {}
 
@@ -178,16 +184,16 @@ def _ledger_labels() -> dict[int, str]:
 @bp.post("/orders/<int:order_id>/retry")
 def retry(order_id: int):
     """Try an order again now, in the background."""
-    rec = records.find(order_id) or abort(404)
+    rec = records.find(current.link(), order_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("dashboard.order", order_id=order_id))
     if rec.state != OrderState.BOOKED:
         records.make_due(rec)
-        background.start("orders", order_ids=[order_id])
+        background.start("orders", current.link(), order_ids=[order_id])
         flash(_("Order %(id)s is being tried again.", id=order_id), "success")
-    elif records.payment_retryable(rec):
+    elif records.payment_retryable(current.link(), rec):
         records.make_payment_due(rec)
-        background.start("orders", order_ids=[order_id])
+        background.start("orders", current.link(), order_ids=[order_id])
         flash(_("The payment of order %(id)s is being tried again.", id=order_id), "success")
     return redirect(url_for("dashboard.order", order_id=order_id))
 
@@ -195,7 +201,7 @@ def retry(order_id: int):
 @bp.post("/orders/<int:order_id>/skip")
 def skip(order_id: int):
     """Skip an order on purpose, with a reason."""
-    rec = records.find(order_id) or abort(404)
+    rec = records.find(current.link(), order_id) or abort(404)
     form = SkipForm()
     if form.validate_on_submit():
         if records.skip(rec, form.reason.data, g.user.username):

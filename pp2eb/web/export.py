@@ -15,6 +15,7 @@ from pp2eb.extensions import db
 from pp2eb.reports import records
 from pp2eb.runs import background, jobs
 from pp2eb.setup import appstate
+from pp2eb.web import current
 from pp2eb.web.dashboard_forms import ExportForm
 
 bp = Blueprint("export", __name__, url_prefix="/export")
@@ -24,12 +25,12 @@ MAX_PROBLEMS = 200
 
 def preview(since: date, until: date | None) -> tuple[Summary, list]:
     """Dry-run the range: totals, and the orders that would not be booked as they are."""
-    pp, eb = jobs.build_clients()
-    settings = jobs.load_settings()
+    pp, eb = jobs.build_clients(current.link())
+    settings = jobs.load_settings(current.link())
     summary, problems = Summary(), []
     with eb:
         orders = backfill_orders(pp, since, until)
-        for item in dry_run(pp, eb, Store(db.session), settings, orders):
+        for item in dry_run(pp, eb, Store(db.session, current.link().id), settings, orders):
             summary.add(item)
             if (item.error or item.wait) and len(problems) < MAX_PROBLEMS:
                 problems.append(item)
@@ -42,7 +43,7 @@ def page():
     form = ExportForm()
     if request.method == "GET":
         try:
-            form.since.data = jobs.load_settings().start_date
+            form.since.data = jobs.load_settings(current.link()).start_date
         except jobs.NotReady:
             pass
     summary = problems = None
@@ -50,6 +51,7 @@ def page():
         since, until = form.since.data, form.until.data
         if form.confirm.data == "yes":
             appstate.put(
+                current.link(),
                 appstate.EXPORT,
                 {
                     "since": since.isoformat(),
@@ -57,7 +59,7 @@ def page():
                     "expected": request.form.get("expected", type=int),
                 },
             )
-            background.start("backfill", since=since, until=until)
+            background.start("backfill", current.link(), since=since, until=until)
             flash(_("The export has started. You can leave this page; it goes on."), "success")
             return redirect(url_for("export.page"))
         try:
@@ -71,8 +73,8 @@ def page():
         form=form,
         summary=summary,
         problems=problems,
-        run=records.latest_run("backfill"),
-        export=appstate.get(appstate.EXPORT),
+        run=records.latest_run(current.link(), "backfill"),
+        export=appstate.get(current.link(), appstate.EXPORT),
     )
 
 
@@ -81,8 +83,8 @@ def progress():
     """The running (or last) export's progress, polled by the page."""
     return render_template(
         "partials/export_progress.html",
-        run=records.latest_run("backfill"),
-        export=appstate.get(appstate.EXPORT),
+        run=records.latest_run(current.link(), "backfill"),
+        export=appstate.get(current.link(), appstate.EXPORT),
     )
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from pp2eb.extensions import csrf
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.runs import webhooks as runs
+from pp2eb.web import current
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 RETRY_AFTER = "60"
@@ -30,7 +31,7 @@ def plugandpay(secret: str):
         return _error(413, "The body is too large.")
     try:
         event = inbox.parse(data)
-        inbox.enqueue(event)
+        inbox.enqueue(current.link(), event)
     except inbox.BadPayload as exc:
         return _error(exc.status, str(exc))
     except inbox.Refused as exc:

@@ -25,6 +25,7 @@ from pp2eb.mapping.settings import OPTIONAL_LEDGERS, USUAL_CODES
 from pp2eb.reports import oss_watch, records
 from pp2eb.setup import lookups, shopsettings
 from pp2eb.states import OrderState
+from pp2eb.web import current
 from pp2eb.web.forms import DebtorForm, InsertionForm, ShippingForm, StepForm
 from pp2eb.web.mapping_forms import VAT_CODE_LABELS, OssForm, RevenueForm, VatForm, vat_codes_at
 from pp2eb.web.payment_forms import PaymentsForm
@@ -70,7 +71,7 @@ def explain(exc: lookups.LookupFailed) -> Problem:
 
 def ledger_options(category: str, fresh: bool = False) -> list[SelectChoice]:
     """The ledgers of ``category`` as options: value the code, label "code — description"."""
-    ledgers = lookups.ledgers(category, fresh=fresh)
+    ledgers = lookups.ledgers(current.link(), category, fresh=fresh)
     return [SelectChoice(x.code, f"{x.code} — {x.description}") for x in ledgers]
 
 
@@ -97,7 +98,7 @@ class Source:
 def load(base: type[StepForm], source: Source = Source()) -> Loaded:
     """The form of the step whose form is ``base``, with every choice filled."""
     loader = LOADERS.get(base)
-    draft = shopsettings.load_draft()
+    draft = shopsettings.load_draft(current.link())
     if loader is None:
         return Loaded(_make(base, draft, source))
     return loader(draft, source)
@@ -148,7 +149,7 @@ def load_ledger(name: str, source: Source = Source()) -> Loaded:
     """The form of the step with the ledger dropdown ``name`` (a key of ``LEDGER_FIELDS``),
     with only that dropdown filled."""
     form_class = LEDGER_FIELDS[name][1]
-    draft = shopsettings.load_draft()
+    draft = shopsettings.load_draft(current.link())
     loaded = Loaded(_make(form_class, draft, source))
     _fill_ledger(loaded, name, draft, source)
     return loaded
@@ -184,7 +185,10 @@ def _load_insertion(draft: dict, source: Source) -> Loaded:
     if "invoice_template" in loaded.form:
 
         def options() -> list[SelectChoice]:
-            return [SelectChoice(t.name) for t in lookups.invoice_templates(fresh=source.fresh)]
+            return [
+                SelectChoice(t.name)
+                for t in lookups.invoice_templates(current.link(), fresh=source.fresh)
+            ]
 
         blank = _("— choose a template —")
         _fill(loaded, ["invoice_template"], options, blank, TEMPLATE_PICK)
@@ -197,7 +201,7 @@ def _load_insertion(draft: dict, source: Source) -> Loaded:
 def _load_revenue(draft: dict, source: Source) -> Loaded:
     problems, fresh = {}, source.fresh
     try:
-        products = lookups.products(fresh=fresh)
+        products = lookups.products(current.link(), fresh=fresh)
     except lookups.LookupFailed as exc:
         products, problems[PRODUCT_ROWS] = [], explain(exc)
     loaded = Loaded(_make(RevenueForm.with_products(products), draft, source), problems)
@@ -221,7 +225,7 @@ def _load_revenue(draft: dict, source: Source) -> Loaded:
 def _load_vat(draft: dict, source: Source) -> Loaded:
     problems = {}
     try:
-        rates = lookups.tax_rates(fresh=source.fresh)
+        rates = lookups.tax_rates(current.link(), fresh=source.fresh)
     except lookups.LookupFailed as exc:
         rates, problems[VAT_ROWS] = [], explain(exc)
     known = {rate.key for rate in rates}
@@ -246,7 +250,10 @@ def _fill_products(loaded: Loaded, draft: dict, source: Source) -> None:
     """The Plug&Pay products to tick as taxed in the Netherlands; a product ticked earlier that
     Plug&Pay no longer lists keeps its box, so it is not lost."""
     try:
-        choices = [SelectChoice(str(p.id), p.title) for p in lookups.products(fresh=source.fresh)]
+        choices = [
+            SelectChoice(str(p.id), p.title)
+            for p in lookups.products(current.link(), fresh=source.fresh)
+        ]
     except lookups.LookupFailed as exc:
         choices = []
         loaded.problems[DUTCH_PRODUCTS] = explain(exc)
@@ -277,7 +284,7 @@ def _load_oss(draft: dict, source: Source) -> Loaded:
         switching_on = draft.get("oss") != "oss" and not draft.get("oss_from")
         if switching_on and not source.submitted:
             # The threshold watch knows the sale that passed the threshold: OSS from that day.
-            loaded.form.oss_from.data = oss_watch.current().passed_on
+            loaded.form.oss_from.data = oss_watch.current(current.link()).passed_on
     return loaded
 
 
@@ -293,7 +300,11 @@ def _load_payments(draft: dict, source: Source) -> Loaded:
         options = lambda: ledger_options("FIN", source.fresh)  # noqa: E731
         _fill(loaded, names, options, _("— not booked —"), PAYMENT_ROWS)
         switching_on = not draft.get("book_payments") and not draft.get("payments_from")
-        if switching_on and not source.submitted and records.counts()[OrderState.BOOKED]:
+        if (
+            switching_on
+            and not source.submitted
+            and records.counts(current.link())[OrderState.BOOKED]
+        ):
             # Switched on after orders were booked: from today, not for every order before.
             loaded.form.payments_from.data = dutchtime.today()
     return loaded

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import webhook_rule as rules
+from pp2eb.web import current
 from pp2eb.web.forms import ConfirmForm
 
 bp = Blueprint("realtime", __name__, url_prefix="/realtime")
@@ -63,9 +64,9 @@ def _card(notice: str | None = None, problem: str | None = None) -> Card:
     # In demo mode the sandbox runs on this machine and reaches the local address.
     local = _is_local(url) and not current_app.config["DEMO"]
     card = Card(url=inbox.mask(url, secret), local=local, notice=notice, problem=problem)
-    card.last, card.waiting = inbox.last_received(), inbox.waiting()
+    card.last, card.waiting = inbox.last_received(), inbox.waiting(current.link())
     try:
-        ours = rules.find(secret)
+        ours = rules.find(current.link(), secret)
     except rules.RulesUnavailable as exc:
         card.connected = exc.connected
         card.problem = card.problem or str(exc)
@@ -103,7 +104,7 @@ def register():
         return _answer()
     secret = inbox.secret()
     try:
-        rules.register(hook_url(secret), secret)
+        rules.register(current.link(), hook_url(secret), secret)
     except rules.RulesUnavailable as exc:
         return _answer(problem=str(exc))
     return _answer(_("Registered: Plug&Pay now calls pp2eb when an order is paid."))
@@ -115,7 +116,7 @@ def remove():
     if not ConfirmForm().validate_on_submit():
         return _answer()
     try:
-        rules.remove(inbox.secret())
+        rules.remove(current.link(), inbox.secret())
     except rules.RulesUnavailable as exc:
         return _answer(problem=str(exc))
     return _answer(_("Removed: Plug&Pay no longer calls pp2eb; the scheduled sync goes on."))
@@ -126,7 +127,7 @@ def rotate():
     """A new secret: the old address stops working; a registered rule moves to the new one."""
     if not ConfirmForm().validate_on_submit():
         return _answer()
-    moved, problem = rules.rotate(hook_url)
+    moved, problem = rules.rotate(current.link(), hook_url)
     if problem:
         return _answer(problem=_("The secret is new, but: %(problem)s", problem=problem))
     if moved:

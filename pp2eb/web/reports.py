@@ -21,6 +21,7 @@ from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
 from pp2eb.reports import oss_return, reconcile
 from pp2eb.runs import jobs
+from pp2eb.web import current
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -40,7 +41,9 @@ def selected_month(text: str | None, today: date | None = None) -> date:
 def known_numbers() -> dict[str, int]:
     """Every invoice number pp2eb has booked (or meant to book) an order with."""
     rows = db.session.execute(
-        sa.select(OrderRecord.reference, OrderRecord.invoice_number, OrderRecord.order_id)
+        sa.select(OrderRecord.reference, OrderRecord.invoice_number, OrderRecord.order_id).where(
+            OrderRecord.link_id == current.link().id
+        )
     ).all()
     known: dict[str, int] = {}
     for reference, number, order_id in rows:
@@ -55,7 +58,7 @@ def invoice_dates() -> dict[int, date]:
     VAT rules (``oss_from``)."""
     rows = db.session.execute(
         sa.select(OrderRecord.order_id, OrderRecord.invoice_date).where(
-            OrderRecord.invoice_date.is_not(None)
+            OrderRecord.link_id == current.link().id, OrderRecord.invoice_date.is_not(None)
         )
     ).all()
     return {order_id: date.fromisoformat(day) for order_id, day in rows}
@@ -63,8 +66,8 @@ def invoice_dates() -> dict[int, date]:
 
 def build(month: date) -> reconcile.Report:
     """The month's report, read live from both accounts."""
-    pp, eb = jobs.build_clients()
-    settings = jobs.load_settings()
+    pp, eb = jobs.build_clients(current.link())
+    settings = jobs.load_settings(current.link())
     with eb:
         return reconcile.run(pp, eb, settings, month, known_numbers(), invoice_dates())
 
@@ -202,8 +205,8 @@ def _quarters(selected: date, count: int = 8) -> list[date]:
 
 def build_oss(quarter: date) -> oss_return.OssReturn:
     """The quarter's OSS return, read live from both accounts."""
-    pp, eb = jobs.build_clients()
-    settings = jobs.load_settings()
+    pp, eb = jobs.build_clients(current.link())
+    settings = jobs.load_settings(current.link())
     with eb:
         return oss_return.run(pp, eb, settings, quarter, known_numbers(), invoice_dates())
 

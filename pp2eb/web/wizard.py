@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from pp2eb.mapping.settings import Settings, SettingsError
 from pp2eb.models import Credential
 from pp2eb.setup import appstate, connections, shopsettings
-from pp2eb.web import loaders
+from pp2eb.web import current, loaders
 from pp2eb.web.forms import (
     CustomerCodesForm,
     DebtorForm,
@@ -106,21 +106,21 @@ EXTRA_LABELS = {
 
 def saved_steps() -> set[str] | None:
     """Slugs of the steps saved in the wizard; None when the wizard never saved one."""
-    saved = appstate.get(SAVED_STEPS)
+    saved = appstate.get(current.link(), SAVED_STEPS)
     return None if saved is None else {slug for slug in saved if slug in BY_SLUG}
 
 
 def save_step(step: Step, values: dict[str, Any]) -> None:
     """Save the step's settings in the draft and remember that the step was done."""
-    shopsettings.save_draft(values)
-    appstate.put(SAVED_STEPS, sorted((saved_steps() or set()) | {step.slug}))
+    shopsettings.save_draft(current.link(), values)
+    appstate.put(current.link(), SAVED_STEPS, sorted((saved_steps() or set()) | {step.slug}))
     logger.info("set-up step %s saved", step.slug)
 
 
 def problem_keys() -> set[str]:
     """The settings keys that ``Settings.from_dict`` finds a problem with."""
     try:
-        Settings.from_dict(shopsettings.load_draft())
+        Settings.from_dict(shopsettings.load_draft(current.link()))
     except SettingsError as exc:
         return {m.group(1) for p in exc.problems if (m := re.match(r"([a-z_]+)[:\[]", p))}
     return set()
@@ -130,13 +130,13 @@ def finished() -> dict[str, bool]:
     """Per step slug: is it done (connected; saved and without a problem)?"""
     saved = saved_steps()
     problems = problem_keys()
-    if saved is None and shopsettings.is_stored() and not problems:
+    if saved is None and shopsettings.is_stored(current.link()) and not problems:
         # Complete settings that did not come from the wizard (``flask settings import``).
         saved = set(BY_SLUG)
     done = {}
     for step in STEPS:
         if step.service:
-            done[step.slug] = connections.get_credential(step.service) is not None
+            done[step.slug] = connections.get_credential(current.link(), step.service) is not None
         else:
             done[step.slug] = step.slug in (saved or set()) and not problems & set(step.keys)
     return done
@@ -193,7 +193,7 @@ def progress_on_connect_pages() -> dict[str, Any]:
 def overview():
     """The settings page: every step, whether it is done, its current values, a link to it."""
     done = finished()
-    draft = shopsettings.load_draft()
+    draft = shopsettings.load_draft(current.link())
     rows = []
     for number, step in enumerate(STEPS, start=1):
         summary = []
@@ -212,7 +212,9 @@ def overview():
     return render_template(
         "wizard/overview.html",
         rows=rows,
-        credentials={s.service: connections.get_credential(s.service) for s in STEPS[:2]},
+        credentials={
+            s.service: connections.get_credential(current.link(), s.service) for s in STEPS[:2]
+        },
         complete=all(done.values()),
     )
 

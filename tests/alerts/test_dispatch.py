@@ -25,15 +25,15 @@ from pp2eb.alerts.texts import (
 from pp2eb.dutchtime import local_day
 from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
-from pp2eb.models import AlertSent, OrderRecord, SyncRun, utcnow
+from pp2eb.models import AlertSent, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import records
 from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
-from pp2eb.setup import connections
+from pp2eb.setup import connections, links
 from pp2eb.states import RunStatus
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
 from tests.clock import DEMO_TODAY
-from tests.engine_helpers import DEMO_REFUSED, configure
+from tests.engine_helpers import DEMO_REFUSED, configure, the_link
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RESTART_CONFIG = ("TESTING", "DEMO", "SECRET_KEY", "ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
@@ -48,7 +48,7 @@ def retry_failed() -> RunResult:
     """Make the failed orders due and run a sync: they fail again."""
     for rec in failed_records():
         records.make_due(rec)
-    return jobs.run("sync")
+    return jobs.run("sync", link=the_link())
 
 
 def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
@@ -68,7 +68,7 @@ def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypat
     now = utcnow()  # read once: the day the mail counts for is this moment's Dutch day
     monkeypatch.setattr(alerting, "utcnow", lambda: now)
     with app.app_context():
-        first = jobs.run("sync")
+        first = jobs.run("sync", link=the_link())
         assert first.status == RunStatus.FINISHED and first.failed == DEMO_REFUSED
         failed = failed_records()
         [mail] = mails(sink)
@@ -104,7 +104,7 @@ def test_the_mail_speaks_the_chosen_language_and_links_to_the_public_address(app
     configure(app)
     use(app, sink.port, language="nl")
     with app.app_context():
-        jobs.run("sync")
+        jobs.run("sync", link=the_link())
         failed = failed_records()
     [mail] = mails(sink)
     assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders konden niet worden geboekt"
@@ -123,7 +123,7 @@ def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox,
     sandbox.control("eboekhouden", "POST", "config", json={"revoke_api_token": EBOEKHOUDEN_TOKEN})
     with app.app_context():
         for _ in range(2):
-            result = jobs.run("sync")
+            result = jobs.run("sync", link=the_link())
             assert result.status == RunStatus.ABORTED and result.refused == "eboekhouden"
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
@@ -138,11 +138,11 @@ def test_a_wrong_plugandpay_key_mails_once(app, sandbox, sink):
     configure(app)
     use(app, sink.port)
     with app.app_context():
-        credential = connections.get_credential("plugandpay")
+        credential = connections.get_credential(the_link(), "plugandpay")
         credential.secret_encrypted = app.extensions["pp2eb_vault"].encrypt("pp-wrong-key")
         db.session.commit()
         for _ in range(2):
-            assert jobs.run("sync").refused == "plugandpay"
+            assert jobs.run("sync", link=the_link()).refused == "plugandpay"
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: Plug&Pay refused the stored key"
     assert "Connect Plug&Pay again: open pp2eb in your browser." in mail["body"]
@@ -154,10 +154,14 @@ def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
     message = "Plug&Pay could not be reached 3 times in a row; the run stopped."
     with app.app_context():
         for n in range(4):
-            run = SyncRun(kind="sync", status=RunStatus.ABORTED, message=message)
+            run = SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.ABORTED, message=message
+            )
             db.session.add(run)
             db.session.commit()
-            sent = alerting.after_run(RunResult(status=run.status, run_id=run.id, message=message))
+            sent = alerting.after_run(
+                the_link(), RunResult(status=run.status, run_id=run.id, message=message)
+            )
             assert sent == (["aborted"] if n == 2 else []), n
     [mail] = mails(sink)
     assert mail["subject"] == "pp2eb: the last 3 runs stopped early"
@@ -170,7 +174,7 @@ def test_a_mail_server_that_is_down_neither_stops_the_run_nor_counts_as_sent(
     configure(app)
     use(app, closed_port())
     with app.app_context():
-        result = jobs.run("sync")
+        result = jobs.run("sync", link=the_link())
         assert result.status == RunStatus.FINISHED and result.failed == DEMO_REFUSED
         assert result.booked > 40
         assert db.session.execute(db.select(AlertSent)).first() is None
@@ -199,10 +203,10 @@ def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sin
     configure(app)
     use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=0)
     with app.app_context():
-        result = jobs.run("sync")
+        result = jobs.run("sync", link=the_link())
         assert mails(sink) == []  # alerts are off; only the summary is wanted
-        assert alerting.daily_summary() is True
-        open_waiting = records.counts()["waiting"]
+        assert alerting.daily_summary(the_link()) is True
+        open_waiting = records.counts(the_link())["waiting"]
     [mail] = mails(sink)
     assert mail["subject"] == f"pp2eb: summary of {local_day(now).isoformat()}"
     for line in (
@@ -226,7 +230,9 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     scheduler.tick(app)
     assert mails(sink) == []  # nothing has ever run: no summary of zeros
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=at(6)))
+        db.session.add(
+            SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=at(6))
+        )
         db.session.commit()
     scheduler.tick(app)
     assert len(mails(sink)) == 1
@@ -276,7 +282,11 @@ def test_the_summary_counts_dutch_days_across_summer_time_and_the_year(
     clock = [ticks[0][0]]
     monkeypatch.setattr(alerting, "utcnow", lambda: clock[0])
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=clock[0]))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=clock[0]
+            )
+        )
         db.session.commit()
     days: list[str] = []
     for moment, sent_for in ticks:
@@ -303,7 +313,7 @@ def test_a_payment_that_fails_is_mailed_with_the_failed_orders(app, sandbox, sin
     configure(app, book_payments=True, payment_ledgers={"mollie": "1650", "stripe": "1999"})
     use(app, sink.port)
     with app.app_context():
-        result = jobs.run("sync")
+        result = jobs.run("sync", link=the_link())
         assert result.payments_failed == 2
         [mail] = mails(sink)
         payments = [line for line in mail["body"].splitlines() if "Payment not booked" in line]
@@ -332,3 +342,33 @@ def test_the_mails_give_their_times_in_dutch_time(app):
     )
     with app.test_request_context(), force_locale("nl"):
         assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer).body
+
+
+# --- two links --------------------------------------------------------------------------------
+
+
+def test_each_link_mails_its_own_failures_once_a_day(app, sandbox, sink):
+    """An alert is claimed per link: one link's mail of the day does not hold back the other's."""
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+    configure(app, first)
+    configure(app, second)
+    use(app, sink.port)
+    with app.app_context():
+        for link_id in (first, second):
+            result = jobs.run("sync", link=db.session.get(Link, link_id))
+            assert result.failed == DEMO_REFUSED
+        # The second link's orders fail again the same day: no second mail for it.
+        for rec in failed_records():
+            if rec.link_id == second:
+                records.make_due(rec)
+        assert jobs.run("sync", link=db.session.get(Link, second)).failed == DEMO_REFUSED
+        subject = f"pp2eb: {DEMO_REFUSED} orders could not be booked"
+        assert [m["subject"] for m in mails(sink)] == [subject, subject]
+        sent = db.session.execute(db.select(AlertSent.link_id, AlertSent.problem)).all()
+        assert sorted(sent) == [(first, "failures"), (second, "failures")]
+
+
+def the_link_named(name: str) -> int:
+    return links.pick(name).id

@@ -17,7 +17,7 @@ from pp2eb.sandbox.mail import Mailbox, MailSink
 from pp2eb.sandbox.wsgi import create_sandbox
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
 from tests.conftest import csrf_token, stored_text
-from tests.engine_helpers import configure
+from tests.engine_helpers import configure, the_link
 
 PASSWORD = "smtp-Geh31m-wachtw00rd"
 sink = pytest.fixture(sink_server)
@@ -142,7 +142,7 @@ def test_demo_mode_sends_to_the_sandbox_mailbox_without_settings(app, client, au
     app.config.update(DEMO=True, SANDBOX_SMTP_PORT=sink.port)
     configure(app)
     with app.app_context():
-        jobs.run("sync")
+        jobs.run("sync", link=the_link())
     [mail] = mails(sink)
     assert mail["to"] == [alert_settings.DEMO_RECIPIENT]
     sandbox_web = Client(create_sandbox(mailbox=sink.mailbox))

@@ -22,6 +22,7 @@ from tests.engine_helpers import (
     clients,
     configure,
     eb_state,
+    the_link,
 )
 
 
@@ -109,7 +110,12 @@ def test_orders_show(ready, runner, sandbox):
 
 def test_orders_show_gives_the_attempts_in_dutch_time(app, runner):
     with app.app_context():
-        rec = OrderRecord(order_id=7, state=OrderState.FAILED, reason="The VAT code is gone.")
+        rec = OrderRecord(
+            link_id=the_link().id,
+            order_id=7,
+            state=OrderState.FAILED,
+            reason="The VAT code is gone.",
+        )
         db.session.add(rec)
         db.session.flush()
         for at in (datetime(2026, 12, 31, 23, 30, 5), datetime(2027, 7, 1, 10, 5, 9)):
@@ -132,7 +138,7 @@ def test_settings_export_and_import_round_trip(ready, runner, sandbox, tmp_path)
     result = runner.invoke(args=["settings", "import", str(path)])
     assert result.exit_code == 0, result.output
     with ready.app_context():
-        assert shopsettings.load().shipping_ledger == "8020"
+        assert shopsettings.load(the_link()).shipping_ledger == "8020"
 
 
 def test_settings_import_names_every_problem(ready, runner, sandbox, tmp_path):
@@ -157,8 +163,8 @@ def test_a_file_without_the_rounding_ledger_imports_where_8090_does_not_exist(
 ):
     sandbox.control("eboekhouden", "POST", "config", json={"remove_ledgers": ["8090"]})
     with app.app_context():
-        connections.connect("plugandpay", PLUGANDPAY_KEY)
-        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+        connections.connect(the_link(), "plugandpay", PLUGANDPAY_KEY)
+        connections.connect(the_link(), "eboekhouden", EBOEKHOUDEN_TOKEN)
     # The file names none of the usual codes: those the administration has are taken.
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({k: v for k, v in SETTINGS.items() if k not in USUAL_CODES}))
@@ -167,7 +173,7 @@ def test_a_file_without_the_rounding_ledger_imports_where_8090_does_not_exist(
 
     assert result.exit_code == 0, result.output
     with app.app_context():
-        settings = shopsettings.load()
+        settings = shopsettings.load(the_link())
     assert (settings.debtor_ledger, settings.revenue_ledger) == ("1300", "8000")
     assert (settings.shipping_ledger, settings.rounding_ledger) == ("8050", None)
     synced = runner.invoke(args=["sync"])
@@ -255,6 +261,6 @@ def test_settings_export_and_import_carry_the_payment_settings(ready, runner, sa
     again = json.loads(runner.invoke(args=["settings", "export"]).output)
     assert {key: again[key] for key in data} == data
     with ready.app_context():
-        settings = shopsettings.load()
+        settings = shopsettings.load(the_link())
     assert settings.book_payments and settings.payment_fallback_ledger == "1100"
     assert settings.payment_ledgers == {"mollie": "1650", "stripe": "1660"}

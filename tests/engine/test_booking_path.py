@@ -22,7 +22,7 @@ from pp2eb.extensions import db
 from pp2eb.reports import records
 from pp2eb.runs import jobs
 from tests.engine.test_credits import START, _day, booked, put_orders, record
-from tests.engine_helpers import clients, configure
+from tests.engine_helpers import clients, configure, the_link
 from tests.mapping.test_order import build, item
 
 
@@ -48,11 +48,11 @@ BY_HAND = _order(9203, 2, number="2026-09203", email="handwerk@example.nl")
 def _dry_run(app, since: date, until: date) -> dict[int, Preview]:
     """The dry run as ``flask backfill --dry-run`` and the export page make it."""
     with app.app_context():
-        pp, eb = jobs.build_clients()
-        settings = jobs.load_settings()
+        pp, eb = jobs.build_clients(the_link())
+        settings = jobs.load_settings(the_link())
         with eb:
             orders = backfill_orders(pp, since, until)
-            items = dry_run(pp, eb, Store(db.session), settings, orders)
+            items = dry_run(pp, eb, Store(db.session, the_link().id), settings, orders)
             return {item.order_id: item for item in items}
 
 
@@ -65,7 +65,7 @@ def test_the_dry_run_shows_the_body_a_run_sends(app, runner, sandbox, insertion)
         for email in ("naamloos@example.nl", "zondernummer@example.nl"):
             eb.create_relation({"type": "P", "name": email, "emailAddress": email})
     with app.app_context():  # a person skipped an order pp2eb had seen
-        rec = Store(db.session).record(9203)
+        rec = Store(db.session, the_link().id).record(9203)
         db.session.add(rec)
         db.session.flush()
         records.skip(rec, "booked by hand", "owner")

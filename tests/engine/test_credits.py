@@ -27,7 +27,7 @@ from pp2eb.reports import records
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
-from tests.engine_helpers import clients, configure, eb_state
+from tests.engine_helpers import clients, configure, eb_state, the_link
 from tests.mapping.test_mapper import CREDITED, ORIGINAL, REF, map_raw
 from tests.mapping.test_order import build, item
 
@@ -265,14 +265,14 @@ def test_credit_waits_while_its_original_failed_and_goes_alone_once_skipped_by_h
     assert booked(sandbox, "2026-09132") is None
     # The owner booked the original by hand and says so; the credit invoice then goes alone.
     with shop.app_context():
-        records.skip(records.find(9131), "booked by hand in e-Boekhouden", "owner")
-        records.make_due(records.find(9132))
+        records.skip(records.find(the_link(), 9131), "booked by hand in e-Boekhouden", "owner")
+        records.make_due(records.find(the_link(), 9132))
     again = runner.invoke(args=["sync"])
     assert again.exit_code == 0, again.output
     assert Decimal(str(booked(sandbox, "2026-09132")["totalIncl"])) == Decimal("-121.00")
     assert booked(sandbox, "2026-09131") is None
     with shop.app_context():
-        attempts = records.attempts(records.find(9132))
+        attempts = records.attempts(records.find(the_link(), 9132))
         assert attempts[-1].message == (
             "Booked on its own: its original, order 9131 (invoice 2026-09131), was skipped by "
             "hand (booked outside pp2eb)."
@@ -290,7 +290,7 @@ def test_an_unpaid_original_credited_later_is_looked_at_again_and_booked_first(
     shop, runner, sandbox
 ):
     with shop.app_context():
-        shopsettings.save_draft({"orders": "paid"})
+        shopsettings.save_draft(the_link(), {"orders": "paid"})
     # The second sync lists only the credit invoice (of the last two days), not the original.
     original, credit = original_and_credit(9151, 1, 9, **MARIT)
     unpaid = {

@@ -20,7 +20,14 @@ from pp2eb.sandbox.wsgi import create_sandbox
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import QuietHandler, Sandbox
-from tests.engine_helpers import assert_exactly_once, booked_numbers, clients, configure, store
+from tests.engine_helpers import (
+    assert_exactly_once,
+    booked_numbers,
+    clients,
+    configure,
+    store,
+    the_link,
+)
 
 N_ORDERS = 500
 
@@ -47,7 +54,13 @@ def run(sandbox, sleep=None, clock=None, **kwargs):
     extra = {"clock": clock} if clock else {}
     with eb:
         return run_once(
-            pp, eb, store(), shopsettings.load(), sleep=sleep or (lambda s: None), **extra, **kwargs
+            pp,
+            eb,
+            store(),
+            shopsettings.load(the_link()),
+            sleep=sleep or (lambda s: None),
+            **extra,
+            **kwargs,
         )
 
 
@@ -172,7 +185,7 @@ def test_api_down_mid_run_then_back(ready, tmp_path):
 
     orders = list(pp.iter_orders())
     with eb:
-        down = run_once(StopAfter(), eb, store(), shopsettings.load())
+        down = run_once(StopAfter(), eb, store(), shopsettings.load(the_link()))
     assert down.status == RunStatus.ABORTED
     assert "could not be reached" in down.message
     assert 0 < down.booked < 15 + 1
@@ -187,7 +200,7 @@ def test_api_down_mid_run_then_back(ready, tmp_path):
         later = utcnow() + timedelta(hours=1)
         pp, eb = clients(own)
         with eb:
-            back = run_once(pp, eb, store(), shopsettings.load(), clock=lambda: later)
+            back = run_once(pp, eb, store(), shopsettings.load(the_link()), clock=lambda: later)
         assert back.status == RunStatus.FINISHED, back.message
         assert_exactly_once(own, booked_count())
         assert booked_count() == down.booked + back.booked
@@ -231,7 +244,7 @@ def test_new_orders_arriving_while_a_run_pages_are_all_booked(ready, sandbox):
                 yield order
 
     with eb:
-        result = run_once(AddWhilePaging(), eb, store(), shopsettings.load())
+        result = run_once(AddWhilePaging(), eb, store(), shopsettings.load(the_link()))
     assert result.status == RunStatus.FINISHED
     numbers = booked_numbers(sandbox)
     assert all(f"2026-{i}" in numbers for i in added), added

@@ -14,7 +14,7 @@ from pp2eb.extensions import db
 from pp2eb.models import Attempt, OrderRecord, utcnow
 from pp2eb.setup import connections, shopsettings
 from tests.conftest import csrf_token
-from tests.engine_helpers import clients, configure, eb_state, store
+from tests.engine_helpers import clients, configure, eb_state, store, the_link
 from tests.web.test_dashboard import wait_for_background
 
 MOLLIE_ID, STRIPE_ID, DEBTORS_ID = 22206430, 22206431, 22206400
@@ -33,7 +33,7 @@ def run(sandbox, clock=None, timeout=5.0, **kwargs):
     extra = {"clock": clock} if clock else {}
     with eb:
         return run_once(
-            pp, eb, store(), shopsettings.load(), sleep=lambda s: None, **extra, **kwargs
+            pp, eb, store(), shopsettings.load(the_link()), sleep=lambda s: None, **extra, **kwargs
         )
 
 
@@ -113,7 +113,7 @@ def test_a_whole_sync_pays_each_paid_order_once(ready, sandbox):
 def test_payments_off_cost_no_call_and_no_write(app, sandbox, monkeypatch):
     configure(app)  # the default: payments off
     with app.app_context():  # known, so no earlier booking is listed to learn it
-        connections.set_vat_rounding("total")
+        connections.set_vat_rounding(the_link(), "total")
     listed: list[dict] = []
     pp, eb = clients(sandbox)
     original = pp.iter_orders
@@ -125,10 +125,10 @@ def test_payments_off_cost_no_call_and_no_write(app, sandbox, monkeypatch):
     monkeypatch.setattr(pp, "iter_orders", iter_orders)
     sandbox.control("eboekhouden", "DELETE", "stats")
     with app.app_context(), eb:
-        first = run_once(pp, eb, store(), shopsettings.load())
+        first = run_once(pp, eb, store(), shopsettings.load(the_link()))
         calls = stats(sandbox)
         sandbox.control("eboekhouden", "DELETE", "stats")
-        run_once(pp, eb, store(), shopsettings.load())
+        run_once(pp, eb, store(), shopsettings.load(the_link()))
         second = stats(sandbox)
         states = db.session.execute(db.select(OrderRecord.payment_state)).scalars().all()
     # One write per booked order, no look-up of a payment, and nothing at all the second time.
@@ -172,7 +172,7 @@ def test_an_unconfirmed_payment_write_is_looked_up_not_written_twice(app, sandbo
     configure(app)
     with app.app_context():
         run(sandbox, order_ids=[1])  # booked while payments were off
-        shopsettings.save_draft(ON)
+        shopsettings.save_draft(the_link(), ON)
         faults(sandbox, {"path": "/v1/mutation", "method": "POST", "times": 1, **fault})
         result = run(sandbox, order_ids=[1], timeout=0.4, clock=later(1))
         rec = record(1)
@@ -185,7 +185,7 @@ def test_a_payment_left_unconfirmed_is_looked_up_in_a_later_run(app, sandbox):
     configure(app)
     with app.app_context():
         run(sandbox)  # everything booked while payments were off
-        shopsettings.save_draft(ON)
+        shopsettings.save_draft(the_link(), ON)
         # The write succeeds but its answer is lost, and so are the look-ups after it.
         faults(
             sandbox,
@@ -217,7 +217,7 @@ def test_a_crash_between_intent_and_confirmation_never_books_twice(app, sandbox,
     configure(app, **(ON if written else {}))
     with app.app_context():
         run(sandbox, order_ids=[1])  # with payments on: booked and paid; off: booked only
-        shopsettings.save_draft(ON)
+        shopsettings.save_draft(the_link(), ON)
         rec = record(1)
         # As a kill -9 after the intent was committed leaves it: "booking", nothing confirmed.
         rec.payment_state, rec.payment_mutation_id, rec.payment_booked_at = "booking", None, None
@@ -331,7 +331,7 @@ def test_retry_on_the_order_page_retries_a_failed_payment(app, sandbox, client, 
     html = client.get("/orders/1").get_data(as_text=True)
     assert "Retry the payment now" in html and "The clearing ledger 1999 does not exist" in html
     with app.app_context():
-        shopsettings.save_draft({"payment_ledgers": {"mollie": "1650"}})
+        shopsettings.save_draft(the_link(), {"payment_ledgers": {"mollie": "1650"}})
     token = csrf_token(client, "/orders/1")
     response = client.post("/orders/1/retry", data={"csrf_token": token})
     wait_for_background(app)
@@ -358,8 +358,8 @@ def test_exporting_a_range_again_books_the_payments_of_its_booked_orders(app, sa
     configure(app)
     with app.app_context():
         first = run(sandbox)  # booked while payments were off
-        shopsettings.save_draft(ON)
-        since = shopsettings.load().start_date
+        shopsettings.save_draft(the_link(), ON)
+        since = shopsettings.load(the_link()).start_date
         again = run(sandbox, kind="backfill", since=since, clock=later(1))
         assert again.booked == 0 and again.already_booked == first.booked
         paid = (

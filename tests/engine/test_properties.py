@@ -35,7 +35,7 @@ from pp2eb.sandbox.plugandpay.store import BASE_KEYS
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState
 from tests.conftest import AuthActions, csrf_token
-from tests.engine_helpers import clients, configure, eb_state, store
+from tests.engine_helpers import clients, configure, eb_state, store, the_link
 from tests.mapping.test_mapper import ORIGINAL, REF, SETTINGS, consistent_orders
 
 DELETE = object()
@@ -258,7 +258,9 @@ def test_a_sync_over_mangled_orders_never_crashes(syncing, sandbox, data, twice)
     sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps(batch), params=off)
     pp, eb = clients(sandbox)
     with eb:
-        result = run_once(TwiceOver(pp) if twice else pp, eb, store(), shopsettings.load())
+        result = run_once(
+            TwiceOver(pp) if twice else pp, eb, store(), shopsettings.load(the_link())
+        )
     assert result.status == "finished", result.message
     mutations = {m["id"]: m for m in eb_state(sandbox)["mutations"]}
     for raw in batch:
@@ -442,12 +444,12 @@ def test_every_form_refuses_garbage_with_an_error_never_a_500(owner, url, data):
     assert page.names, f"no form fields found on {url}"
     junk = garbage.filter(lambda v: not is_valid_somewhere(v, page.choices))
     form = {name: data.draw(junk, label=name) for name in sorted(page.names)}
-    draft, credentials = shopsettings.load_draft(), _credentials()
+    draft, credentials = shopsettings.load_draft(the_link()), _credentials()
     resp = client.post(url, data={**form, "csrf_token": csrf_token(client, url)})
     assert resp.status_code == 200, resp.status_code
     html = resp.get_data(as_text=True)
     assert 'class="error"' in html or 'class="flash error"' in html
-    assert shopsettings.load_draft() == draft and _credentials() == credentials
+    assert shopsettings.load_draft(the_link()) == draft and _credentials() == credentials
 
 
 def _credentials():

@@ -20,6 +20,7 @@ from tests.engine_helpers import (
     configure,
     demo_order,
     store,
+    the_link,
 )
 
 
@@ -33,7 +34,7 @@ def ready(app, sandbox):
 def run(sandbox):
     pp, eb = clients(sandbox)
     with eb:
-        return run_once(pp, eb, store(), shopsettings.load(), sleep=lambda s: None)
+        return run_once(pp, eb, store(), shopsettings.load(the_link()), sleep=lambda s: None)
 
 
 def record(order_id: int) -> OrderRecord:

@@ -21,6 +21,7 @@ from tests.engine_helpers import (
     configure,
     eb_state,
     store,
+    the_link,
 )
 
 
@@ -38,7 +39,7 @@ def run(sandbox, kind="sync", sleep=None, **kwargs):
             pp,
             eb,
             store(),
-            shopsettings.load(),
+            shopsettings.load(the_link()),
             kind=kind,
             sleep=sleep or (lambda s: None),
             **kwargs,
@@ -59,7 +60,7 @@ def test_books_every_order_once_and_a_rerun_books_nothing(ready, sandbox):
     assert all("OSS" in f.reason for f in first.failures)
     assert first.booked == len(records(OrderState.BOOKED)) > 40
     assert_exactly_once(sandbox, first.booked)
-    settings = shopsettings.load()
+    settings = shopsettings.load(the_link())
     second = run(sandbox, kind="backfill", since=settings.start_date)
     assert (second.booked, second.already_booked) == (0, first.booked)
     assert_exactly_once(sandbox, first.booked)
@@ -228,7 +229,7 @@ def test_expired_session_mid_run_makes_one_new_session(ready, sandbox):
     pp, eb = clients(sandbox)
     pp = ExpireAfter(pp, 10, lambda: sandbox.control("eboekhouden", "POST", "expire-sessions"))
     with eb:
-        result = run_once(pp, eb, store(), shopsettings.load())
+        result = run_once(pp, eb, store(), shopsettings.load(the_link()))
     assert result.status == RunStatus.FINISHED
     assert eb.session_count == 2
     assert_exactly_once(sandbox, result.booked)
@@ -240,7 +241,7 @@ def test_revoked_token_stops_the_run_without_failing_orders(ready, sandbox):
         "eboekhouden", "POST", "config", json={"revoke_api_token": "eb-sandbox-token"}
     )
     with eb:
-        result = run_once(ExpireAfter(pp, 10, revoke), eb, store(), shopsettings.load())
+        result = run_once(ExpireAfter(pp, 10, revoke), eb, store(), shopsettings.load(the_link()))
     assert result.status == RunStatus.ABORTED
     assert "Connect e-Boekhouden.nl again with a new API token" in result.message
     assert result.booked == len(booked_numbers(sandbox)) <= 10
@@ -342,7 +343,7 @@ def test_sales_invoices_are_booked_once_with_the_template(app, sandbox):
         assert {i["templateId"] for i in state["invoices"]} == {752296}
         # Each invoice made its booking too (mutation.ledgerId), once.
         assert_exactly_once(sandbox, first.booked)
-        again = run(sandbox, kind="backfill", since=shopsettings.load().start_date)
+        again = run(sandbox, kind="backfill", since=shopsettings.load(the_link()).start_date)
         assert (again.booked, again.already_booked) == (0, first.booked)
 
 
@@ -441,7 +442,7 @@ def test_unset_optional_ledgers_fail_only_the_orders_that_need_them(app, sandbox
 
         add_ledger(sandbox, "8055", "Verzendkosten")
         add_ledger(sandbox, "8095", "Afrondingsverschillen")
-        shopsettings.save_draft({"shipping_ledger": "8055", "rounding_ledger": "8095"})
+        shopsettings.save_draft(the_link(), {"shipping_ledger": "8055", "rounding_ledger": "8095"})
         retried = run(sandbox, order_ids=list(needing))
         assert (retried.booked, retried.failed) == (len(needing), 0), retried.failures
         assert_exactly_once(sandbox, first.booked + len(needing))

@@ -24,7 +24,7 @@ from pp2eb.sandbox.plugandpay.order_builder import LineSpec, Rate, build_money
 from pp2eb.setup import connections, shopsettings
 from tests.clock import DEMO_TODAY, START_DATE
 from tests.conftest import csrf_token
-from tests.engine_helpers import add_order, clients, configure, demo_order, eb_state
+from tests.engine_helpers import add_order, clients, configure, demo_order, eb_state, the_link
 
 NL21 = Rate(57, "NL", Decimal("21"))
 # Plug&Pay's VAT per line is 12.75 + 0.73 + 4.84 = 18.32, and e-Boekhouden's per row too; over
@@ -72,7 +72,7 @@ def vat(mutation: dict) -> dict[str, Decimal]:
 
 def credential(app) -> Credential:
     with app.app_context():
-        return connections.get_credential(Credential.EBOEKHOUDEN)
+        return connections.get_credential(the_link(), Credential.EBOEKHOUDEN)
 
 
 def record(app, order_id: int = ORDER) -> OrderRecord:
@@ -179,7 +179,7 @@ def test_a_wrong_rounding_set_by_hand_flags_the_booked_order(
 def forget_rounding(app) -> None:
     """The connection as the upgrade (0007_rounding_mode) leaves one made before it."""
     with app.app_context():
-        stored = connections.get_credential(Credential.EBOEKHOUDEN)
+        stored = connections.get_credential(the_link(), Credential.EBOEKHOUDEN)
         stored.vat_rounding = stored.vat_rounding_by = stored.vat_rounding_from = None
         db.session.commit()
 
@@ -202,7 +202,7 @@ def test_an_install_from_before_exports_imports_and_books_domestic_orders_as_bef
     payload = to_invoice_payload if insertion == "invoice" else to_mutation_payload
     pp, eb = clients(sandbox)
     with app.app_context(), eb:
-        ref, settings = fetch_reference(eb, pp), shopsettings.load()
+        ref, settings = fetch_reference(eb, pp), shopsettings.load(the_link())
         booked = db.session.execute(db.select(OrderRecord).filter_by(state="booked")).scalars()
         domestic = 0
         for rec in booked:

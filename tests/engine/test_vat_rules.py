@@ -15,7 +15,7 @@ from pp2eb.models import OrderRecord
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
-from tests.engine_helpers import configure, eb_state
+from tests.engine_helpers import configure, eb_state, the_link
 from tests.mapping.test_order import build, changed, item
 
 BEFORE = Path(__file__).parents[1] / "fixtures" / "vatrules" / "before.json"
@@ -110,7 +110,7 @@ def shop(app, sandbox, auth):
 @pytest.mark.parametrize("insertion", INSERTIONS)
 def test_goods_and_services_get_their_own_codes(shop, runner, sandbox, client, insertion):
     with shop.app_context():
-        shopsettings.save_draft({"insertion": insertion})
+        shopsettings.save_draft(the_link(), {"insertion": insertion})
     company = [book("BE:0"), course("BE:0")]
     post(
         sandbox,
@@ -190,7 +190,7 @@ def test_dutch_vat_abroad_is_refused_with_both_ways_out(shop, runner, sandbox):
 @pytest.mark.parametrize("insertion", INSERTIONS)
 def test_dutch_vat_products_keep_their_dutch_code_abroad(shop, runner, sandbox, client, insertion):
     with shop.app_context():
-        shopsettings.save_draft({"insertion": insertion, "dutch_vat_products": ["6"]})
+        shopsettings.save_draft(the_link(), {"insertion": insertion, "dutch_vat_products": ["6"]})
     coaching = course("NL:21", "121.00", product=COACHING)
     post(
         sandbox,
@@ -250,7 +250,7 @@ def test_an_install_from_before_imports_its_export_and_books_dutch_orders_as_bef
     old = before["settings"]
     configure(app)
     with app.app_context():
-        shopsettings.save_draft(old)  # what that install has stored
+        shopsettings.save_draft(the_link(), old)  # what that install has stored
     # Its export names the new VAT rows, each with the code of the old row it replaces.
     exported = json.loads(runner.invoke(args=["settings", "export"]).output)
     assert exported["vat_map"] == {
@@ -283,7 +283,7 @@ def test_an_install_from_before_imports_its_export_and_books_dutch_orders_as_bef
     assert json.loads(runner.invoke(args=["settings", "export"]).output) == exported
 
     with app.app_context():
-        shopsettings.save_draft({"insertion": insertion})
+        shopsettings.save_draft(the_link(), {"insertion": insertion})
     # The old sandbox wrote these orders off the documented contract (a shipping `tax` object,
     # no `amount_with_tax` on tax objects); pp2eb still reads that shape, so replay them as is.
     orders = before["orders"]

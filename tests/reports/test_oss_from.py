@@ -27,7 +27,7 @@ from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine.test_credits import booked, customer, put_orders
-from tests.engine_helpers import configure, eb_state
+from tests.engine_helpers import configure, eb_state, the_link
 from tests.mapping.test_mapper import CREDITED, REF, SETTINGS, consistent_orders, map_raw
 from tests.mapping.test_order import build, item
 from tests.reports.test_oss_watch import order_data
@@ -162,6 +162,7 @@ def _stored(app, *data: dict) -> None:
         for d in data:
             db.session.add(
                 OrderRecord(
+                    link_id=the_link().id,
                     order_id=d["id"],
                     state=OrderState.BOOKED,
                     invoice_number=d["invoice_number"],
@@ -175,7 +176,9 @@ def _stored(app, *data: dict) -> None:
 def test_the_card_and_the_oss_step_suggest_the_date(app, client, auth, sandbox):
     connect(app, "plugandpay", "eboekhouden")
     with app.app_context():
-        shopsettings.save_draft({"oss": "home_country", "start_date": "2026-01-01", **REQUIRED})
+        shopsettings.save_draft(
+            the_link(), {"oss": "home_country", "start_date": "2026-01-01", **REQUIRED}
+        )
     _stored(
         app,
         order_data("9000.00", "DE", when="2026-05-01", order_id=1),
@@ -188,13 +191,13 @@ def test_the_card_and_the_oss_step_suggest_the_date(app, client, auth, sandbox):
     assert 'name="oss_from" type="date" value="2026-06-15"' in html.get_data(as_text=True)
     post(client, "oss", {"oss": "oss", "oss_DE": "1641", "oss_from": "2026-06-15"})
     with app.app_context():
-        settings = shopsettings.load()
+        settings = shopsettings.load(the_link())
     assert (settings.oss, settings.oss_from) == ("oss", date(2026, 6, 15))
     assert 'id="oss-from-hint"' not in client.get("/").get_data(as_text=True)
     # Emptied, OSS applies always again.
     post(client, "oss", {"oss": "oss", "oss_DE": "1641", "oss_from": ""})
     with app.app_context():
-        assert shopsettings.load().oss_from is None
+        assert shopsettings.load(the_link()).oss_from is None
 
 
 # --- the whole path --------------------------------------------------------------------------
@@ -359,7 +362,7 @@ def test_an_export_from_before_oss_from_imports_unchanged(app, runner, sandbox, 
     assert new_map["outside_eu_goods"] == new_map["outside_eu_services"] == old_map["outside_eu"]
     assert again["oss_from"] is None  # empty: OSS applies always, as before
     with app.app_context():
-        assert shopsettings.load().oss_from is None
+        assert shopsettings.load(the_link()).oss_from is None
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,7 +18,7 @@ from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY
-from tests.engine_helpers import configure
+from tests.engine_helpers import configure, the_link
 from tests.web.test_dashboard import sync_now
 
 D = Decimal
@@ -130,11 +130,12 @@ def test_the_hint_is_for_home_country_vat_after_the_threshold_only():
 
 def _store(app, *data: dict, oss: str = "home_country") -> None:
     with app.app_context():
-        shopsettings.save_draft({"oss": oss})
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED))
+        shopsettings.save_draft(the_link(), {"oss": oss})
+        db.session.add(SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED))
         for d in data:
             db.session.add(
                 OrderRecord(
+                    link_id=the_link().id,
                     order_id=d["id"],
                     state=OrderState.BOOKED,
                     invoice_number=d["invoice_number"],
@@ -199,6 +200,6 @@ def test_after_a_sync_the_watch_counts_the_sandbox_eu_consumer_sales(app, sandbo
         if live_final and consumer and eu_abroad and raw["invoice_date"][:4] == str(year):
             expected += D(str(raw["amount"]))
     with app.app_context():
-        result = oss_watch.current(DEMO_TODAY)
+        result = oss_watch.current(the_link(), DEMO_TODAY)
     assert result.total == expected > 0
     assert len(result.per_country) >= 2 and "NL" not in result.per_country

@@ -11,7 +11,7 @@ from pp2eb.models import SyncRun, utcnow
 from pp2eb.runs import scheduler
 from pp2eb.setup import appstate
 from pp2eb.states import RunStatus
-from tests.engine_helpers import configure
+from tests.engine_helpers import configure, the_link
 
 
 def test_not_started_under_testing(app):
@@ -54,15 +54,17 @@ def test_tick_syncs_when_due_and_waits_for_the_interval(app, sandbox):
     assert scheduler.tick(app) == "not due"
     with app.app_context():
         run = db.session.execute(db.select(SyncRun)).scalar_one()
-        next_run = scheduler.next_run_at()
+        next_run = scheduler.next_run_at(the_link())
         assert next_run == run.started_at + timedelta(minutes=30)
         # Half an hour later it is due again.
-        assert scheduler.next_run_at(utcnow() + timedelta(hours=1)) <= utcnow() + timedelta(hours=1)
+        assert scheduler.next_run_at(
+            the_link(), utcnow() + timedelta(hours=1)
+        ) <= utcnow() + timedelta(hours=1)
 
 
 def test_paused_schedule_does_not_sync(app, sandbox):
     configure(app)
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, True)
-        assert scheduler.next_run_at() is None
+        appstate.put(the_link(), appstate.SCHEDULE_PAUSED, True)
+        assert scheduler.next_run_at(the_link()) is None
     assert scheduler.tick(app) == "not due"

@@ -18,7 +18,7 @@ from pp2eb.runs import webhooks as runs
 from pp2eb.setup import appstate
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import stored_text
-from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store
+from tests.engine_helpers import assert_exactly_once, booked_numbers, configure, store, the_link
 
 PAID_ORDER = 1  # a paid, final, live demo order
 
@@ -65,13 +65,17 @@ def record(app, order_id: int) -> OrderRecord | None:
 
 def pause(app, paused: bool = True) -> None:
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, paused)
+        appstate.put(the_link(), appstate.SCHEDULE_PAUSED, paused)
 
 
 def sync_not_due(app) -> None:
     """A scheduled sync just ran, so a tick only drains the webhook queue."""
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=utcnow()
+            )
+        )
         db.session.commit()
 
 
@@ -274,7 +278,7 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
     assert queue(app) == [987]
     with app.app_context():
         store().run_log.release_lease(other)
-        background.start("sync").join(timeout=60)
+        background.start("sync", the_link()).join(timeout=60)
     drained(app)
     assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []
     assert record(app, 987).state == OrderState.SKIPPED
@@ -289,7 +293,7 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
     drained(app)
     assert run_kinds(app) == ["webhook"]
     with app.app_context():
-        assert db.session.get(WebhookQueue, PAID_ORDER).attempts == 1
+        assert db.session.get(WebhookQueue, (the_link().id, PAID_ORDER)).attempts == 1
     # In the cool-down after a stopped run a webhook starts no run; the tick still drains.
     assert hook(client, secret, event(order_id=2)).status_code == 202
     assert runs.kick(app) is False

@@ -7,6 +7,7 @@ from pp2eb.models import Credential, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.states import RunStatus
 from tests.conftest import csrf_token
+from tests.engine_helpers import the_link
 
 PAGES = {
     "plugandpay": ("api_key", PLUGANDPAY_KEY),
@@ -230,7 +231,7 @@ def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
     app.extensions["pp2eb_vault"] = crypto.Vault(Fernet.generate_key())  # the key file replaced
 
     with app.app_context(), pytest.raises(jobs.NotReady, match="Connect Plug&Pay again"):
-        jobs.build_clients()
+        jobs.build_clients(the_link())
     result = runner.invoke(args=["sync"])
     assert result.exit_code == 1
     assert "cannot be read with this install's encryption key" in result.output
@@ -243,7 +244,11 @@ def test_lost_encryption_key_asks_to_connect_again(app, logged_in, runner):
     assert "/connect/eboekhouden" in text
 
     with app.app_context():
-        db.session.add(SyncRun(kind="sync", status=RunStatus.FINISHED, started_at=utcnow()))
+        db.session.add(
+            SyncRun(
+                link_id=the_link().id, kind="sync", status=RunStatus.FINISHED, started_at=utcnow()
+            )
+        )
         db.session.commit()
     page = logged_in.get("/").get_data(as_text=True)
     assert page.count("Connect again") == 2

@@ -11,7 +11,7 @@ from pp2eb.models import Attempt, Credential, OrderRecord, SyncRun
 from pp2eb.setup import lookups
 from pp2eb.states import OrderState, RunStatus
 from tests.conftest import csrf_token
-from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure
+from tests.engine_helpers import DEMO_REFUSED, SETTINGS, assert_exactly_once, configure, the_link
 
 
 @pytest.fixture
@@ -151,7 +151,9 @@ def test_skip_with_a_reason_sticks_and_retry_undoes_it(app, ready, sandbox):
         from pp2eb.runs import jobs
 
         jobs.run(
-            "backfill", since=__import__("datetime").date.fromisoformat(SETTINGS["start_date"])
+            "backfill",
+            link=the_link(),
+            since=__import__("datetime").date.fromisoformat(SETTINGS["start_date"]),
         )
         rec = db.session.execute(db.select(OrderRecord).filter_by(order_id=31)).scalar_one()
         assert rec.state == OrderState.SKIPPED
@@ -222,6 +224,7 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
     with app.app_context():
         db.session.add(
             SyncRun(
+                link_id=the_link().id,
                 kind="sync",
                 status=RunStatus.FINISHED,
                 booked=1,
@@ -230,12 +233,14 @@ def test_every_time_a_person_reads_is_dutch_time(app, ready):
             )
         )
         failed = OrderRecord(
+            link_id=the_link().id,
             order_id=7,
             state=OrderState.FAILED,
             reason="The VAT code is gone.",
             next_attempt_at=datetime(2026, 7, 1, 10, 5),
         )
         booked = OrderRecord(
+            link_id=the_link().id,
             order_id=8,
             state=OrderState.BOOKED,
             payment_state="booked",

@@ -11,6 +11,7 @@ import pytest
 from pp2eb.mapping.booking import Template
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections, lookups, shopsettings
+from tests.engine_helpers import the_link
 
 HX = {"HX-Request": "true"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +27,8 @@ def fresh_lookups():
 @pytest.fixture
 def owner(app, client, auth, sandbox):
     with app.app_context():
-        connections.connect("plugandpay", PLUGANDPAY_KEY)
-        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+        connections.connect(the_link(), "plugandpay", PLUGANDPAY_KEY)
+        connections.connect(the_link(), "eboekhouden", EBOEKHOUDEN_TOKEN)
     auth.login()
     return client
 
@@ -143,7 +144,7 @@ def test_ledger_options_show_code_and_description(owner):
 
 def test_oss_rows_offer_balance_ledgers_for_every_other_eu_country(app, owner):
     with app.app_context():
-        shopsettings.save_draft({"oss_ledgers": {"DE": "1641"}})
+        shopsettings.save_draft(the_link(), {"oss_ledgers": {"DE": "1641"}})
     html = get(owner, "/htmx/oss-ledgers?oss=oss")
     selects = re.findall(r'<select id="oss_([A-Z]{2})"', html)
     assert len(selects) == 26 and "NL" not in selects and "BE" in selects and "SE" in selects
@@ -171,11 +172,13 @@ def test_sales_invoice_reveals_the_template_dropdown(owner):
 
 
 def test_no_template_gives_the_factuursjabloon_hint(owner, monkeypatch):
-    monkeypatch.setattr(lookups, "invoice_templates", lambda fresh=False: [])
+    monkeypatch.setattr(lookups, "invoice_templates", lambda link, fresh=False: [])
     html = get(owner, "/htmx/invoice-template?insertion=invoice")
     assert "There is no invoice template in e-Boekhouden.nl yet." in html
     assert "factuursjabloon" in html and "<select" not in html
-    monkeypatch.setattr(lookups, "invoice_templates", lambda fresh=False: [Template(1, "Shop")])
+    monkeypatch.setattr(
+        lookups, "invoice_templates", lambda link, fresh=False: [Template(1, "Shop")]
+    )
     assert "There is no invoice template" not in get(
         owner, "/htmx/invoice-template?insertion=invoice"
     )
@@ -274,7 +277,7 @@ def test_reconnecting_another_account_does_not_show_the_old_lists(app, owner, sa
     sandbox.control("eboekhouden", "DELETE", "stats")
     get(owner, "/htmx/ledgers/debtor_ledger")
     with app.app_context():
-        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+        connections.connect(the_link(), "eboekhouden", EBOEKHOUDEN_TOKEN)
     get(owner, "/htmx/ledgers/debtor_ledger")
     # connect() reads the ledgers once itself to check the token; the fragment once more.
     assert stats(sandbox, "eboekhouden")["GET /v1/ledger"] == 3

@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections, lookups
 from tests.conftest import csrf_token
+from tests.engine_helpers import the_link
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "pp2eb" / "translations" / "nl" / "LC_MESSAGES"
@@ -110,7 +111,7 @@ def test_header_switch_works_without_javascript_and_is_remembered(client):
 def test_wizard_and_its_error_explanations_in_dutch(app, client, auth, sandbox):
     lookups.clear()
     with app.app_context():
-        connections.connect("eboekhouden", EBOEKHOUDEN_TOKEN)
+        connections.connect(the_link(), "eboekhouden", EBOEKHOUDEN_TOKEN)
     auth.login()
     client.get("/?lang=nl")
     html = client.get("/setup/debtor").get_data(as_text=True)

@@ -3,6 +3,7 @@ sandbox; and end to end, the sandbox calling the app served on a loopback port."
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -13,12 +14,12 @@ from werkzeug.serving import make_server
 
 from pp2eb import jsonutil
 from pp2eb.extensions import db
-from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.models import AppState, OrderRecord, SyncRun
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import appstate
 from pp2eb.states import OrderState
 from tests.conftest import CSRF_INPUT, QuietHandler, csrf_token
-from tests.engine_helpers import assert_exactly_once, clients, configure
+from tests.engine_helpers import assert_exactly_once, clients, configure, the_link
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_a_new_secret_moves_the_rule_and_the_old_address_stops(app, ready, sandb
     (rule,) = sandbox_rules(sandbox)
     assert rule["action_data"]["hook_url"].endswith(f"/hooks/plugandpay/{new}")
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, True)
+        appstate.put(the_link(), appstate.SCHEDULE_PAUSED, True)
     payload = {
         "event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 4}
     }
@@ -152,14 +153,16 @@ def test_public_url_is_the_address_registered_and_a_moved_rule_is_shown(app, rea
 def test_the_last_webhook_and_the_waiting_orders_are_shown(app, ready, sandbox):
     assert "No webhook received yet." in card(ready)
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, True)
+        appstate.put(the_link(), appstate.SCHEDULE_PAUSED, True)
     payload = {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 12}
     app.test_client().post(f"/hooks/plugandpay/{secret(app)}", json=payload)
     html = card(ready)
     assert re.search(r"Last webhook: \d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T,", html)
     assert 'href="/orders/12"' in html and "1 order waiting to be booked" in html
     with app.app_context():  # a webhook taken at a known moment, kept in UTC
-        appstate.put(inbox.LAST, {"at": "2026-07-01T10:05:09", "order_id": 12})
+        row = db.session.get(AppState, inbox.LAST)  # install-wide, not a link's
+        row.value = json.dumps({"at": "2026-07-01T10:05:09", "order_id": 12})
+        db.session.commit()
     html = card(ready)
     assert "Last webhook: 01-07-2026 12:05:09 CEST," in html and "UTC" not in html
 

@@ -35,7 +35,7 @@ from tests.conftest import (
     csrf_token,
     stored_text,
 )
-from tests.engine_helpers import SETTINGS, clients, configure
+from tests.engine_helpers import SETTINGS, clients, configure, the_link
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -119,7 +119,9 @@ def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbo
 
     configure(app)
     with app.app_context():
-        appstate.put(appstate.SCHEDULE_PAUSED, True)  # keeps the order queued, to look at
+        appstate.put(
+            the_link(), appstate.SCHEDULE_PAUSED, True
+        )  # keeps the order queued, to look at
         secret = inbox.secret()
     client = app.test_client()
     payload = {
@@ -130,7 +132,7 @@ def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbo
     right = client.post(f"/hooks/plugandpay/{secret}", json=payload)
     assert right.status_code == 202 and right.get_json() == {"queued": 3}
     with app.app_context():
-        assert inbox.queued(10) == [3]
+        assert inbox.queued(the_link(), 10) == [3]
     # Every other POST still needs its token.
     assert client.post("/auth/login", data={"username": "owner"}).status_code == 400
 
@@ -152,9 +154,9 @@ def test_every_post_is_refused_without_a_csrf_token(app, client, sandbox):
     # Nothing happened: still logged in, both accounts still connected, schedule not paused.
     assert client.get("/orders").status_code == 200
     with app.app_context():
-        assert connections.get_credential(Credential.PLUGANDPAY) is not None
-        assert connections.get_credential(Credential.EBOEKHOUDEN) is not None
-        assert not appstate.get(appstate.SCHEDULE_PAUSED, False)
+        assert connections.get_credential(the_link(), Credential.PLUGANDPAY) is not None
+        assert connections.get_credential(the_link(), Credential.EBOEKHOUDEN) is not None
+        assert not appstate.get(the_link(), appstate.SCHEDULE_PAUSED, False)
 
 
 def test_htmx_posts_work_with_the_token_from_the_body(app, client):
@@ -162,7 +164,7 @@ def test_htmx_posts_work_with_the_token_from_the_body(app, client):
     headers = {"HX-Request": "true", "X-CSRFToken": body_token(client)}
     assert client.post("/schedule/pause", headers=headers).status_code == 302
     with app.app_context():
-        assert appstate.get(appstate.SCHEDULE_PAUSED) is True
+        assert appstate.get(the_link(), appstate.SCHEDULE_PAUSED) is True
 
 
 # --- log-in: hashes, the limit, cookies, logout -------------------------------------------
@@ -432,10 +434,10 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
         resp = client.post(f"/connect/{service}", data={field: secret, "csrf_token": token})
         assert secret not in resp.get_data(as_text=True)
     with app.app_context():
-        assert connections.get_credential("eboekhouden") is not None
+        assert connections.get_credential(the_link(), "eboekhouden") is not None
         from pp2eb.setup import shopsettings
 
-        shopsettings.save_draft(SETTINGS)
+        shopsettings.save_draft(the_link(), SETTINGS)
     # A sync through faults: a session error, a write that answered 500, a rate limit, a
     # Plug&Pay error; then the token is revoked and a second run stops on it.
     sandbox.control(
@@ -456,11 +458,11 @@ def test_secrets_never_appear_in_logs_pages_exports_or_the_database(
     )
     sandbox.control("plugandpay", "POST", "faults", json={"path": "/v2/products*", "status": 503})
     with app.app_context():
-        first = jobs.run("sync")
+        first = jobs.run("sync", link=the_link())
         assert first.booked > 40 and first.failed > 0
     # A new order, so that the next run needs e-Boekhouden, where the token is now revoked.
     with app.app_context():
-        pp, _eb = jobs.build_clients()
+        pp, _eb = jobs.build_clients(the_link())
         new = {**pp.get_order(1), "id": 9001, "invoice_number": "2026-09001"}
         new["invoice_date"] = dutchtime.today().isoformat()
     sandbox.control("plugandpay", "POST", "orders", json=new)
@@ -520,7 +522,7 @@ def test_customer_names_with_html_render_as_text_everywhere(app, client, sandbox
     # Off the contract on purpose (an amount that is a script): taken as it is.
     sandbox.control("plugandpay", "POST", "orders", json=evil, params={"contract": "off"})
     with app.app_context():
-        result = jobs.run("sync")
+        result = jobs.run("sync", link=the_link())
         assert result.booked > 40
         assert {f.order_id for f in result.failures} >= {9103}
     logged_in(client)

@@ -12,6 +12,7 @@ from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import connections, lookups, shopsettings
 from pp2eb.states import OrderState
 from pp2eb.web import wizard
+from tests.engine_helpers import the_link
 
 SLUGS = [step.slug for step in wizard.STEPS]
 
@@ -27,7 +28,7 @@ def connect(app, *services):
     with app.app_context():
         for service in services:
             secret = PLUGANDPAY_KEY if service == "plugandpay" else EBOEKHOUDEN_TOKEN
-            connections.connect(service, secret)
+            connections.connect(the_link(), service, secret)
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def post(client, slug, answer, **kwargs):
 
 def draft(app):
     with app.app_context():
-        return shopsettings.load_draft()
+        return shopsettings.load_draft(the_link())
 
 
 def next_url(app):
@@ -286,7 +287,7 @@ def _page_values(client) -> dict:
 def test_vat_step_of_a_draft_from_before_shows_its_old_code_in_both_rows(app, owner):
     with app.app_context():
         old = {"reverse_charge": "BI_EU_VERK_D", "outside_eu": "BU_EU_VERK"}
-        shopsettings.save_draft({"vat_map": {"NL:21": "HOOG_VERK_21", **old}})
+        shopsettings.save_draft(the_link(), {"vat_map": {"NL:21": "HOOG_VERK_21", **old}})
     html = owner.get("/setup/vat").get_data(as_text=True)
     selected = [_selected(html, f"vat_{key}") for key in FOUR_ROWS]
     assert selected == ["BI_EU_VERK_D", "BI_EU_VERK_D", "BU_EU_VERK", "BU_EU_VERK"]
@@ -360,7 +361,8 @@ def test_settings_from_elsewhere_count_as_done(app, owner):
     with app.app_context():
         # As ``flask settings import`` stores them: complete.
         shopsettings.save_draft(
-            {"start_date": "2026-01-01", "debtor_ledger": "1300", "revenue_ledger": "8000"}
+            the_link(),
+            {"start_date": "2026-01-01", "debtor_ledger": "1300", "revenue_ledger": "8000"},
         )
     assert next_url(app) is None
 
@@ -369,7 +371,7 @@ def test_a_problem_in_a_saved_step_makes_it_unfinished(app, owner):
     for slug, answer in ANSWERS.items():
         post(owner, slug, answer)
     with app.app_context():
-        shopsettings.save_draft({"debtor_ledger": ""})
+        shopsettings.save_draft(the_link(), {"debtor_ledger": ""})
     assert next_url(app) == "/setup/debtor"
 
 
@@ -383,7 +385,9 @@ def test_one_stop_shop_needs_at_least_one_country_ledger(app, owner):
 
 def test_payment_rows_offer_bank_ledgers_only(app, owner):
     with app.app_context():
-        shopsettings.save_draft({"payment_ledgers": {"mollie": "1650", "paypal": "1100"}})
+        shopsettings.save_draft(
+            the_link(), {"payment_ledgers": {"mollie": "1650", "paypal": "1100"}}
+        )
     html = owner.get("/htmx/payment-ledgers?book_payments=yes", headers={"HX-Request": "true"})
     html = html.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="payment-ledgers"')
@@ -434,7 +438,7 @@ def test_switched_on_after_bookings_payments_start_today(app, owner):
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
     assert 'name="payments_from" type="date" value=""' in html  # a new set-up: the start date
     with app.app_context():
-        db.session.add(OrderRecord(order_id=1, state=OrderState.BOOKED))
+        db.session.add(OrderRecord(link_id=the_link().id, order_id=1, state=OrderState.BOOKED))
         db.session.commit()
     before = dutchtime.today()
     html = owner.get("/htmx/payment-ledgers?book_payments=yes").get_data(as_text=True)
@@ -460,7 +464,7 @@ def test_saved_payments_show_their_ledgers_when_the_step_is_opened_again(app, ow
 )
 def test_a_saved_ledger_the_administration_lacks_is_pointed_out(app, owner, saved, url):
     with app.app_context():
-        shopsettings.save_draft(saved)
+        shopsettings.save_draft(the_link(), saved)
     html = owner.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Ledger 1399 is not in this list" in html
 
