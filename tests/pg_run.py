@@ -68,15 +68,32 @@ class Server:
 
     def start(self) -> None:
         self._run(
-            str(self.bin / "initdb"), "--pgdata", str(self.data), "--username", USER,
-            "--auth", "trust", "--encoding", "UTF8", "--locale", "C.UTF-8", "--no-sync",
-        )  # fmt: skip
+            str(self.bin / "initdb"),
+            "--pgdata",
+            str(self.data),
+            "--username",
+            USER,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+            "--no-sync",
+        )
         options = " ".join(f"-c {key}={value}" for key, value in SETTINGS.items())
         options += f" -c unix_socket_directories={self.folder}"
         self._run(
-            str(self.bin / "pg_ctl"), "start", "--wait", "--pgdata", str(self.data),
-            "--log", str(self.log), "--options", options,
-        )  # fmt: skip
+            str(self.bin / "pg_ctl"),
+            "start",
+            "--wait",
+            "--pgdata",
+            str(self.data),
+            "--log",
+            str(self.log),
+            "--options",
+            options,
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

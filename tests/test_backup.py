@@ -267,8 +267,12 @@ def test_on_postgresql_flask_backup_says_in_one_line_to_use_pg_dump(tmp_path, da
     folder = tmp_path / "backup"
     proc = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "backup", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.strip() == (

@@ -250,3 +250,16 @@ def test_mapping_error_cut_and_shown_come_from_problems_only():
                 ):
                     wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module}")
     assert not wrong
+
+
+def test_the_formatter_lays_out_every_file():
+    """No ``fmt: skip``/``fmt: off`` markers: one layout, the formatter's, everywhere."""
+    markers = ("# fmt: " + "skip", "# fmt: " + "off")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("pp2eb", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.rstrip().endswith(markers)
+    ]
+    assert found == []

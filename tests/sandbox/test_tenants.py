@@ -27,7 +27,7 @@ from pp2eb.sandbox import (
 )
 from pp2eb.sandbox.tenants import MAX_NUMBERED, Tenants, numbered
 from pp2eb.setup import shopsettings
-from tests.engine_helpers import configure, store
+from tests.engine_helpers import configure, store, the_link
 
 # --- the registry ------------------------------------------------------------------------------
 
@@ -167,12 +167,13 @@ def test_the_second_link_books_into_its_own_administration_only(app, second):
     shop_numbers = {o["invoice_number"] for o in pp.iter_orders(limit=100)} - {None}
     with app.app_context():
         with EBoekhoudenClient(EBOEKHOUDEN_TOKEN_2, second.eboekhouden_url, timeout=5) as eb:
-            result = run_once(pp, eb, store(), shopsettings.load(), sleep=lambda s: None)
+            result = run_once(pp, eb, store(), shopsettings.load(the_link()), sleep=lambda s: None)
     assert result.booked > 20
     sales = Counter(
-        m["invoiceNumber"] for m in eb_state(second, EBOEKHOUDEN_TOKEN_2)["mutations"]
+        m["invoiceNumber"]
+        for m in eb_state(second, EBOEKHOUDEN_TOKEN_2)["mutations"]
         if m["type"] == 2
-    )  # fmt: skip
+    )
     assert sum(sales.values()) == result.booked and set(sales.values()) == {1}
     assert set(sales) <= shop_numbers
     assert eb_state(second)["mutations"] == []  # the first link's administration saw nothing
@@ -180,9 +181,12 @@ def test_the_second_link_books_into_its_own_administration_only(app, second):
 
 def test_a_tenants_latency_holds_back_its_calls_over_loopback(second):
     second.control(
-        "plugandpay", "POST", "latency", json={"latency_ms": 150},
+        "plugandpay",
+        "POST",
+        "latency",
+        json={"latency_ms": 150},
         params={"tenant": PLUGANDPAY_KEY_2},
-    )  # fmt: skip
+    )
     pp = PlugAndPayClient(PLUGANDPAY_KEY_2, second.plugandpay_url, timeout=5)
     started = time.monotonic()
     pp.get_tenant()
