@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from pp2eb.engine.sync import run_once
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
-from pp2eb.setup import shopsettings
 from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY
+from tests.engine.test_sync import run
 from tests.engine_helpers import (
     add_order,
     assert_exactly_once,
     booked_numbers,
-    clients,
     configure,
     demo_order,
-    store,
-    the_link,
 )
 
 
@@ -29,12 +25,6 @@ def ready(app, sandbox):
     configure(app)
     with app.app_context():
         yield app
-
-
-def run(sandbox):
-    pp, eb = clients(sandbox)
-    with eb:
-        return run_once(pp, eb, store(), shopsettings.load(the_link()), sleep=lambda s: None)
 
 
 def record(order_id: int) -> OrderRecord:
