@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pp2eb.extensions import db
-from pp2eb.states import OrderState, PaymentState, RunStatus
+from pp2eb.states import OrderState, PaymentState, Role, RunStatus
 
 # An id given by Plug&Pay or e-Boekhouden: 64 bits in their APIs. BIGINT on PostgreSQL, whose
 # INTEGER has 32; SQLite's INTEGER has 64 bits already (and is the table's row id as a key).
@@ -21,12 +21,18 @@ def utcnow() -> datetime:
 
 
 class User(db.Model):
-    """A person who may log in."""
+    """A person who may log in, with a ``Role``; what a member may see is ``LinkGrant``'s."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Admin unless said otherwise: before roles every user could do everything, and
+    # ``flask create-user`` (and the demo's login) still make such users.
+    role: Mapped[str] = mapped_column(sa.String(10), default=Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username} {self.role}>"
 
 
 class Link(db.Model):
@@ -43,6 +49,14 @@ class Link(db.Model):
 
     def __repr__(self) -> str:
         return f"<Link {self.id} {self.name}>"
+
+
+class LinkGrant(db.Model):
+    """A member's access to one link (admins see every link without one)."""
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), primary_key=True)
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("link.id"), primary_key=True, index=True)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def link_column() -> Mapped[int]:

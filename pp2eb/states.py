@@ -143,6 +143,19 @@ class RunCount(StrEnum):
         return self.value.replace("_", " ")
 
 
+class Role(StrEnum):
+    """What a user may do (``User.role``): an admin manages users and links and sees every
+    link; a member sees only the links granted to them (``pp2eb.setup.access``)."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+
+    @property
+    def label(self) -> str:
+        """The role in words."""
+        return {Role.ADMIN: _("admin"), Role.MEMBER: _("member")}[self]
+
+
 RUN_COUNTS: tuple[RunCount, ...] = tuple(RunCount)
 
 # The dashboard's filters of the order list and its counts, each named by the state it shows

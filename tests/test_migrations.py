@@ -18,7 +18,8 @@ import pp2eb
 from pp2eb import create_app
 from pp2eb.extensions import db
 from pp2eb.models import OrderRecord
-from pp2eb.setup import appstate, connections, links, shopsettings
+from pp2eb.setup import access, appstate, connections, links, shopsettings, users
+from pp2eb.states import Role
 from tests.conftest import AuthActions
 
 SCRIPTS = ScriptDirectory(str(Path(pp2eb.__file__).parent / "migrations"))
@@ -264,5 +265,57 @@ def test_the_downgrade_refuses_an_install_with_two_links(fresh):
     with pytest.raises(SystemExit):  # Flask-Migrate logs the error ("2 links") and exits
         downgrade(revision="0008_drop_run_seen")
     assert [r["name"] for r in snapshot()["link"]] == [links.PLACEHOLDER, "Second"]
+    # PostgreSQL rolls the whole downgrade back; on SQLite the steps above the refusing one
+    # (0011's) stay done. Either way the database still has its links.
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    assert current in (HEAD, "0011_alerts_sent_per_link")
+
+
+def test_the_users_of_a_release_before_roles_become_admins_who_see_every_link(fresh):
+    """A 0011 database with two users upgraded: both admins, no grants, and they log in."""
+    upgrade(revision="0011_alerts_sent_per_link")
+    with db.engine.begin() as conn:
+        for n, name in enumerate(("anna", "piet"), start=1):
+            conn.execute(
+                sa.text(
+                    'INSERT INTO "user" (id, username, password_hash, created_at)'
+                    " VALUES (:id, :name, :hash, :t)"
+                ),
+                {"id": n, "name": name, "hash": generate_password_hash(f"{name}'s pw"), "t": WHEN},
+            )
+    upgrade()
+    after = snapshot()
+    assert [(r["username"], r["role"]) for r in after["user"]] == [
+        ("anna", Role.ADMIN),
+        ("piet", Role.ADMIN),
+    ]
+    assert after["link_grant"] == []
+    links.add("Second")
+    piet = users.find("piet")
+    assert access.is_admin(piet)
+    assert [link.name for link in access.links_for(piet)] == [links.PLACEHOLDER, "Second"]
+    assert all(access.may_see(piet, link) for link in links.live())
+    client = fresh.test_client()
+    assert AuthActions(client).login("piet", "piet's pw").status_code == 302
+
+
+def test_the_downgrade_refuses_while_a_member_exists_and_drops_roles_after(fresh):
+    upgrade()
+    users.add("anna", "anna's pw", Role.ADMIN)
+    bob = users.add("bob", "bob's pw", Role.MEMBER)
+    access.grant(bob, links.only())
+    bob_id = bob.id
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error ("1 member(s)") and exits
+        downgrade(revision="0011_alerts_sent_per_link")
     with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == HEAD
+    assert [(r["user_id"], r["link_id"]) for r in snapshot()["link_grant"]] == [(bob_id, 1)]
+
+    users.remove(users.find("bob"))
+    db.session.remove()
+    downgrade(revision="0011_alerts_sent_per_link")
+    after = snapshot()
+    assert "link_grant" not in after
+    assert [(r["username"], "role" in r) for r in after["user"]] == [("anna", False)]

@@ -26,6 +26,7 @@ from pp2eb.states import (
     AttemptOutcome,
     OrderState,
     PaymentState,
+    Role,
     RunCount,
     RunStatus,
     payment_label,
@@ -34,7 +35,7 @@ from pp2eb.states import (
 from tests.engine_helpers import clients, configure, store, the_link
 
 ROOT = Path(__file__).resolve().parents[1]
-ENUMS = (OrderState, PaymentState, AttemptOutcome, RunStatus, RunCount)
+ENUMS = (OrderState, PaymentState, AttemptOutcome, RunStatus, RunCount, Role)
 # Each column that holds a state, with its enum.
 COLUMNS = {
     ("order_record", "state"): OrderState,
@@ -64,6 +65,7 @@ def test_the_stored_strings_are_the_ones_in_the_databases_out_there():
         },
         RunStatus: {"running", "finished", "aborted", "busy"},
         RunCount: {"booked", "skipped", "failed", "waiting", "already_booked"},
+        Role: {"admin", "member"},
     }
 
 
@@ -176,7 +178,7 @@ def test_no_module_spells_a_state_as_a_string():
 
 
 def test_every_state_and_counter_has_its_words_in_english_and_dutch(app):
-    labelled = [*OrderState, *PaymentState, *AttemptOutcome, *RunCount]
+    labelled = [*OrderState, *PaymentState, *AttemptOutcome, *RunCount, *Role]
     labelled += [RunStatus.RUNNING, RunStatus.FINISHED, RunStatus.ABORTED]
     with app.test_request_context():
         english = [member.label for member in labelled]
@@ -194,6 +196,7 @@ def test_every_state_and_counter_has_its_words_in_english_and_dutch(app):
     ]
     assert RunCount.ALREADY_BOOKED.label == "already booked"
     assert RunCount.ALREADY_BOOKED.words == "already booked"
+    assert [dutch[labelled.index(role)] for role in Role] == ["beheerder", "lid"]
 
 
 def test_the_label_filters_read_the_enums_and_keep_an_unknown_value():
