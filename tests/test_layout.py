@@ -207,9 +207,10 @@ def test_the_mapper_does_no_http():
 
 
 def test_only_the_app_factory_and_its_entry_points_import_the_web():
-    # The factory registers the blueprints; the flask commands take create-user from web.auth,
-    # and serve (waitress, demo mode) makes the demo login with it.
-    allowed = {"pp2eb", "pp2eb.cli", "pp2eb.serve"}
+    # The factory registers the blueprints; the flask commands set passwords with web.auth and
+    # end sessions with web.security (cli.users), and serve (waitress, demo mode) makes the
+    # demo login with web.auth.
+    allowed = {"pp2eb", "pp2eb.cli.users", "pp2eb.serve"}
     found = {
         m: {n for n in i if n.startswith("pp2eb.web")}
         for m, i in GRAPH.items()

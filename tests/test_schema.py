@@ -33,6 +33,11 @@ COMMANDS = [
     ["settings", "import", "SETTINGS_FILE"],
     ["create-user", "anna"],
     ["create-user", "anna", "--password", "a long password"],
+    ["users", "add", "bob", "--role", "member"],
+    ["users", "grant", "bob", "Plug&Pay"],
+    ["users", "revoke", "bob", "Plug&Pay"],
+    ["users", "list"],
+    ["users", "remove", "bob"],
 ]
 
 

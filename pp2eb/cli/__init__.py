@@ -1,4 +1,5 @@
-"""``flask`` commands: users, connections, backups, the sandbox; ``--link`` is ``links``'s."""
+"""``flask`` commands: connections, backups, the sandbox; ``--link`` is ``links``'s, the users and
+create-user ``users``'s."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from flask.cli import AppGroup, with_appcontext
 from pp2eb import backup
 from pp2eb.cli import booking as cli_booking
 from pp2eb.cli.links import link_option, links_group
+from pp2eb.cli.users import create_user_command, users_group
 from pp2eb.models import Credential, Link
 from pp2eb.schema import needs_database
 from pp2eb.setup import connections
-from pp2eb.web.auth import create_user_command
 
 
 @click.group("connect", cls=AppGroup)
@@ -137,5 +138,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(sandbox_group)
     app.cli.add_command(links_group)
+    app.cli.add_command(users_group)
     for command in cli_booking.COMMANDS:
         app.cli.add_command(command)
