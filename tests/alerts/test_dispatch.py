@@ -384,3 +384,93 @@ def test_each_link_mails_its_own_failures_once_a_day(app, sandbox, sink):
 
 def the_link_named(name: str) -> int:
     return links.pick(name).id
+
+
+def two_links(app) -> tuple[int, int]:
+    """The first link (connected: "Demo Webshop") and a second, "Second shop", connected to the
+    same demo accounts: both fail the same orders."""
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+    configure(app, first)
+    configure(app, second)
+    return first, second
+
+
+def own_addresses(app, link_id: int, addresses: list[str]) -> None:
+    with app.app_context():
+        alert_settings.save_link_addresses(db.session.get(Link, link_id), addresses)
+
+
+def test_each_link_mails_its_own_addresses_else_the_installs(app, sandbox, sink):
+    """A link with its own addresses mails only those; one without mails the install's. Each
+    mail names its link."""
+    first, second = two_links(app)
+    use(app, sink.port, to_addresses="office@accounting.example")
+    own_addresses(app, first, ["anna@webshop.example", "bert@webshop.example"])
+    with app.app_context():
+        for link_id in (first, second):
+            assert jobs.run("sync", link=db.session.get(Link, link_id)).failed == DEMO_REFUSED
+    webshop, other = mails(sink)
+    assert webshop["to"] == ["anna@webshop.example", "bert@webshop.example"]
+    assert webshop["subject"].startswith(f"pp2eb ({SHOP}): ")
+    assert webshop["body"].startswith(f"Link: {SHOP}\n") and "Second shop" not in webshop["body"]
+    assert other["to"] == ["office@accounting.example"]
+    assert other["subject"].startswith("pp2eb (Second shop): ")
+    assert other["body"].startswith("Link: Second shop\n") and SHOP not in other["body"]
+
+    # Its own addresses taken away, the first link mails the install's again.
+    own_addresses(app, first, [])
+    with app.app_context():
+        assert alert_settings.load(db.session.get(Link, first)).to == ("office@accounting.example",)
+
+
+def test_a_link_with_nobody_to_mail_claims_nothing(app, sandbox, sink):
+    """No install-wide addresses: the link with its own is mailed, the other one is not, and its
+    problem stays unclaimed (it is mailed once it has someone to go to)."""
+    first, second = two_links(app)
+    use(app, sink.port, to_addresses="")
+    own_addresses(app, second, ["carla@second.example"])
+    with app.app_context():
+        for link_id in (first, second):
+            assert jobs.run("sync", link=db.session.get(Link, link_id)).failed == DEMO_REFUSED
+        sent = db.session.execute(db.select(AlertSent.link_id)).scalars().all()
+    [mail] = mails(sink)
+    assert mail["to"] == ["carla@second.example"] and "(Second shop)" in mail["subject"]
+    assert sent == [second]
+
+    own_addresses(app, first, ["dirk@webshop.example"])
+    with app.app_context():
+        assert retry_failed_of(first).failed == DEMO_REFUSED
+    assert [m["to"] for m in mails(sink)][1:] == [["dirk@webshop.example"]]
+
+
+def test_each_link_gets_its_own_summary_at_its_own_addresses(app, sink, monkeypatch):
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+        for link_id in (first, second):
+            db.session.add(
+                SyncRun(link_id=link_id, kind="sync", status=RunStatus.FINISHED, started_at=at(6))
+            )
+        db.session.commit()
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=8)
+    own_addresses(app, first, ["anna@webshop.example"])
+    own_addresses(app, second, ["carla@second.example"])
+    monkeypatch.setattr(alerting, "utcnow", lambda: at(9))
+    scheduler.tick(app)
+    scheduler.tick(app)
+    got = sorted((m["to"], m["subject"], m["body"].splitlines()[0]) for m in mails(sink))
+    day = DEMO_TODAY.isoformat()
+    assert got == [
+        (["anna@webshop.example"], f"pp2eb ({UNNAMED}): summary of {day}", f"Link: {UNNAMED}"),
+        (["carla@second.example"], f"pp2eb (Second shop): summary of {day}", "Link: Second shop"),
+    ]
+
+
+def retry_failed_of(link_id: int) -> RunResult:
+    """Make ``link_id``'s failed orders due and run a sync of it: they fail again."""
+    for rec in failed_records():
+        if rec.link_id == link_id:
+            records.make_due(rec)
+    return jobs.run("sync", link=db.session.get(Link, link_id))
