@@ -55,7 +55,8 @@ class Summary:
 
 
 def _subject(link_name: str, what: str) -> str:
-    return f"pp2eb ({link_name}): {what}"
+    name = " ".join(link_name.split())  # a header holds no line break
+    return f"pp2eb ({name}): {what}"
 
 
 def _about(link_name: str) -> list[str]:

@@ -349,6 +349,7 @@ def test_the_mails_give_their_times_in_dutch_time(app):
         "The run of 01-07-2027 12:05 CEST in e-Boekhouden.nl"
         in failures_mail([problem], summer, None, link_name=SHOP).body
     )
+    assert check_mail(summer, link_name="Two\r\nlines").subject == "pp2eb (Two lines): test e-mail"
     with app.test_request_context(), force_locale("nl"):
         assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer, link_name=SHOP).body
 
