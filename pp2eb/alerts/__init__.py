@@ -2,6 +2,6 @@
 
 * ``dispatch``: when a mail goes out (after a run, once a day) and to whom;
 * ``texts``: what each mail says;
-* ``settings``: the recipients and the SMTP server, as stored;
+* ``settings``: the SMTP server and the addresses (the install's, and a link's own), as stored;
 * ``mail``: the small SMTP mailer.
 """

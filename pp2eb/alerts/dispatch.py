@@ -12,6 +12,9 @@ The problems, each mailed at most once per calendar day (Europe/Amsterdam):
   a long time); one stop is left to the next run.
 * ``summary``: the daily summary, on the first scheduler tick after the chosen hour.
 
+Each mail names its link and goes to the link's own addresses, else to the install's
+(``alerts.settings``).
+
 An alert is claimed with an ``AlertSent`` row (unique per link, problem and day) before it is sent
 and marked sent after, so a restart or a second process does not send it again. A failed send
 gives the claim back and is noted on the settings (shown on the alert settings page); the next
@@ -65,7 +68,7 @@ def after_run(link: Link, result: RunResult, now: datetime | None = None) -> lis
     """Send the alerts ``result`` (a run of ``link``) calls for; returns the problems mailed.
     Never raises."""
     try:
-        config = alert_settings.load()
+        config = alert_settings.load(link)
         if not (config.alerts_enabled and config.ready):
             return []
         now = now or utcnow()
@@ -84,7 +87,7 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
     """Send today's summary (its OSS watch ``link``'s) when it is on, past its hour and not
     sent yet. Never raises."""
     try:
-        config = alert_settings.load()
+        config = alert_settings.load(link)
         now = now or utcnow()
         if not (config.summary_enabled and config.ready):
             return False
@@ -100,7 +103,10 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
             SUMMARY,
             now,
             lambda: summary_mail(
-                summary(link, now), config.language, alert_settings.link("dashboard.index")
+                summary(link, now),
+                config.language,
+                alert_settings.link("dashboard.index"),
+                link_name=link.name,
             ),
         )
     except Exception:
@@ -109,11 +115,12 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
         return False
 
 
-def send_check(now: datetime | None = None) -> AlertConfig:
-    """Send the test e-mail with the saved settings; MailError says why it failed."""
-    config = alert_settings.load()
+def send_check(link: Link, now: datetime | None = None) -> AlertConfig:
+    """Send the test e-mail with the saved settings to ``link``'s addresses; MailError says why
+    it failed."""
+    config = alert_settings.load(link)
     with force_locale(config.language):
-        mail = check_mail(now or utcnow())
+        mail = check_mail(now or utcnow(), link_name=link.name)
     Mailer(config.smtp).send(mail, config.to)
     logger.info("test e-mail sent to %d address(es)", len(config.to))
     return config
@@ -122,20 +129,36 @@ def send_check(now: datetime | None = None) -> AlertConfig:
 def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, Callable[[], Mail]]]:
     """The problems ``result`` shows, each with how to write its mail."""
     found = []
+    link_name = link.name
     service = result.refused
     if service in SERVICES:
         name, reconnect = SERVICES[service], alert_settings.link("connect.page", service=service)
-        found.append((credential_problem(service), lambda: credential_mail(name, now, reconnect)))
+        found.append(
+            (
+                credential_problem(service),
+                lambda: credential_mail(name, now, reconnect, link_name=link_name),
+            )
+        )
     elif result.status == RunStatus.ABORTED and _aborted_in_a_row(link):
         message, runs = result.message or "", alert_settings.link("dashboard.runs")
-        found.append((ABORTED, lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs)))
+        found.append(
+            (
+                ABORTED,
+                lambda: aborted_mail(message, now, ABORTED_IN_A_ROW, runs, link_name=link_name),
+            )
+        )
     failed = result.failed or result.payments_failed
     # Listing the orders reads each one: not when today's mail about failures has gone already.
     listed = failed and not _sent_today(link, FAILURES, now)
     problems, more = _failed_orders(link, result) if listed else ([], 0)
     if problems:
         orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
-        found.append((FAILURES, lambda: failures_mail(problems, now, orders, more=more)))
+        found.append(
+            (
+                FAILURES,
+                lambda: failures_mail(problems, now, orders, link_name=link_name, more=more),
+            )
+        )
     return found
 
 
@@ -197,7 +220,7 @@ def _send_once(link: Link, config: AlertConfig, problem: str, now: datetime, bui
             return False
     claim.sent_at = now
     _note(now)
-    logger.info("alert %s sent to %d address(es)", problem, len(config.to))
+    logger.info("alert %s of link %s sent to %d address(es)", problem, link.id, len(config.to))
     return True
 
 

@@ -1,5 +1,10 @@
 """The alert settings: one ``AlertSettings`` row, read as an ``AlertConfig``.
 
+The mail server, the sender, the language and which mails are wanted are the install's. Each
+link may have its own addresses to send to (a ``LinkState`` fact, ``LINK_TO``); a link without
+them sends to the install's ``to_addresses``, so an install made before links sends where it
+always did.
+
 The SMTP password is stored encrypted with the install's vault (``setup.crypto``), like the API
 keys, and only decrypted into the ``SmtpSettings`` handed to the mailer. In demo mode, until the
 settings are saved, they point at the sandbox's SMTP sink with alerts on, so a new user sees
@@ -17,7 +22,8 @@ from flask import current_app
 
 from pp2eb.alerts.mail import NONE, STARTTLS, SmtpSettings, split_addresses
 from pp2eb.extensions import db
-from pp2eb.models import AlertSettings
+from pp2eb.models import AlertSettings, Link
+from pp2eb.setup import appstate
 from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,7 @@ FIELDS = (
     "language",
 )
 DEMO_SENDER, DEMO_RECIPIENT = "pp2eb@demo.example", "shop-owner@demo.example"
+LINK_TO = "alert_to"  # LinkState: a link's own addresses (a list; empty: the install's)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class AlertConfig:
     """The alert settings as the sender and the settings page use them."""
 
     smtp: SmtpSettings
-    to: tuple[str, ...]
+    to: tuple[str, ...]  # where the mails go: the link's own addresses, else the install's
     alerts_enabled: bool
     summary_enabled: bool
     summary_hour: int
@@ -52,6 +59,8 @@ class AlertConfig:
     last_sent_at: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    default_to: tuple[str, ...] = ()  # the install's addresses, for links without their own
+    link_to: tuple[str, ...] = ()  # the link's own addresses, if it has them
 
     @property
     def ready(self) -> bool:
@@ -66,7 +75,8 @@ class AlertConfig:
             "smtp_security": self.smtp.security,
             "smtp_username": self.smtp.username,
             "from_address": self.smtp.from_address,
-            "to_addresses": ", ".join(self.to),
+            "to_addresses": ", ".join(self.default_to),
+            "link_to_addresses": ", ".join(self.link_to),
             "alerts_enabled": self.alerts_enabled,
             "summary_enabled": self.summary_enabled,
             "summary_hour": self.summary_hour,
@@ -114,8 +124,9 @@ def row_for_update() -> AlertSettings:
     return row
 
 
-def load() -> AlertConfig:
-    """The saved settings (with the password decrypted), else the defaults."""
+def load(link: Link | None = None) -> AlertConfig:
+    """The saved settings (with the password decrypted), else the defaults; with ``link``,
+    ``to`` is that link's own addresses if it has them."""
     row = _row()
     values = {name: getattr(row, name) for name in FIELDS} if row else _defaults()
     password = None
@@ -132,9 +143,11 @@ def load() -> AlertConfig:
         password=password,
         from_address=values["from_address"],
     )
+    default_to = tuple(split_addresses(values["to_addresses"]))
+    link_to = link_addresses(link) if link is not None else ()
     return AlertConfig(
         smtp=smtp,
-        to=tuple(split_addresses(values["to_addresses"])),
+        to=link_to or default_to,
         alerts_enabled=values["alerts_enabled"],
         summary_enabled=values["summary_enabled"],
         summary_hour=values["summary_hour"],
@@ -144,7 +157,21 @@ def load() -> AlertConfig:
         last_sent_at=row.last_sent_at if row else None,
         last_error=row.last_error if row else None,
         last_error_at=row.last_error_at if row else None,
+        default_to=default_to,
+        link_to=link_to,
     )
+
+
+def link_addresses(link: Link) -> tuple[str, ...]:
+    """The addresses ``link`` has of its own (none: it sends to the install's)."""
+    return tuple(appstate.get(link, LINK_TO, []))
+
+
+def save_link_addresses(link: Link, addresses: list[str]) -> None:
+    """Give ``link`` its own addresses; none sends its mails to the install's again."""
+    if addresses or link_addresses(link):
+        appstate.put(link, LINK_TO, list(addresses))
+        logger.info("alert addresses of link %s saved (%d)", link.id, len(addresses))
 
 
 def save(values: dict, password: str | None = None, *, forget_password: bool = False) -> None:

@@ -3,7 +3,8 @@
 Pure: plain data in, a ``Mail`` out; no Flask app, request or database. The words go through
 flask_babel's ``gettext``, which gives the English text outside an app context; the caller
 (``alerts.dispatch``) builds the mails inside ``force_locale`` of the chosen language. A mail never
-carries a key, token or password.
+carries a key, token or password. Every mail is about one link and names it (``link_name``) in
+its subject and first line, so that an office with many clients' links sees whose it is.
 """
 
 from __future__ import annotations
@@ -53,6 +54,16 @@ class Summary:
     oss_level: str | None = None
 
 
+def _subject(link_name: str, what: str) -> str:
+    name = " ".join(link_name.split())  # a header holds no line break
+    return f"pp2eb ({name}): {what}"
+
+
+def _about(link_name: str) -> list[str]:
+    """The first lines of a mail: the link it is about."""
+    return [_("Link: %(name)s", name=link_name), ""]
+
+
 def _closing(link: str | None, words: str) -> str:
     if link:
         return f"{words}: {link}"
@@ -60,7 +71,12 @@ def _closing(link: str | None, words: str) -> str:
 
 
 def failures_mail(
-    problems: Sequence[OrderProblem], when: datetime, link: str | None, *, more: int = 0
+    problems: Sequence[OrderProblem],
+    when: datetime,
+    link: str | None,
+    *,
+    link_name: str,
+    more: int = 0,
 ) -> Mail:
     """The orders a run could not book, with the reason and what to do for each."""
     payments = sum(problem.payment for problem in problems)
@@ -81,8 +97,9 @@ def failures_mail(
             )
         )
     what = "; ".join(parts)
-    subject = "pp2eb: " + what
+    subject = _subject(link_name, what)
     lines = [
+        *_about(link_name),
         _("The run of %(when)s in e-Boekhouden.nl: %(what)s.", when=show(when), what=what),
         "",
     ]
@@ -115,10 +132,11 @@ def failures_mail(
     return Mail(subject, "\n".join(lines))
 
 
-def credential_mail(service_name: str, when: datetime, link: str | None) -> Mail:
+def credential_mail(service_name: str, when: datetime, link: str | None, *, link_name: str) -> Mail:
     """A stored key or token was refused: the runs stop until it is reconnected."""
-    subject = _("pp2eb: %(name)s refused the stored key", name=service_name)
+    subject = _subject(link_name, _("%(name)s refused the stored key", name=service_name))
     body = [
+        *_about(link_name),
         _(
             "The run of %(when)s stopped because %(name)s refused the stored key or token. It "
             "may have been deleted, replaced or expired.",
@@ -136,10 +154,13 @@ def credential_mail(service_name: str, when: datetime, link: str | None) -> Mail
     return Mail(subject, "\n".join(body))
 
 
-def aborted_mail(message: str, when: datetime, runs: int, link: str | None) -> Mail:
+def aborted_mail(
+    message: str, when: datetime, runs: int, link: str | None, *, link_name: str
+) -> Mail:
     """Several runs in a row stopped early (an API down for a long time)."""
-    subject = _("pp2eb: the last %(num)d runs stopped early", num=runs)
+    subject = _subject(link_name, _("the last %(num)d runs stopped early", num=runs))
     body = [
+        *_about(link_name),
         _(
             "The last %(num)d runs stopped before they were done; the latest at %(when)s:",
             num=runs,
@@ -154,10 +175,11 @@ def aborted_mail(message: str, when: datetime, runs: int, link: str | None) -> M
     return Mail(subject, "\n".join(body))
 
 
-def summary_mail(summary: Summary, language: str, link: str | None) -> Mail:
+def summary_mail(summary: Summary, language: str, link: str | None, *, link_name: str) -> Mail:
     """The daily summary: the last 24 hours and what is still open."""
-    subject = _("pp2eb: summary of %(day)s", day=summary.day.isoformat())
+    subject = _subject(link_name, _("summary of %(day)s", day=summary.day.isoformat()))
     body = [
+        *_about(link_name),
         _("In the last 24 hours:"),
         "  " + _("Runs: %(num)d", num=summary.runs),
         "  " + _("Runs that stopped early: %(num)d", num=summary.aborted),
@@ -194,12 +216,14 @@ def _oss_line(summary: Summary, language: str) -> str:
     return line
 
 
-def check_mail(when: datetime) -> Mail:
-    """The mail of the "Send test e-mail" button."""
-    return Mail(
-        _("pp2eb: test e-mail"),
+def check_mail(when: datetime, *, link_name: str) -> Mail:
+    """The mail of the "Send test e-mail" button, sent to the addresses of ``link_name``."""
+    body = [
+        *_about(link_name),
         _(
-            "This test e-mail was sent at %(when)s. Alerts from pp2eb reach this address.",
+            "This test e-mail was sent at %(when)s. Alerts from pp2eb about this link reach "
+            "this address.",
             when=show(when),
         ),
-    )
+    ]
+    return Mail(_subject(link_name, _("test e-mail")), "\n".join(body))

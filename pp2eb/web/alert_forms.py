@@ -21,7 +21,14 @@ from pp2eb.web.languages import LANGUAGES
 
 
 class AlertSettingsForm(FlaskForm):
-    """Where alert e-mails go, how they are sent, and which ones are wanted."""
+    """Where alert e-mails go, how they are sent, and which ones are wanted.
+
+    Everything is the install's but ``link_to_addresses``: the addresses of the page's link. With
+    one link (``several`` false) the page shows only ``to_addresses``, as that link's addresses;
+    with several, the link's own (empty: the install's) and the install's for links without.
+    """
+
+    several = False  # set by the view: the install has more than one link
 
     smtp_host = StringField(
         _l("Mail server (SMTP)"),
@@ -62,6 +69,14 @@ class AlertSettingsForm(FlaskForm):
         validators=[Length(max=1000)],
         description=_l("One or more addresses, separated by commas."),
     )
+    link_to_addresses = StringField(
+        _l("Send to"),
+        validators=[Length(max=1000)],
+        description=_l(
+            "One or more addresses, separated by commas. Leave empty to use the addresses for "
+            "every link without its own."
+        ),
+    )
     alerts_enabled = BooleanField(
         _l("E-mail me when orders fail or a connection stops working (at most once a day each)")
     )
@@ -85,14 +100,14 @@ class AlertSettingsForm(FlaskForm):
             raise ValidationError(_l("Enter the address the e-mails come from."))
 
     def validate_to_addresses(self, field) -> None:
-        addresses = split_addresses(field.data)
-        wrong = [address for address in addresses if not valid_address(address)]
-        if wrong:
-            raise ValidationError(
-                _l("Not an e-mail address: %(addresses)s", addresses=", ".join(wrong))
-            )
-        if not addresses and self._sends():
+        addresses = _addresses(field)
+        own = self.several and split_addresses(self.link_to_addresses.data)
+        if not addresses and not own and self._sends():
             raise ValidationError(_l("Enter at least one address to send to."))
+
+    def validate_link_to_addresses(self, field) -> None:
+        if self.several:
+            _addresses(field)
 
     def validate_smtp_host(self, field) -> None:
         if not field.data.strip() and self._sends():
@@ -115,3 +130,19 @@ class AlertSettingsForm(FlaskForm):
             "summary_hour": self.summary_hour.data,
             "language": self.language.data,
         }
+
+    def link_addresses(self) -> list[str]:
+        """The link's own addresses to store; with one link it has none (the install's are
+        its addresses)."""
+        return split_addresses(self.link_to_addresses.data) if self.several else []
+
+
+def _addresses(field) -> list[str]:
+    """The addresses in ``field``; ValidationError naming those that are not addresses."""
+    addresses = split_addresses(field.data)
+    wrong = [address for address in addresses if not valid_address(address)]
+    if wrong:
+        raise ValidationError(
+            _l("Not an e-mail address: %(addresses)s", addresses=", ".join(wrong))
+        )
+    return addresses

@@ -28,7 +28,7 @@ from pp2eb.extensions import db
 from pp2eb.models import AlertSent, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import records
 from pp2eb.runs import jobs, scheduler
-from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
+from pp2eb.sandbox import DEMO_TENANTS, EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections, links
 from pp2eb.states import RunStatus
 from tests.alert_helpers import closed_port, mails, page, sink_server, use
@@ -36,6 +36,8 @@ from tests.clock import DEMO_TODAY
 from tests.engine_helpers import DEMO_REFUSED, configure, the_link
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SHOP = DEMO_TENANTS[0].name  # the link's name once the demo Plug&Pay account is connected
+UNNAMED = links.PLACEHOLDER  # the link's name before that
 RESTART_CONFIG = ("TESTING", "DEMO", "SECRET_KEY", "ENCRYPTION_KEY", "SQLALCHEMY_DATABASE_URI")
 sink = pytest.fixture(sink_server)
 
@@ -72,7 +74,8 @@ def test_a_failing_run_mails_its_orders_once_a_day(app, sandbox, sink, monkeypat
         assert first.status == RunStatus.FINISHED and first.failed == DEMO_REFUSED
         failed = failed_records()
         [mail] = mails(sink)
-        assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders could not be booked"
+        assert mail["subject"] == f"pp2eb ({SHOP}): {DEMO_REFUSED} orders could not be booked"
+        assert mail["body"].startswith(f"Link: {SHOP}\n\nThe run of ")
         assert mail["to"] == ["anna@shop.example"] and mail["from"] == "pp2eb@shop.example"
         for rec in failed:
             line = f"- Invoice {rec.invoice_number} (order {rec.order_id}): {rec.reason}"
@@ -107,7 +110,8 @@ def test_the_mail_speaks_the_chosen_language_and_links_to_the_public_address(app
         jobs.run("sync", link=the_link())
         failed = failed_records()
     [mail] = mails(sink)
-    assert mail["subject"] == f"pp2eb: {DEMO_REFUSED} orders konden niet worden geboekt"
+    assert mail["subject"] == f"pp2eb ({SHOP}): {DEMO_REFUSED} orders konden niet worden geboekt"
+    assert mail["body"].startswith(f"Koppeling: {SHOP}\n")
     assert "Wat te doen:" in mail["body"] and "Je krijgt hooguit één" in mail["body"]
     base = "https://boekhouding.shop.example/pp2eb"
     assert f"De mislukte orders: {base}/orders?state=failed" in mail["body"]
@@ -126,7 +130,8 @@ def test_a_revoked_eboekhouden_token_mails_once_where_to_reconnect(app, sandbox,
             result = jobs.run("sync", link=the_link())
             assert result.status == RunStatus.ABORTED and result.refused == "eboekhouden"
     [mail] = mails(sink)
-    assert mail["subject"] == "pp2eb: e-Boekhouden.nl refused the stored key"
+    assert mail["subject"] == f"pp2eb ({SHOP}): e-Boekhouden.nl refused the stored key"
+    assert mail["body"].startswith(f"Link: {SHOP}\n")
     assert (
         "Connect e-Boekhouden.nl again: https://pp2eb.shop.example/connect/eboekhouden"
         in (mail["body"])
@@ -144,7 +149,7 @@ def test_a_wrong_plugandpay_key_mails_once(app, sandbox, sink):
         for _ in range(2):
             assert jobs.run("sync", link=the_link()).refused == "plugandpay"
     [mail] = mails(sink)
-    assert mail["subject"] == "pp2eb: Plug&Pay refused the stored key"
+    assert mail["subject"] == f"pp2eb ({SHOP}): Plug&Pay refused the stored key"
     assert "Connect Plug&Pay again: open pp2eb in your browser." in mail["body"]
     assert "pp-wrong-key" not in mail["body"]
 
@@ -164,7 +169,8 @@ def test_runs_that_keep_stopping_early_mail_once_at_the_third(app, sink):
             )
             assert sent == (["aborted"] if n == 2 else []), n
     [mail] = mails(sink)
-    assert mail["subject"] == "pp2eb: the last 3 runs stopped early"
+    assert mail["subject"] == f"pp2eb ({UNNAMED}): the last 3 runs stopped early"
+    assert mail["body"].startswith(f"Link: {UNNAMED}\n")
     assert message in mail["body"]
 
 
@@ -208,7 +214,8 @@ def test_the_summary_counts_the_last_24_hours_and_what_is_open(app, sandbox, sin
         assert alerting.daily_summary(the_link()) is True
         open_waiting = records.counts(the_link())["waiting"]
     [mail] = mails(sink)
-    assert mail["subject"] == f"pp2eb: summary of {local_day(now).isoformat()}"
+    assert mail["subject"] == f"pp2eb ({SHOP}): summary of {local_day(now).isoformat()}"
+    assert mail["body"].startswith(f"Link: {SHOP}\n")
     for line in (
         "Runs: 1",
         "Runs that stopped early: 0",
@@ -251,7 +258,7 @@ def test_the_summary_goes_once_a_day_after_its_hour_even_across_restarts(app, si
     scheduler.tick(restarted)
     subjects = [m["subject"] for m in mails(sink)]
     days = [DEMO_TODAY, DEMO_TODAY + timedelta(days=1)]
-    assert subjects == [f"pp2eb: summary of {day.isoformat()}" for day in days]
+    assert subjects == [f"pp2eb ({UNNAMED}): summary of {day.isoformat()}" for day in days]
 
 
 FALL_BACK = [  # 03:00 CEST becomes 02:00 CET: 02:30 comes twice, the summary goes once
@@ -293,7 +300,9 @@ def test_the_summary_counts_dutch_days_across_summer_time_and_the_year(
         clock[0] = moment
         scheduler.tick(app)
         days += [sent_for] if sent_for else []
-        assert [m["subject"] for m in mails(sink)] == [f"pp2eb: summary of {d}" for d in days]
+        assert [m["subject"] for m in mails(sink)] == [
+            f"pp2eb ({UNNAMED}): summary of {d}" for d in days
+        ]
 
 
 def test_the_mailer_puts_server_trouble_into_words(sink):
@@ -302,10 +311,10 @@ def test_the_mailer_puts_server_trouble_into_words(sink):
         silent.listen()
         quiet = SmtpSettings("127.0.0.1", silent.getsockname()[1], NONE, from_address="a@b.nl")
         with pytest.raises(MailError, match=r"did not answer within 0\.5 seconds"):
-            Mailer(quiet, timeout=0.5).send(check_mail(utcnow()), ["c@d.nl"])
+            Mailer(quiet, timeout=0.5).send(check_mail(utcnow(), link_name=SHOP), ["c@d.nl"])
     starttls = SmtpSettings("127.0.0.1", sink.port, STARTTLS, from_address="a@b.nl")
     with pytest.raises(MailError, match="does not offer what the settings ask for"):
-        Mailer(starttls).send(check_mail(utcnow()), ["c@d.nl"])
+        Mailer(starttls).send(check_mail(utcnow(), link_name=SHOP), ["c@d.nl"])
     assert mails(sink) == []
 
 
@@ -320,7 +329,7 @@ def test_a_payment_that_fails_is_mailed_with_the_failed_orders(app, sandbox, sin
         assert len(payments) == 2
         assert all("The clearing ledger 1999 does not exist" in line for line in payments)
         assert mail["subject"] == (
-            f"pp2eb: {DEMO_REFUSED} orders could not be booked; "
+            f"pp2eb ({SHOP}): {DEMO_REFUSED} orders could not be booked; "
             "the payments of 2 booked orders could not be booked"
         )
 
@@ -330,18 +339,19 @@ def test_the_mails_give_their_times_in_dutch_time(app):
     summer = datetime(2027, 7, 1, 10, 5)
     problem = OrderProblem(order_id=7, number="2026-00007", reason="The VAT code is gone.")
     bodies = [
-        check_mail(new_year).body,
-        failures_mail([problem], new_year, None).body,
-        credential_mail("Plug&Pay", new_year, None).body,
-        aborted_mail("e-Boekhouden.nl did not answer.", new_year, 3, None).body,
+        check_mail(new_year, link_name=SHOP).body,
+        failures_mail([problem], new_year, None, link_name=SHOP).body,
+        credential_mail("Plug&Pay", new_year, None, link_name=SHOP).body,
+        aborted_mail("e-Boekhouden.nl did not answer.", new_year, 3, None, link_name=SHOP).body,
     ]
     assert all("01-01-2027 00:30 CET" in body and "UTC" not in body for body in bodies)
     assert (
         "The run of 01-07-2027 12:05 CEST in e-Boekhouden.nl"
-        in failures_mail([problem], summer, None).body
+        in failures_mail([problem], summer, None, link_name=SHOP).body
     )
+    assert check_mail(summer, link_name="Two\r\nlines").subject == "pp2eb (Two lines): test e-mail"
     with app.test_request_context(), force_locale("nl"):
-        assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer).body
+        assert "verstuurd om 01-07-2027 12:05 CEST." in check_mail(summer, link_name=SHOP).body
 
 
 # --- two links --------------------------------------------------------------------------------
@@ -364,11 +374,104 @@ def test_each_link_mails_its_own_failures_once_a_day(app, sandbox, sink):
             if rec.link_id == second:
                 records.make_due(rec)
         assert jobs.run("sync", link=db.session.get(Link, second)).failed == DEMO_REFUSED
-        subject = f"pp2eb: {DEMO_REFUSED} orders could not be booked"
-        assert [m["subject"] for m in mails(sink)] == [subject, subject]
+        what = f"{DEMO_REFUSED} orders could not be booked"
+        assert [m["subject"] for m in mails(sink)] == [
+            f"pp2eb ({SHOP}): {what}",
+            f"pp2eb (Second shop): {what}",
+        ]
         sent = db.session.execute(db.select(AlertSent.link_id, AlertSent.problem)).all()
         assert sorted(sent) == [(first, "failures"), (second, "failures")]
 
 
 def the_link_named(name: str) -> int:
     return links.pick(name).id
+
+
+def two_links(app) -> tuple[int, int]:
+    """The first link (connected: "Demo Webshop") and a second, "Second shop", connected to the
+    same demo accounts: both fail the same orders."""
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+    configure(app, first)
+    configure(app, second)
+    return first, second
+
+
+def own_addresses(app, link_id: int, addresses: list[str]) -> None:
+    with app.app_context():
+        alert_settings.save_link_addresses(db.session.get(Link, link_id), addresses)
+
+
+def test_each_link_mails_its_own_addresses_else_the_installs(app, sandbox, sink):
+    """A link with its own addresses mails only those; one without mails the install's. Each
+    mail names its link."""
+    first, second = two_links(app)
+    use(app, sink.port, to_addresses="office@accounting.example")
+    own_addresses(app, first, ["anna@webshop.example", "bert@webshop.example"])
+    with app.app_context():
+        for link_id in (first, second):
+            assert jobs.run("sync", link=db.session.get(Link, link_id)).failed == DEMO_REFUSED
+    webshop, other = mails(sink)
+    assert webshop["to"] == ["anna@webshop.example", "bert@webshop.example"]
+    assert webshop["subject"].startswith(f"pp2eb ({SHOP}): ")
+    assert webshop["body"].startswith(f"Link: {SHOP}\n") and "Second shop" not in webshop["body"]
+    assert other["to"] == ["office@accounting.example"]
+    assert other["subject"].startswith("pp2eb (Second shop): ")
+    assert other["body"].startswith("Link: Second shop\n") and SHOP not in other["body"]
+
+    # Its own addresses taken away, the first link mails the install's again.
+    own_addresses(app, first, [])
+    with app.app_context():
+        assert alert_settings.load(db.session.get(Link, first)).to == ("office@accounting.example",)
+
+
+def test_a_link_with_nobody_to_mail_claims_nothing(app, sandbox, sink):
+    """No install-wide addresses: the link with its own is mailed, the other one is not, and its
+    problem stays unclaimed (it is mailed once it has someone to go to)."""
+    first, second = two_links(app)
+    use(app, sink.port, to_addresses="")
+    own_addresses(app, second, ["carla@second.example"])
+    with app.app_context():
+        for link_id in (first, second):
+            assert jobs.run("sync", link=db.session.get(Link, link_id)).failed == DEMO_REFUSED
+        sent = db.session.execute(db.select(AlertSent.link_id)).scalars().all()
+    [mail] = mails(sink)
+    assert mail["to"] == ["carla@second.example"] and "(Second shop)" in mail["subject"]
+    assert sent == [second]
+
+    own_addresses(app, first, ["dirk@webshop.example"])
+    with app.app_context():
+        assert retry_failed_of(first).failed == DEMO_REFUSED
+    assert [m["to"] for m in mails(sink)][1:] == [["dirk@webshop.example"]]
+
+
+def test_each_link_gets_its_own_summary_at_its_own_addresses(app, sink, monkeypatch):
+    with app.app_context():
+        second = links.add("Second shop").id
+        first = the_link_named(links.PLACEHOLDER)
+        for link_id in (first, second):
+            db.session.add(
+                SyncRun(link_id=link_id, kind="sync", status=RunStatus.FINISHED, started_at=at(6))
+            )
+        db.session.commit()
+    use(app, sink.port, alerts_enabled=False, summary_enabled=True, summary_hour=8)
+    own_addresses(app, first, ["anna@webshop.example"])
+    own_addresses(app, second, ["carla@second.example"])
+    monkeypatch.setattr(alerting, "utcnow", lambda: at(9))
+    scheduler.tick(app)
+    scheduler.tick(app)
+    got = sorted((m["to"], m["subject"], m["body"].splitlines()[0]) for m in mails(sink))
+    day = DEMO_TODAY.isoformat()
+    assert got == [
+        (["anna@webshop.example"], f"pp2eb ({UNNAMED}): summary of {day}", f"Link: {UNNAMED}"),
+        (["carla@second.example"], f"pp2eb (Second shop): summary of {day}", "Link: Second shop"),
+    ]
+
+
+def retry_failed_of(link_id: int) -> RunResult:
+    """Make ``link_id``'s failed orders due and run a sync of it: they fail again."""
+    for rec in failed_records():
+        if rec.link_id == link_id:
+            records.make_due(rec)
+    return jobs.run("sync", link=db.session.get(Link, link_id))

@@ -15,6 +15,7 @@ from pp2eb.models import AlertSettings
 from pp2eb.runs import jobs
 from pp2eb.sandbox.mail import Mailbox, MailSink
 from pp2eb.sandbox.wsgi import create_sandbox
+from pp2eb.setup import links
 from tests.alert_helpers import FORM, closed_port, mails, page, send_test, sink_server, use
 from tests.conftest import csrf_token, stored_text
 from tests.engine_helpers import configure, the_link
@@ -44,7 +45,8 @@ def test_the_smtp_password_is_stored_encrypted_and_never_shown(app, client, auth
         sent = send_test(client)
         assert "A test e-mail was sent to anna@shop.example, bert@shop.example." in sent
         [mail] = guarded.mailbox.messages()
-        assert mail["subject"] == "pp2eb: test e-mail"
+        assert mail["subject"] == f"pp2eb ({links.PLACEHOLDER}): test e-mail"
+        assert mail["body"].startswith(f"Link: {links.PLACEHOLDER}\n")
         assert mail["to"] == ["anna@shop.example", "bert@shop.example"]
 
         # Saving with the password left empty keeps the stored one.
