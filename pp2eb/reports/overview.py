@@ -6,6 +6,9 @@ given (each asks for all the links at once and groups by ``link_id``), so that a
 page with 200 links costs what one with 2 does. The parts that decide something (the next run,
 the OSS watch, a settings draft's completeness) are the ones the dashboard and the scheduler use,
 fed with the rows read here.
+
+The queries are few, not free: the OSS watch reads and parses every recorded order of this year
+and the last, as the dashboard's card does for one link (about 0.15 ms an order here).
 """
 
 from __future__ import annotations
@@ -115,7 +118,11 @@ class LinkRow:
 
 
 def rows(links: list[Link], now: datetime) -> list[LinkRow]:
-    """A row for each of ``links``, in their order, as at ``now`` (naive UTC)."""
+    """A row for each of ``links``, in their order, as at ``now`` (naive UTC).
+
+    The links as loaded (``links.live()``, or the user's own): an expired one would be read
+    again, a query per link.
+    """
     if not links:
         return []
     ids = [link.id for link in links]
