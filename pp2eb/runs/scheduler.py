@@ -43,8 +43,13 @@ def next_run_at(link: Link, now: datetime | None = None) -> datetime | None:
         .order_by(SyncRun.started_at.desc())
         .limit(1)
     ).scalar_one_or_none()
-    now = now or utcnow()
-    return now if last is None else max(last + interval, now)
+    return next_run_after(last, interval, now or utcnow())
+
+
+def next_run_after(last_sync: datetime | None, interval: timedelta, now: datetime) -> datetime:
+    """When a link that is set up and not paused syncs next: an interval after its last sync
+    started, or now when that is past or it never synced."""
+    return now if last_sync is None else max(last_sync + interval, now)
 
 
 def is_due(link: Link, now: datetime | None = None) -> bool:

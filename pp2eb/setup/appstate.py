@@ -28,3 +28,15 @@ def put(link: Link, key: str, value: Any) -> None:
         db.session.add(row)
     row.value = json.dumps(value)
     db.session.commit()
+
+
+def get_each(links: list[Link], key: str, default: Any = None) -> dict[int, Any]:
+    """The value stored under ``key`` for each link (``default`` where none), by link id, in one
+    query for all of them."""
+    rows = db.session.execute(
+        db.select(LinkState).where(
+            LinkState.key == key, LinkState.link_id.in_([link.id for link in links])
+        )
+    ).scalars()
+    stored = {row.link_id: json.loads(row.value) for row in rows}
+    return {link.id: stored.get(link.id, default) for link in links}

@@ -22,7 +22,22 @@ def _row(link: Link) -> ShopSettings | None:
 
 def load_draft(link: Link) -> dict[str, Any]:
     """The link's stored settings over the defaults, as plain JSON data (may be incomplete)."""
-    row = _row(link)
+    return _draft(_row(link))
+
+
+def drafts(links: list[Link]) -> dict[int, dict[str, Any]]:
+    """Each link's draft (as ``load_draft``), by link id, in one query for all of them."""
+    rows = db.session.execute(
+        db.select(ShopSettings)
+        .where(ShopSettings.link_id.in_([link.id for link in links]))
+        .order_by(ShopSettings.id.desc())
+    ).scalars()
+    # Lowest id last, so that it is the one kept: the row ``_row`` reads.
+    first = {row.link_id: row for row in rows}
+    return {link.id: _draft(first.get(link.id)) for link in links}
+
+
+def _draft(row: ShopSettings | None) -> dict[str, Any]:
     stored = json.loads(row.data) if row is not None else {}
     draft = {**json.loads(json.dumps(DEFAULTS)), **stored}
     if isinstance(draft.get("vat_map"), dict):
