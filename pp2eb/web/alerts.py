@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -10,10 +10,11 @@ from pp2eb.alerts import dispatch as alerting
 from pp2eb.alerts import settings as alert_settings
 from pp2eb.alerts.mail import MailError
 from pp2eb.sandbox import mailbox_url
+from pp2eb.web import current
 from pp2eb.web.alert_forms import AlertSettingsForm
 from pp2eb.web.forms import ConfirmForm
 
-bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+bp = current.LinkBlueprint("alerts", __name__, url_prefix="/alerts")
 
 
 @bp.route("", methods=("GET", "POST"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from pp2eb.models import Credential
@@ -16,7 +16,7 @@ from pp2eb.web.forms import (
     VatRoundingForm,
 )
 
-bp = Blueprint("connect", __name__, url_prefix="/connect")
+bp = current.LinkBlueprint("connect", __name__, url_prefix="/connect")
 
 PAGES = {
     Credential.PLUGANDPAY: (PlugAndPayConnectForm, "api_key", PLUGANDPAY_KEY),
