@@ -11,7 +11,7 @@ address when the user sees more than one link: 404, as for any unknown address.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, g
+from flask import Blueprint, Flask, abort, current_app, g, request
 
 from pp2eb.extensions import db
 from pp2eb.models import Link
@@ -58,10 +58,21 @@ def add_link_id(endpoint: str, values: dict) -> None:
         values["link_id"] = link_id
 
 
+# The home page: with a link in its address that link's dashboard, without one the dashboard of
+# the user's only link or, with several, the overview of all.
+HOME = "dashboard.index"
+
+
 def check_link() -> None:
-    """404 before the view for a link address the logged-in user may not see."""
-    if g.get("link_id") is not None and g.get("user") is not None:
-        link()
+    """Before the view of any link's page: 404 for a link the logged-in user may not see, or for
+    the short address when the user sees several links (the view itself may not ask)."""
+    if g.get("user") is None or not isinstance(
+        current_app.blueprints.get(request.blueprint or ""), LinkBlueprint
+    ):
+        return
+    if request.endpoint == HOME and g.get("link_id") is None:
+        return
+    link()
 
 
 def visible() -> list[Link]:
@@ -74,6 +85,15 @@ def visible() -> list[Link]:
 def several() -> bool:
     """True when the user sees more than one link (the overview is then the home page)."""
     return len(visible()) > 1
+
+
+def of_page() -> Link | None:
+    """The link the page shown is about, for the navigation; None on the overview."""
+    if "link" in g:
+        return g.link
+    if g.get("link_id") is None and len(visible()) == 1:
+        return visible()[0]
+    return None
 
 
 def link() -> Link:
