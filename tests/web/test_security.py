@@ -50,7 +50,7 @@ SAMPLES = {
     "link_id": [1],  # the first link's; tests/web/test_links.py walks other links
 }
 # Public: the login page, static files, and the webhook Plug&Pay calls (its URL has a secret).
-PUBLIC = {"auth.login", "static", "hooks.plugandpay"}
+PUBLIC = {"auth.login", "auth.login_elsewhere", "static", "hooks.plugandpay"}
 
 
 def urls(app, method: str, order_ids=(1,)) -> list[str]:
