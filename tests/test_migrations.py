@@ -244,7 +244,7 @@ def test_an_install_before_links_becomes_its_first_link_named_after_its_tenant(f
         (1, "export", '{"since": "2026-01-01"}'),
         (1, "schedule_paused", "true"),
         (1, "setup_steps_saved", '["ledgers", "vat"]'),
-        (1, "webhook_secret", '"sealed"'),  # the same address: 0014_webhook_per_link
+        (1, "webhook_secret", '"sealed"'),  # the same address: 0013_webhook_per_link
     }
     # The app reads them as the link's.
     link = links.only()

@@ -6,8 +6,8 @@ encrypted text, so the address Plug&Pay calls keeps working.
 
 The downgrade moves them back, and refuses when an install has more than one link.
 
-Revision ID: 0014_webhook_per_link
-Revises: 0011_alerts_sent_per_link
+Revision ID: 0013_webhook_per_link
+Revises: 0012_user_roles
 Create Date: 2026-12-04 18:00:00.000000
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0014_webhook_per_link"
-down_revision = "0011_alerts_sent_per_link"
+revision = "0013_webhook_per_link"
+down_revision = "0012_user_roles"
 branch_labels = None
 depends_on = None
 
