@@ -112,6 +112,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         alerts,
         auth,
         connect,
+        current,
         dashboard,
         export,
         hooks,
@@ -127,8 +128,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     schema.init_app(app)  # before the blueprints: their hooks read the database
     security.init_app(app)
     template_helpers.register(app)  # every filter and global the templates use
-    app.register_blueprint(alerts.bp)
     app.register_blueprint(auth.bp)
+    current.init_app(app)  # after auth: which links a user may see needs the user
+    app.register_blueprint(alerts.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(export.bp)

@@ -65,13 +65,34 @@ def _reason(exc: OSError) -> str:
 
 
 def ensure_demo_user(app: Flask) -> None:
-    """Create the demo login when it does not exist yet."""
+    """Create the demo login when it does not exist yet; on a new install, with the demo's links."""
     from pp2eb.web.auth import create_user
 
     with app.app_context():
         exists = db.session.execute(db.select(User).filter_by(username=DEMO_USER[0])).first()
         if not exists:
             create_user(*DEMO_USER)
+            add_demo_links()
+
+
+def add_demo_links() -> None:
+    """On a new install (one link, named after nothing yet, nothing connected), the demo's
+    links: one per demo tenant of the sandbox, each to be connected with its own demo keys.
+    Never again after that: a demo link that was removed stays removed."""
+    from pp2eb.models import Credential
+    from pp2eb.sandbox import DEMO_TENANTS
+    from pp2eb.setup import links
+
+    live = links.live()
+    if len(live) != 1 or live[0].name != links.PLACEHOLDER:
+        return
+    if db.session.execute(db.select(Credential.id).filter_by(link_id=live[0].id)).first():
+        return
+    live[0].name = DEMO_TENANTS[0].name
+    db.session.commit()
+    for tenant in DEMO_TENANTS[1:]:
+        if links.by_name(tenant.name) is None:
+            links.add(tenant.name)
 
 
 def main(app: Flask) -> None:

@@ -240,14 +240,12 @@ def test_an_install_before_links_becomes_its_first_link_named_after_its_tenant(f
         kept = [{key: row[key] for key in before_columns(before[table])} for row in after[table]]
         assert kept == before[table]
         assert {row["link_id"] for row in after[table]} == {1}
-    assert [r["key"] for r in after["app_state"]] == [
-        "login:name:0123456789abcdef:aa",
-        "webhook_secret",
-    ]
+    assert [r["key"] for r in after["app_state"]] == ["login:name:0123456789abcdef:aa"]
     assert {(r["link_id"], r["key"], r["value"]) for r in after["link_state"]} == {
         (1, "export", '{"since": "2026-01-01"}'),
         (1, "schedule_paused", "true"),
         (1, "setup_steps_saved", '["ledgers", "vat"]'),
+        (1, "webhook_secret", '"sealed"'),  # the same address: 0013_webhook_per_link
     }
     # The app reads them as the link's.
     link = links.only()

@@ -1,4 +1,4 @@
-"""Serving: a port that is taken is said in one line, never a traceback."""
+"""Serving: a port that is taken is said in one line, never a traceback; the demo's links."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import pytest
 import requests
 
 from pp2eb import serve
+from pp2eb.extensions import db
+from pp2eb.models import User
+from pp2eb.setup import links
+from tests.engine_helpers import configure
 
 
 def test_a_taken_port_is_said_in_one_line_with_what_to_do(app):
@@ -48,3 +52,35 @@ def test_the_demo_sandbox_answers_on_its_port():
     )
     assert answer.status_code == 401  # the sandbox, asking for its key
     assert answer.json() == {"message": "Unauthenticated."}
+
+
+def test_a_new_demo_install_has_the_demo_s_two_links_each_with_its_own_keys(app, client, auth):
+    from pp2eb.sandbox import DEMO_TENANTS
+
+    app.config["DEMO"] = True
+    serve.ensure_demo_user(app)
+    with app.app_context():
+        names = [(link.id, link.name) for link in links.live()]
+    assert [name for _, name in names] == [t.name for t in DEMO_TENANTS]
+    auth.login("demo", "demo")
+    for (link_id, _), tenant in zip(names, DEMO_TENANTS, strict=True):
+        page = client.get(f"/links/{link_id}/connect/plugandpay").get_data(as_text=True)
+        assert f'<code id="demo-secret">{tenant.key}</code>' in page
+        page = client.get(f"/links/{link_id}/connect/eboekhouden").get_data(as_text=True)
+        assert f'<code id="demo-secret">{tenant.token}</code>' in page
+    # Made once: a demo link removed stays removed at the next start.
+    with app.app_context():
+        links.remove(links.pick(DEMO_TENANTS[1].name))
+    serve.ensure_demo_user(app)
+    with app.app_context():
+        assert [link.name for link in links.live()] == [DEMO_TENANTS[0].name]
+
+
+def test_an_install_in_use_gets_no_demo_links(app, sandbox):
+    configure(app)  # connected: somebody's own link
+    with app.app_context():
+        db.session.execute(db.delete(User).filter_by(username="demo"))
+        db.session.commit()
+    serve.ensure_demo_user(app)
+    with app.app_context():
+        assert len(links.live()) == 1

@@ -1,4 +1,5 @@
-"""``flask links list``, and the ``--link NAME`` option of the commands that act on one link.
+"""``flask links add/list/remove``, and the ``--link NAME`` option of the commands that act on one
+link.
 
 Without it the install's only link is meant; with more than one link the command names them and
 stops (exit 2, one line), as it does for a name no live link has.
@@ -7,6 +8,7 @@ stops (exit 2, one line), as it does for a name no live link has.
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -59,3 +61,34 @@ def links_list() -> None:
             for service, name in connections.SERVICES.items()
         ]
         click.echo(f"{link.name}: {', '.join(sides)}")
+
+
+@links_group.command("add")
+@click.argument("name")
+@needs_database
+def links_add(name: str) -> None:
+    """Add a link called NAME; connect its accounts on its pages or with flask connect."""
+    try:
+        link = links.add(name)
+    except links.BadName as exc:
+        stop(str(exc))
+    click.echo(
+        f"Link {link.name} added. Connect its accounts in the browser, or with "
+        f"flask connect plugandpay --link {shlex.quote(link.name)} (then eboekhouden)."
+    )
+
+
+@links_group.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@needs_database
+def links_remove(name: str, yes: bool) -> None:
+    """Remove the link called NAME: it is no longer run nor shown; its history is kept."""
+    link = resolve(name)
+    if not yes:
+        click.confirm(f"Remove {link.name}? Its orders and runs stay in the database.", abort=True)
+    links.remove(link)
+    click.echo(
+        f"Removed {name}: it is no longer run, and its webhook address no longer answers "
+        "(delete its rule in Plug&Pay if one was registered). Its history is kept."
+    )

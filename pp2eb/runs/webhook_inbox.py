@@ -1,9 +1,10 @@
 """Receiving Plug&Pay webhooks: the secret, the payload, and the queue of announced orders.
 
 Plug&Pay signs nothing (the reference, section 6), so the webhook's URL carries a secret:
-``secrets.token_urlsafe(32)``, made once, kept encrypted in ``AppState`` and compared in constant
-time. The payload carries only ids; the order's id goes into ``WebhookQueue``, one row per order,
-so a flood of webhooks for one order is one row. New rows are limited per minute
+``secrets.token_urlsafe(32)``, made once per link, kept encrypted in the link's ``LinkState`` and
+compared in constant time; the secret tells which link a webhook is for. The payload carries
+only ids; the order's id goes into ``WebhookQueue``, one row per link and order, so a flood of
+webhooks for one order is one row. New rows are limited per link and minute
 (``WEBHOOK_MAX_PER_MINUTE``) and in all (``WEBHOOK_MAX_QUEUE``), so a flood cannot fill the disk.
 """
 
@@ -25,7 +26,7 @@ from flask import current_app
 
 from pp2eb import jsonutil
 from pp2eb.extensions import db
-from pp2eb.models import AppState, Link, WebhookQueue, utcnow
+from pp2eb.models import Link, LinkState, WebhookQueue, utcnow
 from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
@@ -93,55 +94,76 @@ def _positive_id(value: object) -> int | None:
 
 
 # --- the secret ---------------------------------------------------------------------------
+# One per link, in its ``LinkState`` rows: the secret names the link, so every link has its own
+# address and a webhook can only ever be queued for the link whose secret it carries.
 
 
-def secret() -> str:
-    """The secret of the webhook's URL; made (once) when there is none yet."""
-    known = stored_secret()
+def secret(link: Link) -> str:
+    """The secret of ``link``'s webhook URL; made (once) when there is none yet."""
+    known = stored_secret(link)
     if known is not None:
         return known
-    if db.session.get(AppState, SECRET) is not None:
-        return rotate_secret()  # unreadable with this encryption key: the old URL is dead anyway
-    vault = current_app.extensions["pp2eb_vault"]
+    if db.session.get(LinkState, (link.id, SECRET)) is not None:
+        return rotate_secret(link)  # unreadable with this encryption key: the old URL is dead
     made = secrets.token_urlsafe(32)
-    db.session.add(AppState(key=SECRET, value=json.dumps(vault.encrypt(made).decode())))
+    db.session.add(LinkState(link_id=link.id, key=SECRET, value=_sealed(made)))
     try:
         db.session.commit()
     except sa.exc.IntegrityError:  # made at the same moment by another request: take that one
         db.session.rollback()
-        return stored_secret() or made
+        return stored_secret(link) or made
     return made
 
 
-def stored_secret() -> str | None:
-    """The stored secret, or None when there is none (or it cannot be read)."""
-    row = db.session.get(AppState, SECRET)
-    if row is None:
-        return None
+def _sealed(value: str) -> str:
+    return json.dumps(current_app.extensions["pp2eb_vault"].encrypt(value).decode())
+
+
+def _opened(row: LinkState) -> str | None:
     try:
         return current_app.extensions["pp2eb_vault"].decrypt(json.loads(row.value).encode())
     except SecretUnreadable:
-        logger.warning("the webhook secret cannot be read with this encryption key")
+        logger.warning("the webhook secret of link %s cannot be read with this key", row.link_id)
         return None
 
 
-def rotate_secret() -> str:
-    """Replace the secret: a webhook to the old URL is refused from now on."""
-    vault = current_app.extensions["pp2eb_vault"]
+def stored_secret(link: Link) -> str | None:
+    """``link``'s stored secret, or None when there is none (or it cannot be read)."""
+    row = db.session.get(LinkState, (link.id, SECRET))
+    return None if row is None else _opened(row)
+
+
+def rotate_secret(link: Link) -> str:
+    """Replace ``link``'s secret: a webhook to the old URL is refused from now on."""
     made = secrets.token_urlsafe(32)
-    row = db.session.get(AppState, SECRET) or AppState(key=SECRET, value="null")
-    row.value = json.dumps(vault.encrypt(made).decode())
-    db.session.add(row)
+    row = db.session.get(LinkState, (link.id, SECRET))
+    if row is None:
+        row = LinkState(link_id=link.id, key=SECRET, value="null")
+        db.session.add(row)
+    row.value = _sealed(made)
     db.session.commit()
     return made
 
 
-def secret_matches(given: str) -> bool:
-    """True when ``given`` is the secret (compared in constant time)."""
-    known = stored_secret()
-    # Compared even without a secret, so the answer takes as long either way.
-    expected = (known or secrets.token_urlsafe(32)).encode()
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected) and bool(known)
+def link_for_secret(given: str) -> Link | None:
+    """The live link whose secret is ``given``, or None.
+
+    Every live link's secret is compared, each in constant time, whatever matched before: the
+    answer takes as long for a wrong secret as for a right one.
+    """
+    given_bytes = given.encode("utf-8", "surrogatepass")
+    rows = db.session.execute(
+        sa.select(LinkState)
+        .join(Link, Link.id == LinkState.link_id)
+        .where(LinkState.key == SECRET, Link.removed_at.is_(None))
+    ).scalars()
+    found = None
+    for row in rows:
+        known = _opened(row)
+        expected = (known or secrets.token_urlsafe(32)).encode()
+        if hmac.compare_digest(given_bytes, expected) and known:
+            found = row.link_id
+    return db.session.get(Link, found) if found is not None else None
 
 
 def mask(url: str, secret_value: str) -> str:
@@ -153,7 +175,7 @@ def mask(url: str, secret_value: str) -> str:
 
 
 class _Window:
-    """Moments of the new rows of the last minute, in this process."""
+    """Moments of one link's new rows of the last minute, in this process."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -170,8 +192,10 @@ class _Window:
             return True
 
 
-def _window() -> _Window:
-    return current_app.extensions.setdefault("pp2eb_webhook_window", _Window())
+def _window(link: Link) -> _Window:
+    # Per link: a flood of one shop's webhooks never refuses another's.
+    windows = current_app.extensions.setdefault("pp2eb_webhook_windows", {})
+    return windows.setdefault(link.id, _Window())
 
 
 def enqueue(link: Link, event: Event, now: datetime | None = None) -> bool:
@@ -197,7 +221,7 @@ def _enqueue(link: Link, event: Event, now: datetime) -> bool:
     new = db.session.execute(again).rowcount == 0
     if new:
         cfg = current_app.config
-        if waiting(link) >= cfg["WEBHOOK_MAX_QUEUE"] or not _window().admit(
+        if waiting(link) >= cfg["WEBHOOK_MAX_QUEUE"] or not _window(link).admit(
             cfg["WEBHOOK_MAX_PER_MINUTE"]
         ):
             db.session.rollback()
@@ -212,9 +236,15 @@ def _enqueue(link: Link, event: Event, now: datetime) -> bool:
             )
         )
     last = json.dumps({"at": now.isoformat(), "order_id": event.order_id})
-    noted = sa.update(AppState).where(AppState.key == LAST).values(value=last, updated_at=now)
+    noted = (
+        sa.update(LinkState)
+        .where(LinkState.link_id == link.id, LinkState.key == LAST)
+        .values(value=last, updated_at=now)
+    )
     if db.session.execute(noted).rowcount == 0:
-        db.session.execute(sa.insert(AppState).values(key=LAST, value=last, updated_at=now))
+        db.session.execute(
+            sa.insert(LinkState).values(link_id=link.id, key=LAST, value=last, updated_at=now)
+        )
     return new
 
 
@@ -266,9 +296,9 @@ def settle(link: Link, order_ids: list[int], started: datetime, *, finished: boo
     db.session.commit()
 
 
-def last_received() -> dict | None:
-    """The latest webhook taken: ``{"at": datetime, "order_id": int}``, or None."""
-    row = db.session.get(AppState, LAST)
+def last_received(link: Link) -> dict | None:
+    """The latest webhook taken for ``link``: ``{"at": datetime, "order_id": int}``, or None."""
+    row = db.session.get(LinkState, (link.id, LAST))
     if row is None:
         return None
     value = json.loads(row.value)

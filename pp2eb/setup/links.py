@@ -1,8 +1,9 @@
 """The links of an install: a link is one Plug&Pay account booked into one e-Boekhouden
 administration, with its own keys, settings and wizard progress (``link_id`` on their rows).
 
-Every install has at least its first link (made by the migration that brought links). Removing a
-link sets ``removed_at``: its history stays, and it is left out of ``live()``.
+Every install has its first link (made by the migration that brought links); ``flask links add``
+adds more. Removing a link sets ``removed_at``: its history stays, and it is left out of
+``live()``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pp2eb.models import Link, utcnow
 
 # The first link's name until a Plug&Pay connection check tells the tenant's (migration 0009).
 PLACEHOLDER = "Plug&Pay"
+NAME_LENGTH = 120  # Link.name's column
 _TENANT = re.compile(r"^(?P<name>.+) \(tenant [^()]*\)$")
 
 
@@ -80,9 +82,31 @@ def name_after_tenant(link: Link, account_name: str) -> None:
         link.name = name
 
 
+class BadName(ValueError):
+    """A name a new link cannot have: empty, too long, or a live link's already."""
+
+
 def add(name: str) -> Link:
-    """A new link called ``name`` (unique among all links, removed ones too), committed."""
+    """A new link called ``name``, committed; BadName says why not."""
+    name = " ".join(name.split())
+    if not name:
+        raise BadName("A link needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise BadName(f"A link's name has at most {NAME_LENGTH} characters.")
+    if by_name(name) is not None:
+        raise BadName(f"There is a link called {name!r} already.")
     link = Link(name=name, created_at=utcnow())
     db.session.add(link)
     db.session.commit()
     return link
+
+
+def remove(link: Link) -> None:
+    """Remove ``link``: it is no longer run, shown or called, and its history stays.
+
+    Its name is freed for a new link: the removed one is renamed "NAME (removed, #ID)".
+    """
+    link.removed_at = utcnow()
+    suffix = f" (removed, #{link.id})"
+    link.name = link.name[: NAME_LENGTH - len(suffix)] + suffix
+    db.session.commit()

@@ -94,13 +94,13 @@ def rotate(link: Link, url_for_secret: Callable[[str], str]) -> tuple[bool, str 
     The secret is renewed even when Plug&Pay cannot be asked (a leaked secret must go at once).
     Returns whether a rule was re-registered, and a problem in words (or None).
     """
-    old = inbox.stored_secret()
+    old = inbox.stored_secret(link)
     problem = None
     try:
         had = find(link, old) if old else []
     except RulesUnavailable as exc:
         had, problem = [], str(exc) if exc.connected else None
-    new = inbox.rotate_secret()
+    new = inbox.rotate_secret(link)
     if not had:
         return False, problem
     try:

@@ -6,7 +6,7 @@ The mail server and which mails are wanted are the install's; the addresses are 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -19,7 +19,7 @@ from pp2eb.web import current
 from pp2eb.web.alert_forms import AlertSettingsForm
 from pp2eb.web.forms import ConfirmForm
 
-bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+bp = current.LinkBlueprint("alerts", __name__, url_prefix="/alerts")
 
 
 @bp.route("", methods=("GET", "POST"))

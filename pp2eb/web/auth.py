@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-PUBLIC_ENDPOINTS = {"auth.login", "static", "hooks.plugandpay"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.login_elsewhere", "static", "hooks.plugandpay"}
 # Checked when the user name is unknown, so that a wrong name takes as long as a wrong password
 # and the answer's timing does not tell which names exist.
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
@@ -89,6 +89,14 @@ def login():
         security.record_failure(name, address)
         flash(_("Unknown user name or wrong password."), "error")
     return render_template("auth/login.html", form=form)
+
+
+@bp.record_once
+def _short_login_address(state) -> None:
+    # /login is what people type: it leads to the log-in page (not to a 404 after logging in).
+    state.app.add_url_rule(
+        "/login", f"{bp.name}.login_elsewhere", lambda: redirect(url_for("auth.login"))
+    )
 
 
 @bp.post("/logout")

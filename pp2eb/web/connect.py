@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from pp2eb.models import Credential
-from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
+from pp2eb.models import Credential, Link
+from pp2eb.sandbox import DEMO_TENANTS
 from pp2eb.setup import connections
 from pp2eb.web import current
 from pp2eb.web.forms import (
@@ -16,12 +16,18 @@ from pp2eb.web.forms import (
     VatRoundingForm,
 )
 
-bp = Blueprint("connect", __name__, url_prefix="/connect")
+bp = current.LinkBlueprint("connect", __name__, url_prefix="/connect")
 
 PAGES = {
-    Credential.PLUGANDPAY: (PlugAndPayConnectForm, "api_key", PLUGANDPAY_KEY),
-    Credential.EBOEKHOUDEN: (EBoekhoudenConnectForm, "token", EBOEKHOUDEN_TOKEN),
+    Credential.PLUGANDPAY: (PlugAndPayConnectForm, "api_key"),
+    Credential.EBOEKHOUDEN: (EBoekhoudenConnectForm, "token"),
 }
+
+
+def demo_secret(link: Link, service: str) -> str:
+    """The sandbox key or token of ``link``'s demo tenant (by its name, else the first)."""
+    tenant = next((t for t in DEMO_TENANTS if t.name == link.name), DEMO_TENANTS[0])
+    return tenant.key if service == Credential.PLUGANDPAY else tenant.token
 
 
 @bp.route("/<service>", methods=("GET", "POST"))
@@ -29,7 +35,7 @@ def page(service: str):
     """Show the connection of ``service`` and connect it with a pasted key."""
     if service not in PAGES:
         abort(404)
-    form_class, secret_field, demo_secret = PAGES[service]
+    form_class, secret_field = PAGES[service]
     form = form_class()
     if form.validate_on_submit():
         try:
@@ -50,7 +56,7 @@ def page(service: str):
         secret_field=form[secret_field],
         credential=credential,
         default_base_url=connections.default_base_url(service),
-        demo_secret=demo_secret if current_app.config["DEMO"] else None,
+        demo_secret=demo_secret(current.link(), service) if current_app.config["DEMO"] else None,
         disconnect_form=ConfirmForm(),
         rounding_form=_rounding_form(credential),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import (
-    Blueprint,
     abort,
     flash,
     g,
@@ -26,7 +25,7 @@ from pp2eb.web import current
 from pp2eb.web.dashboard_forms import SkipForm
 from pp2eb.web.forms import ConfirmForm
 
-bp = Blueprint("dashboard", __name__)
+bp = current.LinkBlueprint("dashboard", __name__)
 
 
 def _setup_url() -> str | None:

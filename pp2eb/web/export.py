@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from pp2eb.apis import errors as apierrors
@@ -18,7 +18,7 @@ from pp2eb.setup import appstate
 from pp2eb.web import current
 from pp2eb.web.dashboard_forms import ExportForm
 
-bp = Blueprint("export", __name__, url_prefix="/export")
+bp = current.LinkBlueprint("export", __name__, url_prefix="/export")
 
 MAX_PROBLEMS = 200
 

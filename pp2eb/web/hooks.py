@@ -1,4 +1,5 @@
-"""The webhook Plug&Pay calls: public (no login, no CSRF token), guarded by the secret in its URL.
+"""The webhook Plug&Pay calls: public (no login, no CSRF token), guarded by the secret in its URL;
+the secret also tells which link the webhook is for (each link has its own).
 
 It only checks and queues: 404 for a wrong secret (as for any unknown address), 413/400/422 for a
 body that is not a webhook pp2eb handles, 429 when too many orders come at once; else the order
@@ -12,7 +13,6 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from pp2eb.extensions import csrf
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.runs import webhooks as runs
-from pp2eb.web import current
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 RETRY_AFTER = "60"
@@ -22,7 +22,8 @@ RETRY_AFTER = "60"
 @csrf.exempt
 def plugandpay(secret: str):
     """Take a Plug&Pay webhook: queue the order and answer 202."""
-    if not inbox.secret_matches(secret):
+    link = inbox.link_for_secret(secret)
+    if link is None:
         abort(404)
     if (request.content_length or 0) > inbox.MAX_BODY:
         return _error(413, "The body is too large.")
@@ -31,7 +32,7 @@ def plugandpay(secret: str):
         return _error(413, "The body is too large.")
     try:
         event = inbox.parse(data)
-        inbox.enqueue(current.link(), event)
+        inbox.enqueue(link, event)
     except inbox.BadPayload as exc:
         return _error(exc.status, str(exc))
     except inbox.Refused as exc:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import abort, render_template, request
 from flask_babel import get_locale
 
+from pp2eb.web import current
 from pp2eb.web.forms import InsertionForm
 from pp2eb.web.loaders import (
     LEDGER_FIELDS,
@@ -30,7 +31,7 @@ from pp2eb.web.loaders import (
 from pp2eb.web.mapping_forms import OssForm, RevenueForm, VatForm
 from pp2eb.web.payment_forms import PaymentsForm
 
-bp = Blueprint("htmx", __name__, url_prefix="/htmx")
+bp = current.LinkBlueprint("htmx", __name__, url_prefix="/htmx")
 
 
 def country_name(code: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from pp2eb.runs import webhook_inbox as inbox
@@ -19,7 +19,7 @@ from pp2eb.setup import webhook_rule as rules
 from pp2eb.web import current
 from pp2eb.web.forms import ConfirmForm
 
-bp = Blueprint("realtime", __name__, url_prefix="/realtime")
+bp = current.LinkBlueprint("realtime", __name__, url_prefix="/realtime")
 
 
 @dataclass
@@ -59,14 +59,15 @@ def _is_local(url: str) -> bool:
 
 
 def _card(notice: str | None = None, problem: str | None = None) -> Card:
-    secret = inbox.secret()
+    link = current.link()
+    secret = inbox.secret(link)
     url = hook_url(secret)
     # In demo mode the sandbox runs on this machine and reaches the local address.
     local = _is_local(url) and not current_app.config["DEMO"]
     card = Card(url=inbox.mask(url, secret), local=local, notice=notice, problem=problem)
-    card.last, card.waiting = inbox.last_received(), inbox.waiting(current.link())
+    card.last, card.waiting = inbox.last_received(link), inbox.waiting(link)
     try:
-        ours = rules.find(current.link(), secret)
+        ours = rules.find(link, secret)
     except rules.RulesUnavailable as exc:
         card.connected = exc.connected
         card.problem = card.problem or str(exc)
@@ -102,7 +103,7 @@ def register():
     """Create the webhook rule in Plug&Pay: it calls this app when an order is paid."""
     if not ConfirmForm().validate_on_submit():
         return _answer()
-    secret = inbox.secret()
+    secret = inbox.secret(current.link())
     try:
         rules.register(current.link(), hook_url(secret), secret)
     except rules.RulesUnavailable as exc:
@@ -116,7 +117,7 @@ def remove():
     if not ConfirmForm().validate_on_submit():
         return _answer()
     try:
-        rules.remove(current.link(), inbox.secret())
+        rules.remove(current.link(), inbox.secret(current.link()))
     except rules.RulesUnavailable as exc:
         return _answer(problem=str(exc))
     return _answer(_("Removed: Plug&Pay no longer calls pp2eb; the scheduled sync goes on."))

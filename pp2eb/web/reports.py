@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from pp2eb import dutchtime
@@ -23,7 +23,7 @@ from pp2eb.reports import oss_return, reconcile
 from pp2eb.runs import jobs
 from pp2eb.web import current
 
-bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp = current.LinkBlueprint("reports", __name__, url_prefix="/reports")
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 CHART_WIDTH = 360  # the longest bar, in SVG units

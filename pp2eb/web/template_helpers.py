@@ -17,7 +17,7 @@ from pp2eb import dutchtime, states
 
 def register(app: Flask) -> None:
     """Register the template filters, globals and context processors on ``app``."""
-    from pp2eb.web import connect, dashboard, export, htmx, wizard
+    from pp2eb.web import connect, current, dashboard, export, htmx, wizard
     from pp2eb.web.languages import LANGUAGES
 
     filters = {
@@ -36,6 +36,9 @@ def register(app: Flask) -> None:
         "country_name": htmx.country_name,
         "is_running": dashboard.is_running,
         "processed": export.processed,
+        # The link a page is about (None on the overview), and whether the user sees several.
+        "link_of_page": current.of_page,
+        "several_links": current.several,
         # The states, to compare with (``OrderState.BOOKED``) instead of strings.
         "OrderState": states.OrderState,
         "PaymentState": states.PaymentState,

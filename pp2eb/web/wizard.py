@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -38,7 +38,7 @@ from pp2eb.web.payment_forms import PaymentsForm
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("wizard", __name__, url_prefix="/setup")
+bp = current.LinkBlueprint("wizard", __name__, url_prefix="/setup")
 
 # The AppState key of the slugs of the steps saved in the wizard.
 SAVED_STEPS = "setup_steps_saved"

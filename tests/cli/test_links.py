@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pp2eb.extensions import db
-from pp2eb.models import Credential, Link, SyncRun, utcnow
+from pp2eb.models import Credential, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections, links
 from tests.engine_helpers import configure, the_link
@@ -124,3 +124,58 @@ def test_sync_all_syncs_each_link_that_is_due(app, two, runner):
     both = runner.invoke(args=["sync", "--all", "--link", "Shop A"])
     assert both.exit_code == 2
     assert both.output.strip() == "Error: --all and --link exclude each other."
+
+
+def test_links_add_makes_a_link_of_its_own_and_refuses_a_taken_or_empty_name(app, two, runner):
+    added = runner.invoke(args=["links", "add", "  Café   Ødegård "])
+    assert added.exit_code == 0, added.output
+    assert added.output.startswith("Link Café Ødegård added.")
+    assert "flask connect plugandpay --link 'Café Ødegård'" in added.output
+    with app.app_context():
+        new = links.pick("Café Ødegård")
+        # Nothing of another link is its: no keys, no settings.
+        assert all(connections.get_credential(new, s) is None for s in connections.SERVICES)
+    for name, why in [
+        ("Shop A", "There is a link called 'Shop A' already."),
+        ("   ", "A link needs a name."),
+        ("x" * 121, "A link's name has at most 120 characters."),
+    ]:
+        refused = runner.invoke(args=["links", "add", name])
+        assert refused.exit_code == 2
+        assert refused.output.strip() == f"Error: {why}"
+    assert [
+        line.partition(":")[0] for line in runner.invoke(args=["links", "list"]).output.splitlines()
+    ] == [
+        "Shop A",
+        "Shop B",
+        "Café Ødegård",
+    ]
+
+
+def test_links_remove_keeps_the_history_and_frees_the_name(app, two, runner):
+    assert runner.invoke(args=["sync", "--link", "Shop A"]).output.startswith("booked ")
+    asked = runner.invoke(args=["links", "remove", "Shop A"], input="n\n")
+    assert asked.exit_code == 1 and "Aborted" in asked.output
+    removed = runner.invoke(args=["links", "remove", "Shop A", "--yes"])
+    assert removed.exit_code == 0, removed.output
+    assert removed.output.startswith("Removed Shop A: it is no longer run")
+    assert runner.invoke(args=["links", "list"]).output.splitlines() == [
+        "Shop B: Plug&Pay connected, e-Boekhouden.nl not connected"
+    ]
+    # The only link now: commands need no --link, and a removed one is not found.
+    assert runner.invoke(args=["sync", "--link", "Shop A"]).exit_code == 2
+    with app.app_context():
+        gone = db.session.execute(db.select(Link).where(Link.removed_at.is_not(None))).scalar_one()
+        assert gone.name == f"Shop A (removed, #{gone.id})"
+        runs = db.session.execute(db.select(SyncRun).filter_by(link_id=gone.id)).scalars().all()
+        assert len(runs) == 1  # its history stays
+        orders = db.session.execute(
+            db.select(db.func.count()).select_from(OrderRecord).filter_by(link_id=gone.id)
+        ).scalar()
+        assert orders > 0
+    # The name is free again: a new link, empty.
+    assert runner.invoke(args=["links", "add", "Shop A"]).exit_code == 0
+    with app.app_context():
+        assert links.pick("Shop A").id != gone.id
+    unknown = runner.invoke(args=["links", "remove", "Nope", "--yes"])
+    assert unknown.exit_code == 2 and unknown.output.startswith("Error: No link is called 'Nope'")

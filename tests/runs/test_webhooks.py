@@ -11,7 +11,7 @@ import pytest
 
 from pp2eb.engine.runlog import lease_holder
 from pp2eb.extensions import db
-from pp2eb.models import AppState, OrderRecord, SyncRun, WebhookQueue, utcnow
+from pp2eb.models import LinkState, OrderRecord, SyncRun, WebhookQueue, utcnow
 from pp2eb.runs import background, scheduler
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.runs import webhooks as runs
@@ -36,7 +36,7 @@ def event(order_id=PAID_ORDER, trigger="order_paid", kind="order") -> dict:
 @pytest.fixture
 def secret(app) -> str:
     with app.app_context():
-        return inbox.secret()
+        return inbox.secret(the_link())
 
 
 def hook(client, secret: str, payload=None, *, data=None, content_type="application/json"):
@@ -111,14 +111,14 @@ def test_a_bad_payload_is_refused_and_nothing_happens(app, client, sandbox, secr
     assert queue(app) == [] and run_kinds(app) == []
     assert runs.drainer(app).thread is None  # no run was even started
     with app.app_context():
-        assert db.session.get(AppState, inbox.LAST) is None
+        assert db.session.get(LinkState, (the_link().id, inbox.LAST)) is None
 
 
 def test_a_wrong_or_missing_secret_is_404_like_any_unknown_address(app, client, sandbox):
     configure(app)
     assert hook(client, "no-secret-made-yet").status_code == 404
     with app.app_context():
-        real = inbox.secret()
+        real = inbox.secret(the_link())
     for wrong in (real[:-1], real + "x", real.upper(), "ü" * 43, "x"):
         resp = hook(client, wrong)
         assert resp.status_code == 404, wrong
@@ -128,9 +128,9 @@ def test_a_wrong_or_missing_secret_is_404_like_any_unknown_address(app, client, 
 
 def test_the_secret_is_stored_encrypted_and_made_once(app, secret):
     with app.app_context():
-        row = db.session.get(AppState, inbox.SECRET)
+        row = db.session.get(LinkState, (the_link().id, inbox.SECRET))
         assert secret not in row.value
-        assert inbox.secret() == secret
+        assert inbox.secret(the_link()) == secret
         assert len(secret) >= 43
 
 
@@ -152,7 +152,7 @@ def test_a_webhook_queues_its_order_and_the_tick_books_it(app, client, sandbox, 
     assert record(app, PAID_ORDER).state == OrderState.BOOKED
     assert_exactly_once(sandbox, 1)
     with app.app_context():
-        assert inbox.last_received()["order_id"] == PAID_ORDER
+        assert inbox.last_received(the_link())["order_id"] == PAID_ORDER
 
 
 def test_a_webhook_books_its_order_within_the_request_s_background_run(
@@ -312,9 +312,9 @@ def test_a_secret_the_encryption_key_cannot_read_is_replaced(app, secret):
 
     app.extensions["pp2eb_vault"] = Vault(Fernet.generate_key())  # the key file was lost
     with app.app_context():
-        assert inbox.stored_secret() is None and not inbox.secret_matches(secret)
-        renewed = inbox.secret()
-        assert renewed != secret and inbox.secret_matches(renewed)
+        assert inbox.stored_secret(the_link()) is None and inbox.link_for_secret(secret) is None
+        renewed = inbox.secret(the_link())
+        assert renewed != secret and inbox.link_for_secret(renewed) is not None
 
 
 def test_the_secret_is_never_logged_nor_stored_in_clear(app, sandbox, client, secret, caplog):

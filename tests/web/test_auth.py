@@ -71,3 +71,10 @@ def test_login_keeps_the_chosen_language(client, auth):
     client.get("/auth/login?lang=nl")
     auth.login()
     assert 'lang="nl"' in client.get("/orders").get_data(as_text=True)
+
+
+def test_the_short_login_address_leads_to_the_login_page_and_then_home(client, auth):
+    short = client.get("/login")
+    assert short.status_code == 302 and short.headers["Location"] == "/auth/login"
+    assert auth.login().headers["Location"] == "/"
+    assert client.get("/login").headers["Location"] == "/auth/login"

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from pp2eb import jsonutil
 from pp2eb.extensions import db
-from pp2eb.models import AppState, OrderRecord, SyncRun
+from pp2eb.models import LinkState, OrderRecord, SyncRun
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import appstate
 from pp2eb.states import OrderState
@@ -31,7 +31,7 @@ def ready(app, sandbox, client, auth):
 
 def secret(app) -> str:
     with app.app_context():
-        return inbox.secret()
+        return inbox.secret(the_link())
 
 
 def press(client, action: str, htmx: bool = True):
@@ -160,7 +160,7 @@ def test_the_last_webhook_and_the_waiting_orders_are_shown(app, ready, sandbox):
     assert re.search(r"Last webhook: \d\d-\d\d-\d{4} \d\d:\d\d:\d\d CES?T,", html)
     assert 'href="/orders/12"' in html and "1 order waiting to be booked" in html
     with app.app_context():  # a webhook taken at a known moment, kept in UTC
-        row = db.session.get(AppState, inbox.LAST)  # install-wide, not a link's
+        row = db.session.get(LinkState, (the_link().id, inbox.LAST))  # the link's own
         row.value = json.dumps({"at": "2026-07-01T10:05:09", "order_id": 12})
         db.session.commit()
     html = card(ready)

@@ -47,9 +47,10 @@ SAMPLES = {
     "name": list(LEDGER_FIELDS),
     "action": ["pause", "resume"],
     "secret": ["not-the-secret"],
+    "link_id": [1],  # the first link's; tests/web/test_links.py walks other links
 }
 # Public: the login page, static files, and the webhook Plug&Pay calls (its URL has a secret).
-PUBLIC = {"auth.login", "static", "hooks.plugandpay"}
+PUBLIC = {"auth.login", "auth.login_elsewhere", "static", "hooks.plugandpay"}
 
 
 def urls(app, method: str, order_ids=(1,)) -> list[str]:
@@ -122,7 +123,7 @@ def test_the_webhook_needs_its_secret_but_no_login_and_no_csrf_token(app, sandbo
         appstate.put(
             the_link(), appstate.SCHEDULE_PAUSED, True
         )  # keeps the order queued, to look at
-        secret = inbox.secret()
+        secret = inbox.secret(the_link())
     client = app.test_client()
     payload = {
         "event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 3}
