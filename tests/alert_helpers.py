@@ -47,12 +47,13 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def page(client) -> str:
-    return client.get("/alerts").get_data(as_text=True)
+def page(client, at: str = "") -> str:
+    """The alerts page (``at``: a link's address, ``/links/<id>``, else the only link's)."""
+    return client.get(f"{at}/alerts").get_data(as_text=True)
 
 
-def send_test(client) -> str:
+def send_test(client, at: str = "") -> str:
     """Press "Send test e-mail"; the page it leads to."""
-    token = csrf_token(client, "/alerts")
-    resp = client.post("/alerts/test", data={"csrf_token": token}, follow_redirects=True)
+    token = csrf_token(client, f"{at}/alerts")
+    resp = client.post(f"{at}/alerts/test", data={"csrf_token": token}, follow_redirects=True)
     return resp.get_data(as_text=True)

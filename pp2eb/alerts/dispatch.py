@@ -105,7 +105,7 @@ def daily_summary(link: Link, now: datetime | None = None) -> bool:
             lambda: summary_mail(
                 summary(link, now),
                 config.language,
-                alert_settings.link("dashboard.index"),
+                alert_settings.link("dashboard.index", link.id),
                 link_name=link.name,
             ),
         )
@@ -132,7 +132,10 @@ def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, C
     link_name = link.name
     service = result.refused
     if service in SERVICES:
-        name, reconnect = SERVICES[service], alert_settings.link("connect.page", service=service)
+        name, reconnect = (
+            SERVICES[service],
+            alert_settings.link("connect.page", link.id, service=service),
+        )
         found.append(
             (
                 credential_problem(service),
@@ -140,7 +143,7 @@ def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, C
             )
         )
     elif result.status == RunStatus.ABORTED and _aborted_in_a_row(link):
-        message, runs = result.message or "", alert_settings.link("dashboard.runs")
+        message, runs = result.message or "", alert_settings.link("dashboard.runs", link.id)
         found.append(
             (
                 ABORTED,
@@ -152,7 +155,7 @@ def _problems(link: Link, result: RunResult, now: datetime) -> list[tuple[str, C
     listed = failed and not _sent_today(link, FAILURES, now)
     problems, more = _failed_orders(link, result) if listed else ([], 0)
     if problems:
-        orders = alert_settings.link("dashboard.orders", state=OrderState.FAILED)
+        orders = alert_settings.link("dashboard.orders", link.id, state=OrderState.FAILED)
         found.append(
             (
                 FAILURES,
@@ -184,7 +187,7 @@ def _failed_orders(link: Link, result: RunResult) -> tuple[list[OrderProblem], i
                 number=(rec.invoice_number if rec else None) or failure.number,
                 reason=(rec.reason if rec else None) or failure.reason,
                 fix=rec.fix if rec else None,
-                link=alert_settings.link("dashboard.order", order_id=failure.order_id)
+                link=alert_settings.link("dashboard.order", link.id, order_id=failure.order_id)
                 if rec
                 else None,
             )
@@ -199,7 +202,7 @@ def _payment_problem(rec: OrderRecord, reason: str) -> OrderProblem:
         number=rec.invoice_number or str(rec.order_id),
         reason=reason,
         fix=None,
-        link=alert_settings.link("dashboard.order", order_id=rec.order_id),
+        link=alert_settings.link("dashboard.order", rec.link_id, order_id=rec.order_id),
         payment=True,
     )
 

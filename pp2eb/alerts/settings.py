@@ -23,7 +23,7 @@ from flask import current_app
 from pp2eb.alerts.mail import NONE, STARTTLS, SmtpSettings, split_addresses
 from pp2eb.extensions import db
 from pp2eb.models import AlertSettings, Link
-from pp2eb.setup import appstate
+from pp2eb.setup import appstate, links
 from pp2eb.setup.crypto import SecretUnreadable
 
 logger = logging.getLogger(__name__)
@@ -188,11 +188,14 @@ def save(values: dict, password: str | None = None, *, forget_password: bool = F
     logger.info("alert settings saved (alerts %s)", "on" if row.alerts_enabled else "off")
 
 
-def link(endpoint: str, **values) -> str | None:
-    """An absolute link into pp2eb for a mail, when ``PUBLIC_URL`` says where it is reachable."""
+def link(endpoint: str, link_id: int, **values) -> str | None:
+    """An absolute link to a page of link ``link_id`` for a mail, when ``PUBLIC_URL`` says where
+    pp2eb is reachable; under the link's own address when the install has several links."""
     base = (current_app.config.get("PUBLIC_URL") or "").strip().rstrip("/")
     if not base:
         return None
+    if len(links.live()) > 1:
+        values["link_id"] = link_id
     parts = urlsplit(base)
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https"

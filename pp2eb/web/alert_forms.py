@@ -137,6 +137,28 @@ class AlertSettingsForm(FlaskForm):
         return split_addresses(self.link_to_addresses.data) if self.several else []
 
 
+class LinkAddressesForm(FlaskForm):
+    """A member's part of the alert settings: the addresses of the page's link only (the mail
+    server and which e-mails are sent are the install's, set by an admin)."""
+
+    link_to_addresses = StringField(
+        _l("Send to"),
+        validators=[Length(max=1000)],
+        description=_l(
+            "One or more addresses, separated by commas. Leave empty to use the addresses for "
+            "every link without its own."
+        ),
+    )
+    submit = SubmitField(_l("Save"))
+
+    def validate_link_to_addresses(self, field) -> None:
+        _addresses(field)
+
+    def link_addresses(self) -> list[str]:
+        """The link's own addresses to store."""
+        return split_addresses(self.link_to_addresses.data)
+
+
 def _addresses(field) -> list[str]:
     """The addresses in ``field``; ValidationError naming those that are not addresses."""
     addresses = split_addresses(field.data)

@@ -5,8 +5,9 @@ Every page of a link answers at two addresses (``LinkBlueprint``): its own one, 
 for the only link the user may see, so that with one link every page looks as it did before
 links; and ``/links/<id>/orders`` for any link the user may see. A page asked for under a link's
 address makes every ``url_for`` of a link's page on it keep that link (``add_link_id``), so a
-user who opened one link stays in it. A link the user may not see, a removed link, or the short
-address when the user sees more than one link: 404, as for any unknown address.
+user who opened one link stays in it. A link the user may not see (``setup/access.py``: an admin
+sees every link, a member the links granted to them), a removed link, or the short address when
+the user sees more than one link: 404, as for any unknown address.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 
 from pp2eb.extensions import db
 from pp2eb.models import Link
-from pp2eb.setup import links
+from pp2eb.setup import access
 
 LINK_PREFIX = "/links/<int:link_id>"
 
@@ -78,8 +79,13 @@ def check_link() -> None:
 def visible() -> list[Link]:
     """The live links the logged-in user may see, by id (read once per request)."""
     if "visible_links" not in g:
-        g.visible_links = links.live()
+        g.visible_links = access.links_for(g.get("user"))
     return g.visible_links
+
+
+def only_one() -> bool:
+    """True when the user sees exactly one link (its pages then need no link in the address)."""
+    return len(visible()) == 1
 
 
 def several() -> bool:
@@ -112,6 +118,6 @@ def _resolve() -> Link:
             abort(404)
         return seen[0]
     found = db.session.get(Link, link_id)
-    if found is None or all(found.id != link.id for link in visible()):
+    if not access.may_see(g.get("user"), found):
         abort(404)
     return found

@@ -16,8 +16,8 @@ from flask import (
 from flask_babel import gettext as _
 
 from pp2eb.mapping import payloads
-from pp2eb.models import SyncRun
-from pp2eb.reports import oss_watch, records
+from pp2eb.models import SyncRun, utcnow
+from pp2eb.reports import oss_watch, overview, records
 from pp2eb.runs import background, scheduler
 from pp2eb.setup import appstate, connections, lookups
 from pp2eb.states import OrderState, RunStatus
@@ -36,7 +36,10 @@ def _setup_url() -> str | None:
 
 @bp.get("/")
 def index():
-    """Where everything stands; an unfinished set-up is continued first."""
+    """Where everything stands; an unfinished set-up is continued first. Without a link in the
+    address and with other than one link to see: the overview of them all."""
+    if g.get("link_id") is None and not current.only_one():
+        return links_overview()
     setup = _setup_url()
     if setup is not None and records.latest_run(current.link()) is None:
         return redirect(setup)
@@ -56,6 +59,20 @@ def index():
         after=None,
         form=ConfirmForm(),
         oss_watch=oss_watch.current(current.link()),
+    )
+
+
+def links_overview():
+    """One row per link the user may see (``?attention=1``: only those that need attention)."""
+    found = overview.rows(current.visible(), utcnow())
+    attention = request.args.get("attention") == "1"
+    shown = overview.filter_attention(found) if attention else found
+    return render_template(
+        "dashboard/overview.html",
+        rows=shown,
+        attention=attention,
+        total=len(found),
+        needing=len(overview.filter_attention(found)),
     )
 
 

@@ -5,7 +5,6 @@ the install's for the links without their own. The test e-mail goes to the link'
 from __future__ import annotations
 
 import pytest
-from flask import g
 
 from pp2eb.alerts import settings as alert_settings
 from pp2eb.extensions import db
@@ -27,9 +26,10 @@ def name_first_link(app, name: str = "Bakkerij Jansen") -> int:
         return link.id
 
 
-def save(client, **fields):
-    data = {**FORM, "smtp_port": "2525", **fields, "csrf_token": csrf_token(client, "/alerts")}
-    return client.post("/alerts", data=data, follow_redirects=True)
+def save(client, at: str = "", **fields):
+    token = csrf_token(client, f"{at}/alerts")
+    data = {**FORM, "smtp_port": "2525", **fields, "csrf_token": token}
+    return client.post(f"{at}/alerts", data=data, follow_redirects=True)
 
 
 def addresses(app, link_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -99,17 +99,10 @@ def test_the_test_email_names_the_link(app, client, auth, sink):
 
 @pytest.fixture
 def second_link(app) -> int:
-    """A second link, "Second shop", as the link of every request (until pages are under a
-    link's own address, the test says which link a request is about)."""
+    """A second link, "Second shop"; the tests open its pages at its own address."""
     name_first_link(app)
     with app.app_context():
-        link_id = links.add("Second shop").id
-
-    @app.before_request
-    def _second_link():
-        g.link = db.session.get(Link, link_id)
-
-    return link_id
+        return links.add("Second shop").id
 
 
 def test_with_several_links_the_page_shows_the_links_own_addresses_and_the_installs(
@@ -117,7 +110,7 @@ def test_with_several_links_the_page_shows_the_links_own_addresses_and_the_insta
 ):
     use(app, 2525, to_addresses=OFFICE)
     auth.login()
-    html = page(client)
+    html = page(client, f"/links/{second_link}")
     label = '<label for="link_to_addresses">Send the e-mails of Second shop to</label>'
     assert label in html
     assert (
@@ -125,15 +118,25 @@ def test_with_several_links_the_page_shows_the_links_own_addresses_and_the_insta
     )
     assert f'value="{OFFICE}"' in html
 
-    save(client, link_to_addresses="carla@second.example", to_addresses=OFFICE)
+    save(
+        client,
+        f"/links/{second_link}",
+        link_to_addresses="carla@second.example",
+        to_addresses=OFFICE,
+    )
     assert addresses(app, second_link) == (("carla@second.example",),) * 2
     with app.app_context():
         first = links.pick("Bakkerij Jansen").id
     assert addresses(app, first) == ((), (OFFICE,))  # the other link is left as it was
-    assert 'value="carla@second.example"' in page(client)
+    assert 'value="carla@second.example"' in page(client, f"/links/{second_link}")
 
     # Emptied, the link's mails go to the install's addresses again.
-    save(client, link_to_addresses="", to_addresses="desk@accounting.example")
+    save(
+        client,
+        f"/links/{second_link}",
+        link_to_addresses="",
+        to_addresses="desk@accounting.example",
+    )
     assert addresses(app, second_link) == ((), ("desk@accounting.example",))
 
 
@@ -142,8 +145,15 @@ def test_with_several_links_the_test_email_goes_to_the_links_addresses(
 ):
     use(app, sink.port, to_addresses=OFFICE)
     auth.login()
-    save(client, smtp_port=str(sink.port), link_to_addresses="carla@second.example")
-    assert "A test e-mail was sent to carla@second.example." in send_test(client)
+    save(
+        client,
+        f"/links/{second_link}",
+        smtp_port=str(sink.port),
+        link_to_addresses="carla@second.example",
+    )
+    assert "A test e-mail was sent to carla@second.example." in send_test(
+        client, f"/links/{second_link}"
+    )
     [mail] = mails(sink)
     assert mail["to"] == ["carla@second.example"]
     assert mail["subject"] == "pp2eb (Second shop): test e-mail"
@@ -161,7 +171,7 @@ def test_with_several_links_the_form_refuses_what_cannot_work(
     app, client, auth, second_link, link_to, to, error
 ):
     auth.login()
-    resp = save(client, link_to_addresses=link_to, to_addresses=to)
+    resp = save(client, f"/links/{second_link}", link_to_addresses=link_to, to_addresses=to)
     assert error in resp.get_data(as_text=True)
     with app.app_context():
         assert not alert_settings.load().saved
@@ -170,6 +180,8 @@ def test_with_several_links_the_form_refuses_what_cannot_work(
 
 def test_with_several_links_the_links_own_addresses_are_enough(app, client, auth, second_link):
     auth.login()
-    resp = save(client, link_to_addresses="carla@second.example", to_addresses="")
+    resp = save(
+        client, f"/links/{second_link}", link_to_addresses="carla@second.example", to_addresses=""
+    )
     assert "The alert settings are saved." in resp.get_data(as_text=True)
     assert addresses(app, second_link) == (("carla@second.example",),) * 2

@@ -133,3 +133,23 @@ def test_the_webhook_card_shows_each_link_s_own_address(app, two, client):
         ends = {link_id: inbox.secret(db.session.get(Link, link_id))[-4:] for link_id in two}
     assert ends[a] in cards[a] and ends[a] not in cards[b]
     assert ends[b] in cards[b]
+
+
+def test_with_two_links_the_home_page_is_the_overview_of_both(app, two, client):
+    a, b = two
+    with app.app_context():
+        # B's Plug&Pay key is gone: B needs attention, A (synced, nothing failed) may not.
+        from pp2eb.setup import connections
+
+        connections.disconnect(db.session.get(Link, b), "plugandpay")
+    home = client.get("/")
+    assert home.status_code == 200
+    html = home.get_data(as_text=True)
+    assert f'<a href="/links/{a}/">Shop A</a>' in html
+    assert f'<a href="/links/{b}/">Shop B</a>' in html
+    assert "All links" in html
+    attention = client.get("/?attention=1").get_data(as_text=True)
+    assert f'href="/links/{b}/"' in attention
+    # Each row opens that link's dashboard, which names it and leads back.
+    dashboard = client.get(f"/links/{a}/").get_data(as_text=True)
+    assert "Shop A" in dashboard and 'href="/">All links' in dashboard
