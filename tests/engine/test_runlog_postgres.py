@@ -13,21 +13,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from pp2eb.engine.runlog import LOCK_NAMESPACE, RunLog, lease_holder
+from pp2eb.engine.runlog import RunLog, lease_holder
 from pp2eb.extensions import db
 from pp2eb.models import Lease, utcnow
-from tests.engine_helpers import the_link
+from tests.engine_helpers import lock_holders, the_link
 
 pytestmark = pytest.mark.postgres
 
 TTL = timedelta(minutes=10)
 # Another machine's process: its pid says nothing here, so only the lock can tell it is gone.
 ELSEWHERE = lease_holder().replace(":", "-elsewhere:", 1)
-
-LOCKS = sa.text(
-    "SELECT pid, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND classid::bigint = :namespace AND objsubid = 2"
-)
 
 
 @pytest.fixture
@@ -43,13 +38,6 @@ def engines(app):
     yield made
     for engine in made:
         engine.dispose()
-
-
-def lock_holders(engine: sa.Engine) -> dict[int, int]:
-    """The server's pid holding each link's advisory lock, by link id."""
-    with engine.connect() as conn:
-        rows = conn.execute(LOCKS, {"namespace": LOCK_NAMESPACE}).all()
-    return {link: pid for pid, link in rows}
 
 
 def lease_row(engine: sa.Engine, link_id: int) -> tuple[str | None, object]:
