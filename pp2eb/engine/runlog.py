@@ -140,7 +140,7 @@ class LinkLock:
                 _HELD, {"namespace": LOCK_NAMESPACE, "link": self.link_id}
             ).scalar_one()
             self._conn.commit()
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
             logger.warning("the lock connection of link %s broke", self.link_id, exc_info=True)
             return False
         return bool(found)
@@ -153,7 +153,7 @@ class LinkLock:
         try:
             conn.execute(sa.select(sa.func.pg_advisory_unlock(*_lock_key(self.link_id))))
             conn.commit()
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:  # a broken connection: closing it is all there is to do
             logger.warning("could not unlock link %s; closing its connection", self.link_id)
         finally:
             conn.close()

@@ -7,6 +7,8 @@ the process is killed: the connection drops and the lock with it.
 
 from __future__ import annotations
 
+import gc
+import time
 from datetime import timedelta
 
 import pytest
@@ -73,8 +75,11 @@ def test_a_held_link_is_refused_then_taken_at_once_when_its_holder_dies(engines,
     assert second.acquire_lease("second", later, TTL)
     assert lease_row(second_engine, link_id) == ("second", later + TTL)
     assert lock_holders(second_engine).keys() == {link_id}
-    # Were the first still running, it would learn at its next renewal that it lost the link.
+    # Were the first still running, it would learn at its next renewal that it lost the link,
+    # and its end would give back nothing of the second's.
     assert not first.renew_lease(ELSEWHERE, later, TTL)
+    first.release_lease(ELSEWHERE)
+    assert lease_row(second_engine, link_id) == ("second", later + TTL)
 
     second.release_lease("second")
     assert lease_row(second_engine, link_id) == (None, None)
@@ -99,3 +104,15 @@ def test_a_released_lock_stays_on_no_connection(app, link_id):
         again = RunLog(db.session, link_id)
         assert again.acquire_lease(holder, utcnow(), TTL)
         again.release_lease(holder)
+
+
+def test_a_run_log_dropped_without_release_leaves_no_lock(app, link_id):
+    with app.app_context():
+        assert RunLog(db.session, link_id).acquire_lease(lease_holder(), utcnow(), TTL)
+        gc.collect()  # its connection is closed, not pooled: the server drops the lock
+        for _ in range(500):
+            if link_id not in lock_holders(db.engine):
+                break
+            time.sleep(0.01)
+        assert lock_holders(db.engine) == {}
+        assert RunLog(db.session, link_id).acquire_lease(lease_holder(), utcnow(), TTL)
