@@ -45,6 +45,19 @@ def pytest_configure(config) -> None:
     os.environ.pop("PP2EB_DATABASE_URL", None)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """On SQLite, leave out the tests marked ``postgres`` (as ``tests/pg_run.py`` leaves out
+    those marked ``sqlite``): deselected, not skipped, for there is nothing to skip on SQLite."""
+    if POSTGRES:
+        return
+    kept, left_out = [], []
+    for item in items:
+        (left_out if item.get_closest_marker("postgres") else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
 def pytest_unconfigure(config) -> None:
     PINNED_CLOCK.stop()
 

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import date
 
 import requests
+import sqlalchemy as sa
 
 from pp2eb import jsonutil
 from pp2eb.apis.eboekhouden import EBoekhoudenClient
 from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine.runlog import LOCK_NAMESPACE
 from pp2eb.engine.store import Store
 from pp2eb.extensions import db
 from pp2eb.mapping.settings import USUAL_CODES
@@ -105,3 +107,16 @@ def add_order(sandbox, order: dict, order_id: int, day: date, **contact) -> dict
     order["billing"]["contact"].update(contact)
     sandbox.control("plugandpay", "POST", "orders", data=jsonutil.dumps([order]))
     return order
+
+
+def lock_holders(engine: sa.Engine) -> dict[int, int]:
+    """PostgreSQL: the server pid holding each link's advisory lock (the lease), by link id."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT pid, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid::bigint = :namespace AND objsubid = 2"
+            ),
+            {"namespace": LOCK_NAMESPACE},
+        ).all()
+    return {link: pid for pid, link in rows}

@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Long enough to outlast one API call with its own retries; a crashed holder on this machine is
-# recognised by its pid at once (see ``RunLog.acquire_lease``), so a restart need not wait.
+# recognised by its pid at once, and on PostgreSQL any crashed holder by its advisory lock gone
+# (see ``RunLog.acquire_lease``), so a restart need not wait.
 LEASE_TTL = timedelta(minutes=10)
 LEASE_RENEW_EVERY = timedelta(seconds=30)
 WAIT_STEP = 10.0  # seconds; long waits are cut into steps so the lease is renewed

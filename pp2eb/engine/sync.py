@@ -16,7 +16,8 @@ Exactly once rests on three things:
   e-Boekhouden itself refuses a second copy (``MUTA_008`` / ``FACT_VERWERK_004``), as it
   refuses a taken invoice number (``MUT_019`` / ``FACT_101``); those answers lead to the
   look-up and the order is marked booked, not failed;
-* a **lease** row lets one process run at a time; a second one goes away politely.
+* a **lease** row (on PostgreSQL with an advisory lock) lets one process run a link at a
+  time; a second one goes away politely.
 """
 
 from __future__ import annotations

@@ -256,12 +256,14 @@ def test_while_another_run_holds_the_lease_the_queue_waits_for_the_tick(
     configure(app)
     other = lease_holder().replace(":", "-x-", 1)  # another machine's process: alive
     with app.app_context():
-        assert store().run_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
+        # Kept while it holds the lease: on PostgreSQL its connection holds the link's lock.
+        other_log = store().run_log
+        assert other_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
     assert hook(client, secret).status_code == 202
     drained(app)
     assert queue(app) == [PAID_ORDER] and run_kinds(app) == []
     with app.app_context():
-        store().run_log.release_lease(other)
+        other_log.release_lease(other)
     sync_not_due(app)
     scheduler.tick(app)
     assert queue(app) == [] and record(app, PAID_ORDER).state == OrderState.BOOKED
@@ -272,12 +274,13 @@ def test_the_end_of_a_run_started_from_the_browser_drains_the_queue(app, client,
     configure(app)
     other = lease_holder().replace(":", "-x-", 1)
     with app.app_context():
-        assert store().run_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
+        other_log = store().run_log
+        assert other_log.acquire_lease(other, utcnow(), timedelta(minutes=5))
     assert hook(client, secret, event(order_id=987)).status_code == 202  # unknown to the sync
     drained(app)
     assert queue(app) == [987]
     with app.app_context():
-        store().run_log.release_lease(other)
+        other_log.release_lease(other)
         background.start("sync", the_link()).join(timeout=60)
     drained(app)
     assert run_kinds(app) == ["sync", "webhook"] and queue(app) == []
