@@ -32,6 +32,11 @@ from pp2eb.states import RUN_COUNTS, RunStatus
 SYNC_LEASE = "sync"
 RUN_END = ("status", "message", "finished_at")
 COUNTS_EVERY = 1.0  # seconds
+# The message of a run whose process died before its end (stored; shown as it is).
+DIED = (
+    "The process running it stopped before the end (a crash, a restart or a kill). "
+    "Nothing is lost: the next run went on where it stopped."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +256,17 @@ class RunLog:
     # --- runs ---
 
     def start_run(self, kind: str, now: datetime, since=None, until=None) -> SyncRun:
-        """Record the start of a run."""
+        """Record the start of a run; a run of this link still marked running is closed first.
+
+        A run is started only under the link's lease, so any other run still marked running
+        belongs to a process that died (a crash, ``kill -9``, a power cut): it is marked stopped,
+        with the words why, instead of showing "running" for ever."""
+        self.session.execute(
+            sa.update(SyncRun)
+            .where(SyncRun.link_id == self.link_id, SyncRun.status == RunStatus.RUNNING)
+            .values(status=RunStatus.ABORTED, message=DIED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
         run = SyncRun(
             link_id=self.link_id,
             kind=kind,

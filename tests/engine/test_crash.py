@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from pp2eb.engine import runlog
 from pp2eb.extensions import db
-from pp2eb.models import OrderRecord
-from pp2eb.states import OrderState
+from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
 
@@ -92,6 +93,12 @@ def test_kill_9_mid_backfill_then_rerun_books_each_order_once(ready, sandbox):
     counts = states(ready)
     assert counts.get(OrderState.BOOKING, 0) == 0, (seed, counts)
     assert_exactly_once(sandbox, counts[OrderState.BOOKED])
+    # No killed run shows "running" for ever: each next run closed the one before it.
+    with ready.app_context():
+        runs = db.session.execute(db.select(SyncRun.status, SyncRun.message)).all()
+    assert all(status != RunStatus.RUNNING for status, _ in runs), (seed, runs)
+    died = [status for status, message in runs if message == runlog.DIED]
+    assert 0 < len(died) <= KILLS and set(died) == {RunStatus.ABORTED}, (seed, runs)
 
 
 def test_two_syncs_at_the_same_time_book_each_order_once(ready, sandbox):
