@@ -62,6 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=os.environ.get("PP2EB_DATABASE_URL")
         or f"sqlite:///{Path(app.instance_path) / 'pp2eb.sqlite'}",
         DEMO=False,
+        # The scheduler in `python app.py`; false for web processes beside a `flask scheduler`.
+        SCHEDULER=True,
         SANDBOX_HOST="127.0.0.1",
         SANDBOX_PORT=5001,
         SANDBOX_SMTP_PORT=5025,  # demo mode's SMTP sink, on SANDBOX_HOST

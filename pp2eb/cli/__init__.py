@@ -1,8 +1,9 @@
-"""``flask`` commands: connections, backups, the sandbox; ``--link`` is ``links``'s, the users and
-create-user ``users``'s."""
+"""``flask`` commands: connections, backups, the scheduler, the sandbox; ``--link`` is
+``links``'s, the users and create-user ``users``'s."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import click
@@ -108,6 +109,20 @@ def backup_command(path: Path) -> None:
         click.echo(f"note: {note}")
 
 
+@click.command("scheduler")
+@with_appcontext
+@needs_database
+def scheduler_command() -> None:
+    """Run the schedule in this process, without the web pages, until stopped (Ctrl+C)."""
+    from pp2eb.runs import scheduler
+
+    click.echo(f"pp2eb scheduler: every {scheduler.TICK_SECONDS} s, the links that are due run.")
+    try:
+        scheduler.run_until(current_app._get_current_object(), threading.Event())
+    except KeyboardInterrupt:  # how a person stops it: no traceback
+        click.echo("pp2eb scheduler stopped.")
+
+
 @click.group("sandbox", cls=AppGroup)
 def sandbox_group() -> None:
     """The sandbox APIs of Plug&Pay and e-Boekhouden (demo mode and tests)."""
@@ -136,6 +151,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(connect_group)
     app.cli.add_command(disconnect_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(sandbox_group)
     app.cli.add_command(links_group)
     app.cli.add_command(users_group)

@@ -11,6 +11,7 @@ alert summary (``pp2eb.alerts.dispatch``) once a day after its hour.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -98,9 +99,25 @@ def _sync_link_when_due(link: Link) -> str:
     return result.status
 
 
+def run_until(app: Flask, stop: threading.Event, every: float = TICK_SECONDS) -> None:
+    """Tick now and then every ``every`` seconds in this thread until ``stop`` is set: the
+    schedule without the web pages (``flask scheduler``). A tick that fails is logged; the next
+    one comes as usual."""
+    while not stop.is_set():
+        try:
+            tick(app)
+        except Exception:
+            logger.exception("the scheduler's tick failed; the next one follows")
+        stop.wait(every)
+
+
 def start(app: Flask) -> BackgroundScheduler | None:
-    """Start the one scheduler of this process (not under TESTING)."""
+    """Start the one scheduler of this process (not under TESTING, nor with ``SCHEDULER`` off:
+    ``PP2EB_SCHEDULER=false`` for web processes beside a ``flask scheduler``)."""
     if app.config.get("TESTING"):
+        return None
+    if not app.config.get("SCHEDULER", True):
+        logger.info("scheduler off in this process (SCHEDULER is false)")
         return None
     scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
     scheduler.add_job(

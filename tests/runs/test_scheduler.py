@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -68,3 +69,43 @@ def test_paused_schedule_does_not_sync(app, sandbox):
         appstate.put(the_link(), appstate.SCHEDULE_PAUSED, True)
         assert scheduler.next_run_at(the_link()) is None
     assert scheduler.tick(app) == "not due"
+
+
+def test_a_web_process_with_the_scheduler_off_starts_none(app):
+    app.config.update(TESTING=False, SCHEDULER=False)
+    assert scheduler.start(app) is None
+    assert "pp2eb_scheduler" not in app.extensions
+
+
+def test_the_scheduler_alone_ticks_until_stopped_and_outlives_a_failed_tick(app, monkeypatch):
+    stop, ticks = threading.Event(), []
+
+    def tick(given):
+        assert given is app
+        ticks.append(len(ticks))
+        if len(ticks) == 1:
+            raise RuntimeError("the database went away for a moment")
+        if len(ticks) == 3:
+            stop.set()
+        return "not due"
+
+    monkeypatch.setattr(scheduler, "tick", tick)
+    scheduler.run_until(app, stop, every=0)
+    assert ticks == [0, 1, 2]
+
+
+def test_flask_scheduler_runs_the_schedule_and_stops_on_ctrl_c(app, monkeypatch):
+    seen = []
+
+    def run_until(given, stop, every=scheduler.TICK_SECONDS):
+        seen.append((given, every, stop.is_set()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scheduler, "run_until", run_until)
+    result = app.test_cli_runner().invoke(args=["scheduler"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "pp2eb scheduler: every 60 s, the links that are due run.",
+        "pp2eb scheduler stopped.",
+    ]
+    assert seen == [(app, scheduler.TICK_SECONDS, False)]
