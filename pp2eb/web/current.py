@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 
 from pp2eb.extensions import db
 from pp2eb.models import Link
-from pp2eb.setup import access
+from pp2eb.setup import access, links
 
 LINK_PREFIX = "/links/<int:link_id>"
 
@@ -79,7 +79,10 @@ def check_link() -> None:
 def visible() -> list[Link]:
     """The live links the logged-in user may see, by id (read once per request)."""
     if "visible_links" not in g:
-        g.visible_links = access.links_for(g.get("user"))
+        # Every request has ``g.user`` (auth's hook sets it, None for no one), so a request
+        # shows only what its user may see. Outside a request (a command, a test calling a
+        # view's helper in an app context) there is no one to ask: every live link.
+        g.visible_links = access.links_for(g.user) if "user" in g else links.live()
     return g.visible_links
 
 
@@ -118,6 +121,6 @@ def _resolve() -> Link:
             abort(404)
         return seen[0]
     found = db.session.get(Link, link_id)
-    if not access.may_see(g.get("user"), found):
+    if found is None or all(found.id != seen.id for seen in visible()):
         abort(404)
     return found

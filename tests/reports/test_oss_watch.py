@@ -203,3 +203,35 @@ def test_after_a_sync_the_watch_counts_the_sandbox_eu_consumer_sales(app, sandbo
         result = oss_watch.current(the_link(), DEMO_TODAY)
     assert result.total == expected > 0
     assert len(result.per_country) >= 2 and "NL" not in result.per_country
+
+
+def test_each_order_is_read_once_until_the_link_s_records_change(app, monkeypatch):
+    this_year = dutchtime.today().year
+    _store(app, order_data("3000.00", "DE", when=f"{this_year}-02-01", order_id=1))
+    read = []
+    monkeypatch.setattr(oss_watch, "parse_order", lambda raw: read.append(raw) or parse_order(raw))
+    with app.app_context():
+        assert oss_watch.current(the_link()).total == Decimal("3000.00")
+        assert oss_watch.current(the_link()).total == Decimal("3000.00")
+        assert len(read) == 1  # the second look read no order
+        # A new order, and an order whose JSON changed (on a frozen clock: same updated_at),
+        # are seen at once.
+        db.session.add(
+            OrderRecord(
+                link_id=the_link().id,
+                order_id=2,
+                invoice_date=f"{this_year}-03-01",
+                order_json=jsonutil.dumps(
+                    order_data("500.00", "FR", when=f"{this_year}-03-01", order_id=2)
+                ),
+            )
+        )
+        db.session.commit()
+        assert oss_watch.current(the_link()).total == Decimal("3500.00")
+        first = db.session.execute(db.select(OrderRecord).filter_by(order_id=1)).scalar_one()
+        first.order_json = jsonutil.dumps(
+            order_data("13000.00", "DE", when=f"{this_year}-02-01", order_id=1)
+        )
+        db.session.commit()
+        assert oss_watch.current(the_link()).total == Decimal("13500.00")
+        assert oss_watch.current(the_link()).level == oss_watch.PASSED
