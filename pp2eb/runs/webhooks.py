@@ -2,10 +2,12 @@
 
 A webhook's request only queues its order (``webhook_inbox.py``) and answers at once; ``kick`` then
 starts a thread that runs the engine (``jobs.run("webhook", order_ids=...)``) over the queued
-orders, each fetched afresh from Plug&Pay. At most one drain per process: a kick while one runs
-only asks it to look again when it is done. When the run cannot start (another run holds the
-lease, the schedule is paused, the set-up is not finished) the queue stays, and the scheduler's
-tick (every minute) or the end of a run started from the browser drains it.
+orders of each link that has some, each fetched afresh from Plug&Pay. At most one drain per
+process: a kick while one runs only asks it to look again when it is done. When a link's run
+cannot start (another run holds the lease, the schedule is paused, the set-up is not finished)
+its queue stays, and the scheduler's tick (every minute) or the end of a run started from the
+browser drains it. A link whose run stopped early rests from webhooks' kicks for a while; the
+others go on.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import logging
 import threading
 import time
 
+import sqlalchemy as sa
 from flask import Flask
 
-from pp2eb.models import utcnow
+from pp2eb.extensions import db
+from pp2eb.models import Link, WebhookQueue, utcnow
 from pp2eb.runs import jobs
 from pp2eb.runs import webhook_inbox as inbox
-from pp2eb.setup import appstate, links
+from pp2eb.setup import appstate
 from pp2eb.states import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -33,41 +37,58 @@ COOL_DOWN = 60.0
 _create_lock = threading.Lock()
 
 
-def drain_once(app: Flask) -> str:
-    """One run over the queued orders; returns what happened (a run status, or why not)."""
+def drain_once(app: Flask, skip: frozenset[int] = frozenset()) -> dict[int, str]:
+    """One run over the queued orders of each link that has some (but those in ``skip``);
+    returns what happened per link id (a run status, or why not)."""
     with app.app_context():
-        # The queue and the webhook's URL are the install's, not yet a link's: they are booked
-        # into the only link (with more links the scheduled syncs find the orders).
-        try:
-            link = links.only()
-        except links.NoSuchLink as exc:
-            logger.info("webhook run not started: %s", exc)
-            return "not ready"
-        if appstate.get(link, appstate.SCHEDULE_PAUSED, False):
-            return "paused"
-        order_ids = inbox.queued(link, BATCH)
-        if not order_ids:
-            return "empty"
-        started = utcnow()
-        try:
-            result = jobs.run(KIND, link=link, order_ids=order_ids)
-        except jobs.NotReady as exc:
-            logger.info("webhook run not started: %s", exc)
-            return "not ready"
-        if result.status == RunStatus.BUSY:
-            return RunStatus.BUSY
-        finished = result.status == RunStatus.FINISHED
-        inbox.settle(link, order_ids, started, finished=finished)
-        logger.info(
-            "webhook run %s %s: %d order(s), booked %s, skipped %s, failed %s",
-            result.run_id,
-            result.status,
-            len(order_ids),
-            result.booked,
-            result.skipped,
-            result.failed,
-        )
-        return MORE if finished and len(order_ids) == BATCH else result.status
+        waiting = db.session.execute(
+            sa.select(WebhookQueue.link_id).distinct().order_by(WebhookQueue.link_id)
+        ).scalars()
+        outcomes = {}
+        for link_id in waiting:
+            link = db.session.get(Link, link_id)
+            if link_id not in skip and link is not None and link.removed_at is None:
+                outcomes[link_id] = _drain_link(link)
+        return outcomes
+
+
+def _drain_link(link: Link) -> str:
+    """One run of ``link`` over its queued orders."""
+    if appstate.get(link, appstate.SCHEDULE_PAUSED, False):
+        return "paused"
+    order_ids = inbox.queued(link, BATCH)
+    if not order_ids:
+        return "empty"
+    started = utcnow()
+    try:
+        result = jobs.run(KIND, link=link, order_ids=order_ids)
+    except jobs.NotReady as exc:
+        logger.info("webhook run of %s not started: %s", link.name, exc)
+        return "not ready"
+    if result.status == RunStatus.BUSY:
+        return RunStatus.BUSY
+    finished = result.status == RunStatus.FINISHED
+    inbox.settle(link, order_ids, started, finished=finished)
+    logger.info(
+        "webhook run %s of %s %s: %d order(s), booked %s, skipped %s, failed %s",
+        result.run_id,
+        link.name,
+        result.status,
+        len(order_ids),
+        result.booked,
+        result.skipped,
+        result.failed,
+    )
+    return MORE if finished and len(order_ids) == BATCH else result.status
+
+
+def _summary(outcomes: dict[int, str]) -> str:
+    """One word for a drain's outcomes: the links' common one, else the first that is not a
+    finished run (with one link: its outcome, as before links)."""
+    if not outcomes:
+        return "empty"
+    values = list(outcomes.values())
+    return next((v for v in values if v not in (RunStatus.FINISHED, MORE)), values[0])
 
 
 class Drainer:
@@ -78,15 +99,15 @@ class Drainer:
         self._lock = threading.Lock()
         self._running = False
         self._pending = False
-        self._quiet_until = 0.0
+        self._quiet_until: dict[int, float] = {}  # by link id: the cool-down after a stop
         self.thread: threading.Thread | None = None
 
-    def kick(self) -> bool:
+    def kick(self, link_id: int | None = None) -> bool:
         """Drain in a background thread; False when a drain is going (it looks again) or the
-        cool-down after a stopped run lasts."""
+        cool-down after a stopped run of ``link_id`` (None: of any link) lasts."""
         with self._lock:
             self._pending = True
-            if self._running or time.monotonic() < self._quiet_until:
+            if self._running or self._cooling(link_id):
                 return False
             self._running = True
             self.thread = threading.Thread(target=self._loop, name="pp2eb-webhooks", daemon=True)
@@ -100,7 +121,7 @@ class Drainer:
             if self._running:
                 return "draining"
             self._running = True
-        return self._loop()
+        return self._loop(rest=False)
 
     def join(self, timeout: float) -> bool:
         """Wait for the drain thread; True when no drain is going any more."""
@@ -117,7 +138,12 @@ class Drainer:
         with self._lock:
             return not self._running
 
-    def _loop(self) -> str:
+    def _cooling(self, link_id: int | None) -> bool:
+        return link_id is not None and time.monotonic() < self._quiet_until.get(link_id, 0.0)
+
+    def _loop(self, rest: bool = True) -> str:
+        """Drain until no kick is pending; ``rest``: leave the links in their cool-down out
+        (a webhook's kick does, the tick does not)."""
         outcome = "empty"
         try:
             while True:
@@ -126,19 +152,26 @@ class Drainer:
                         self._running = False
                         return outcome
                     self._pending = False
-                outcome = drain_once(self.app)
-                if outcome == MORE:
+                    now = time.monotonic()
+                    quiet = frozenset(
+                        i for i, until in self._quiet_until.items() if rest and now < until
+                    )
+                outcomes = drain_once(self.app, quiet)
+                with self._lock:
+                    for link_id, done in outcomes.items():
+                        if done == RunStatus.ABORTED:  # this link rests; the others go on
+                            self._quiet_until[link_id] = time.monotonic() + COOL_DOWN
+                outcome = _summary(outcomes)
+                if MORE in outcomes.values():
                     with self._lock:
                         self._pending = True
-                elif outcome != RunStatus.FINISHED:
+                elif not any(done == RunStatus.FINISHED for done in outcomes.values()):
                     break
         except Exception:
             logger.exception("webhook run failed; the queue waits for the next tick")
             outcome = "error"
         with self._lock:
             self._running = False
-            if outcome == RunStatus.ABORTED:
-                self._quiet_until = time.monotonic() + COOL_DOWN
         return outcome
 
 
@@ -151,15 +184,13 @@ def drainer(app: Flask) -> Drainer:
         return found
 
 
-def kick(app: Flask) -> bool:
-    """Book the queued orders soon, in the background."""
-    return drainer(app).kick()
+def kick(app: Flask, link_id: int | None = None) -> bool:
+    """Book the queued orders soon, in the background (``link_id``: the link a webhook was
+    for; its cool-down after a stopped run holds it back)."""
+    return drainer(app).kick(link_id)
 
 
 def kick_if_waiting(app: Flask) -> bool:
-    """``kick`` when orders are queued (needs an app context)."""
-    try:
-        link = links.only()
-    except links.NoSuchLink:
-        return False
-    return inbox.waiting(link) > 0 and kick(app)
+    """``kick`` when orders of any link are queued (needs an app context)."""
+    queued = db.session.execute(sa.select(WebhookQueue.link_id).limit(1)).first()
+    return queued is not None and kick(app)

@@ -37,7 +37,7 @@ def plugandpay(secret: str):
         return _error(exc.status, str(exc))
     except inbox.Refused as exc:
         return jsonify({"error": str(exc)}), 429, {"Retry-After": RETRY_AFTER}
-    runs.kick(current_app._get_current_object())
+    runs.kick(current_app._get_current_object(), link.id)
     return jsonify({"queued": event.order_id}), 202
 
 

@@ -299,7 +299,8 @@ def test_a_run_that_stops_keeps_the_order_queued_three_times(app, client, sandbo
         assert db.session.get(WebhookQueue, (the_link().id, PAID_ORDER)).attempts == 1
     # In the cool-down after a stopped run a webhook starts no run; the tick still drains.
     assert hook(client, secret, event(order_id=2)).status_code == 202
-    assert runs.kick(app) is False
+    with app.app_context():
+        assert runs.kick(app, the_link().id) is False
     drained(app)
     assert run_kinds(app) == ["webhook"]
     for _ in range(2):
@@ -332,3 +333,47 @@ def test_the_secret_is_never_logged_nor_stored_in_clear(app, sandbox, client, se
     assert secret not in caplog.text
     for where, text in stored_text(app).items():  # the file and its WAL, or every table
         assert secret not in text, where
+
+
+def test_each_link_s_webhooks_book_into_that_link_and_one_link_s_trouble_stops_no_other(
+    app, client, sandbox
+):
+    from pp2eb.apis.plugandpay import PlugAndPayClient
+    from pp2eb.sandbox import EBOEKHOUDEN_TOKEN_2, PLUGANDPAY_KEY_2
+    from pp2eb.setup import connections, links, shopsettings
+    from tests.engine_helpers import SETTINGS
+
+    configure(app)  # Shop A: the sandbox's default shop
+    with app.app_context():
+        a = the_link()
+        b = links.add("Academy")  # its own Plug&Pay shop and administration
+        connections.connect(b, "plugandpay", PLUGANDPAY_KEY_2)
+        connections.connect(b, "eboekhouden", EBOEKHOUDEN_TOKEN_2)
+        shopsettings.save_draft(b, SETTINGS)
+        secrets_ = {a.id: inbox.secret(a), b.id: inbox.secret(b)}
+        ids = a.id, b.id
+    b_order = next(PlugAndPayClient(PLUGANDPAY_KEY_2, sandbox.plugandpay_url).iter_orders())["id"]
+    # Shop A's Plug&Pay refuses its key from now on (only A's shop: the fault is its tenant's).
+    sandbox.control(
+        "plugandpay", "POST", "faults", json={"path": "/v2/orders/*", "status": 401, "times": None}
+    )
+    assert hook(client, secrets_[ids[0]]).status_code == 202
+    assert hook(client, secrets_[ids[1]], event(order_id=b_order)).status_code == 202
+    drained(app)
+    with app.app_context():
+        done = db.session.execute(db.select(SyncRun.link_id, SyncRun.status)).all()
+        assert sorted(done) == [(ids[0], RunStatus.ABORTED), (ids[1], RunStatus.FINISHED)]
+        b_record = db.session.execute(
+            db.select(OrderRecord).filter_by(link_id=ids[1], order_id=b_order)
+        ).scalar_one()
+        assert b_record.state != OrderState.NEW
+        assert db.session.execute(db.select(WebhookQueue.link_id)).scalars().all() == [ids[0]]
+        # A rests from webhooks after its stopped run; B's next webhook is booked at once.
+        assert runs.kick(app, ids[0]) is False
+    assert hook(client, secrets_[ids[1]], event(order_id=b_order)).status_code == 202
+    drained(app)
+    with app.app_context():
+        b_runs = db.session.execute(db.select(SyncRun).filter_by(link_id=ids[1])).scalars().all()
+        assert len(b_runs) == 2
+        a_runs = db.session.execute(db.select(SyncRun).filter_by(link_id=ids[0])).scalars().all()
+        assert len(a_runs) == 1
