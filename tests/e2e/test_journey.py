@@ -151,3 +151,37 @@ def test_new_user_journey(live_app, browser_page, sandbox):
     page.locator("#orders tbody tr:has(.badge.payment) a").first.click()
     page.wait_for_load_state("networkidle")
     assert "Tussenrekening" in page.inner_text("#payment")
+
+
+def test_an_office_with_two_links_opens_each_from_the_overview(live_app, browser_page, app):
+    from pp2eb.extensions import db
+    from pp2eb.setup import links
+
+    with app.app_context():
+        first = links.only()
+        first.name = "Bakkerij Jansen"
+        db.session.commit()
+        first, second = first.id, links.add("Fietsen Pietersen").id
+    page = browser_page
+    page.goto(live_app + "/")
+    page.fill("#username", "owner")
+    page.fill("#password", "correct horse battery")
+    page.locator("main button[type=submit]").click()
+    # The home page is the overview: one row per link, both needing attention (nothing set up).
+    rows = page.locator("#overview tbody tr")
+    assert rows.count() == 2
+    assert "Needs attention (2)" in page.inner_text("main")
+    shot(page, "11-links-overview")
+    # A row opens its link: its name in the header, its own connect page with its demo key.
+    page.click("text=Fietsen Pietersen")
+    assert f"/links/{second}/" in page.url
+    assert page.inner_text("header .link-name") == "Fietsen Pietersen"
+    page.fill("#api_key", page.inner_text("#demo-secret"))
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#connection-status").inner_text().startswith("Connected")
+    page.click("header >> text=All links")
+    assert page.url == live_app + "/"
+    plug_and_pay = page.locator(f"#link-{second} .side-plugandpay").inner_text()
+    assert plug_and_pay == "Connected"
+    assert page.locator(f"#link-{first} .side-plugandpay").inner_text() == "Not connected"
