@@ -143,8 +143,10 @@ class Drainer:
 
     def _loop(self, rest: bool = True) -> str:
         """Drain until no kick is pending; ``rest``: leave the links in their cool-down out
-        (a webhook's kick does, the tick does not)."""
+        (a webhook's kick does, the tick does not). A link whose run did not go (stopped, busy,
+        paused, not set up) is not tried again in this drain: the tick comes back to it."""
         outcome = "empty"
+        tried: set[int] = set()
         try:
             while True:
                 with self._lock:
@@ -153,20 +155,17 @@ class Drainer:
                         return outcome
                     self._pending = False
                     now = time.monotonic()
-                    quiet = frozenset(
-                        i for i, until in self._quiet_until.items() if rest and now < until
-                    )
-                outcomes = drain_once(self.app, quiet)
+                    cooling = {i for i, until in self._quiet_until.items() if now < until}
+                outcomes = drain_once(self.app, frozenset(tried | (cooling if rest else set())))
                 with self._lock:
                     for link_id, done in outcomes.items():
                         if done == RunStatus.ABORTED:  # this link rests; the others go on
                             self._quiet_until[link_id] = time.monotonic() + COOL_DOWN
-                outcome = _summary(outcomes)
-                if MORE in outcomes.values():
-                    with self._lock:
+                        if done not in (RunStatus.FINISHED, MORE):
+                            tried.add(link_id)
+                    if MORE in outcomes.values():
                         self._pending = True
-                elif not any(done == RunStatus.FINISHED for done in outcomes.values()):
-                    break
+                outcome = _summary(outcomes) if outcomes else outcome
         except Exception:
             logger.exception("webhook run failed; the queue waits for the next tick")
             outcome = "error"
