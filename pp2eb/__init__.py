@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PUBLIC_URL=None,
         WEBHOOK_MAX_PER_MINUTE=120,
         WEBHOOK_MAX_QUEUE=5000,
+        MAX_PARALLEL_LINKS=4,  # links that sync at once (pp2eb.runs.scheduler)
         BABEL_DEFAULT_LOCALE="en",
     )
     app.config.from_pyfile("config.py", silent=True)
@@ -95,6 +96,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
+    from pp2eb.runs import scheduler
+
+    scheduler.max_parallel_links(app.config)  # not a number >= 1: ConfigError, said in app.py
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
