@@ -41,6 +41,7 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from bench.report import SECTION_END, SECTION_START, write_section
 from bench.run import DAYS, HERE, ROOT, Server, machine
 from bench.worker import EBOEKHOUDEN, OSS_LEDGERS, PLUGANDPAY, sandbox_control
 from pp2eb import dutchtime
@@ -49,8 +50,6 @@ from tests.pg_run import Server as PostgresServer
 
 logger = logging.getLogger(__name__)
 
-SECTION_START = "<!-- bench-links: start -->"
-SECTION_END = "<!-- bench-links: end -->"
 TEMPLATE_DB = "links_template"
 SET_UP_THREADS = 8
 
@@ -396,7 +395,10 @@ def render(results: dict[str, Any]) -> str:
             "bound: latency × calls ÷ (processes × parallel) (s)",
             [f"{s['bound']:.1f}" for s in scenarios],
         ),
-        row("wall time ÷ bound", [f"{s['wall'] / s['bound']:.2f}" for s in scenarios]),
+        row(
+            "wall time ÷ bound",
+            [f"{s['wall'] / s['bound']:.2f}" if s["bound"] else "-" for s in scenarios],
+        ),
         row(
             "bookings (e-Boekhouden sandbox, all tenants)",
             [f"{s['check']['bookings']:,}" for s in scenarios],
@@ -446,33 +448,10 @@ def bound_notes(results: dict[str, Any]) -> list[str]:
         notes.append(
             f"- {s['processes']} process(es) × {s['parallel']} parallel = {lanes} link(s) at "
             f"once: {s['wall']:.1f} s against a bound of {s['bound']:.1f} s "
-            f"({100 * s['bound'] / s['wall']:.0f}% of the way to it); the pp2eb processes used "
+            f"({100 * s['bound'] / s['wall']:.0f}% of it); the pp2eb processes used "
             f"{cpu:.0f} s of CPU in all."
         )
     return notes + [""]
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into ``path`` in place of the one there (or at its end)."""
-    text = path.read_text() if path.exists() else ""
-    text = without_section(text).rstrip("\n")
-    path.write_text((text + "\n\n" if text else "") + section)
-
-
-def without_section(text: str) -> str:
-    """``text`` without the section between the markers."""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start < 0 or end < 0:
-        return text
-    return text[:start] + text[end + len(SECTION_END) :].lstrip("\n")
-
-
-def section_of(text: str) -> str | None:
-    """The section between the markers in ``text``, if there is one."""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start < 0 or end < 0:
-        return None
-    return text[start : end + len(SECTION_END)] + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

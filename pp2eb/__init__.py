@@ -95,10 +95,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["ENCRYPTION_KEY"], app.instance_path
     )
 
-    dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
     from pp2eb.runs import scheduler
 
-    scheduler.max_parallel_links(app.config)  # not a number >= 1: ConfigError, said in app.py
+    # Not a number >= 1: ConfigError, said in app.py. Read before the database's pool is sized.
+    app.config["MAX_PARALLEL_LINKS"] = scheduler.max_parallel_links(app.config)
+    dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True

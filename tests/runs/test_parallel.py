@@ -259,3 +259,15 @@ def test_a_bad_max_parallel_links_stops_the_commands_with_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         "PP2EB_MAX_PARALLEL_LINKS must be a whole number of at least 1, not 0."
     ]
+
+
+def test_postgresqls_pool_has_a_connection_for_every_parallel_link(tmp_path, monkeypatch):
+    monkeypatch.setenv("PP2EB_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PP2EB_DATABASE_URL", "postgresql+psycopg://pp2eb@db.internal/books")
+    assert create_app().config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 6  # 4 + 2
+    monkeypatch.setenv("PP2EB_MAX_PARALLEL_LINKS", "20")
+    app = create_app()
+    assert app.config["MAX_PARALLEL_LINKS"] == 20
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 22
+    with app.app_context():
+        assert db.engine.pool.size() == 22  # made, not connected
