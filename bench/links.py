@@ -448,7 +448,8 @@ def bound_notes(results: dict[str, Any]) -> list[str]:
         notes.append(
             f"- {s['processes']} process(es) × {s['parallel']} parallel = {lanes} link(s) at "
             f"once: {s['wall']:.1f} s against a bound of {s['bound']:.1f} s "
-            f"({100 * s['bound'] / s['wall']:.0f}% of it); the pp2eb processes used "
+            f"(the bound is {100 * s['bound'] / s['wall']:.0f}% of the wall time); the pp2eb "
+            "processes used "
             f"{cpu:.0f} s of CPU in all."
         )
     return notes + [""]
