@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 # Demo mode unless told otherwise: PP2EB_DEMO=0 make run uses the real APIs.
 PP2EB_DEMO ?= 1
 
-.PHONY: run test test-dates test-postgres lint format migrate bench screenshots clean
+.PHONY: run test test-dates test-postgres lint format migrate bench bench-links screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && \
@@ -73,6 +73,11 @@ format: $(VENV)/.installed-dev
 # The backfill benchmark (bench/README.md): prints the table and writes bench/results.md.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# Many links on PostgreSQL, 1 and 3 processes (bench/README.md; about half an hour): writes its
+# section of bench/results.md. Smaller: make bench-links BENCH_LINKS_ARGS="--links 20 --orders 50"
+bench-links: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.links $(BENCH_LINKS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,10 +7,11 @@ import sys
 
 from pp2eb import create_app
 from pp2eb.dbconfig import DatabaseURLError
+from pp2eb.runs.scheduler import ConfigError
 
 try:
     app = create_app()
-except DatabaseURLError as exc:
+except (DatabaseURLError, ConfigError) as exc:
     sys.exit(str(exc))  # one line for a person, for the server and every `flask` command
 
 if __name__ == "__main__":

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bench.dropdowns import percentile
 from bench.figures import figures, limited_bound
 from bench.targets import notes, targets
+
+# ``make bench-links`` (bench/links.py) writes its own section of the results file.
+SECTION_START = "<!-- bench-links: start -->"
+SECTION_END = "<!-- bench-links: end -->"
 
 
 def _row(label: str, values: list[str]) -> str:
@@ -172,3 +177,26 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
     lines += ["", *notes(results)]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put ``section`` into ``path`` in place of the one there (or at its end)."""
+    text = path.read_text() if path.exists() else ""
+    text = without_section(text).rstrip("\n")
+    path.write_text((text + "\n\n" if text else "") + section)
+
+
+def without_section(text: str) -> str:
+    """``text`` without the section between the markers."""
+    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    if start < 0 or end < 0:
+        return text
+    return text[:start] + text[end + len(SECTION_END) :].lstrip("\n")
+
+
+def section_of(text: str) -> str | None:
+    """The section between the markers in ``text``, if there is one."""
+    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    if start < 0 or end < 0:
+        return None
+    return text[start : end + len(SECTION_END)] + "\n"

@@ -82,6 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PUBLIC_URL=None,
         WEBHOOK_MAX_PER_MINUTE=120,
         WEBHOOK_MAX_QUEUE=5000,
+        MAX_PARALLEL_LINKS=4,  # links that sync at once (pp2eb.runs.scheduler)
         BABEL_DEFAULT_LOCALE="en",
     )
     app.config.from_pyfile("config.py", silent=True)
@@ -96,6 +97,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["ENCRYPTION_KEY"], app.instance_path
     )
 
+    from pp2eb.runs import scheduler
+
+    # Not a number >= 1: ConfigError, said in app.py. Read before the database's pool is sized.
+    app.config["MAX_PARALLEL_LINKS"] = scheduler.max_parallel_links(app.config)
     dbconfig.configure(app)  # a URL pp2eb cannot use: DatabaseURLError, said in app.py
     db.init_app(app)
     migrate.init_app(

@@ -19,6 +19,7 @@ from pp2eb.extensions import db
 
 BUSY_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_S = 10
+POOL_SIZE = 5  # SQLAlchemy's default, the least a PostgreSQL pool keeps
 EXAMPLE = "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 
 
@@ -59,6 +60,9 @@ def configure(app: Flask) -> None:
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, **options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,
+        # Each link syncing holds a connection for its run (MAX_PARALLEL_LINKS at once, in
+        # threads: pp2eb.runs.scheduler); the tick itself and a web page want one meanwhile.
+        "pool_size": max(POOL_SIZE, app.config.get("MAX_PARALLEL_LINKS", 1) + 2),
         **options,
         "connect_args": connect_args,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from bench import figures, report, run
+from bench import figures, links, report, run
 
 ORDERS = 20
 
@@ -58,3 +58,42 @@ def test_a_tiny_bench_books_each_order_once_and_writes_the_table(tmp_path):
     assert limited["booked"] > 0 and results["limited"]["check"]["duplicates"] == 0
     for samples in results["dropdowns"].values():
         assert len(samples["cold"]) == len(samples["warm"]) == 3
+
+
+def test_a_tiny_links_bench_books_each_invoice_once_in_every_scenario(tmp_path):
+    out = tmp_path / "results.md"
+    out.write_text("# Benchmark results\n\nWhat make bench wrote.\n")
+    opts = links.Options(
+        links=3,
+        orders=8,
+        latency_ms=1,
+        processes=[1, 2],
+        parallel=[1, 2],
+        port=free_ports(),
+        out=out,
+        scratch=tmp_path / "out",
+    )
+    results = links.run(opts)
+    assert [(s["processes"], s["parallel"]) for s in results["scenarios"]] == [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (2, 2),
+    ]
+    for scenario in results["scenarios"]:
+        check = scenario["check"]
+        assert check["duplicates"] == 0
+        assert check["bookings"] == check["states"]["booked"] > 0
+        # Each link synced once, by one of the processes; the others found it busy or not due.
+        assert check["runs"] == 3
+        assert sum(p["links"].get("synced", 0) for p in scenario["runs"]) == 3
+        assert len(scenario["runs"]) == scenario["processes"]
+        assert all(p["peak_rss_mib"] > 0 and p["other"] == [] for p in scenario["runs"])
+        assert 0 < scenario["bound"] < scenario["wall"]
+    section = links.render(results)
+    report.write_section(out, section)
+    report.write_section(out, section)  # in place of the one there
+    text = out.read_text()
+    assert text.startswith("# Benchmark results\n\nWhat make bench wrote.\n\n")
+    assert text.count(report.SECTION_START) == 1 and text.endswith(section)
+    assert "| 2 process(es), 2 parallel |" in section

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from pp2eb.apis import errors as apierrors
@@ -22,7 +23,7 @@ from pp2eb.mapping.settings import OLD_VAT_KEYS, Settings, SettingsError
 from pp2eb.models import Attempt, Link, OrderRecord
 from pp2eb.runs import jobs, scheduler
 from pp2eb.schema import needs_database
-from pp2eb.setup import links, shopsettings
+from pp2eb.setup import shopsettings
 from pp2eb.setup.settings_check import check_against, with_usual_codes
 from pp2eb.states import RUN_COUNTS, PaymentState, RunCount, RunStatus
 
@@ -94,20 +95,17 @@ def sync_command(link_name: str | None, every: bool) -> None:
 
 
 def _sync_every_due_link() -> None:
-    """Sync each live link that is due (not paused, its interval up), one line per link."""
+    """Sync each live link that is due (not paused, its interval up), up to
+    ``PP2EB_MAX_PARALLEL_LINKS`` at once, then one line per link in the links' order."""
     ok = True
-    for link in links.live():
-        if not scheduler.is_due(link):
-            click.echo(f"{link.name}: not due")
-            continue
-        try:
-            result = jobs.run("sync", link=link)
-        except jobs.NotReady as exc:
-            click.echo(f"{link.name}: {exc}")
-            ok = False
+    for name, outcome in scheduler.sync_due_links(current_app._get_current_object()):
+        result = outcome.result
+        if result is None:
+            click.echo(f"{name}: {outcome.message or outcome.status}")
+            ok = ok and outcome.status == scheduler.NOT_DUE
             continue
         busy = result.status == RunStatus.BUSY
-        click.echo(f"{link.name}: {result.message if busy else _counts(result)}")
+        click.echo(f"{name}: {result.message if busy else _counts(result)}")
         for failure in result.failures:
             click.echo(f"  order {failure.number or failure.order_id}: {failure.reason}")
         if result.message and not busy:

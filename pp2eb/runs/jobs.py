@@ -8,6 +8,7 @@ then hands them to the engine, and after the run mails what went wrong
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 
 from flask import current_app
@@ -24,6 +25,10 @@ from pp2eb.models import Credential, Link
 from pp2eb.setup import connections, shopsettings
 
 logger = logging.getLogger(__name__)
+
+# How a run waits: a 429's Retry-After, a retry's backoff. Each run waits in its own thread, so
+# one link's waiting never holds up another's. A seam for tests, which record the waits.
+sleep = time.sleep
 
 
 class NotReady(Exception):
@@ -42,9 +47,9 @@ def build_clients(link: Link) -> tuple[PlugAndPayClient, EBoekhoudenClient]:
         pp_key, eb_token = connections.read_secret(pp_cred), connections.read_secret(eb_cred)
     except connections.SecretLost as exc:
         raise NotReady(str(exc)) from exc
-    pp = PlugAndPayClient(pp_key, pp_cred.base_url, timeout=timeout)
+    pp = PlugAndPayClient(pp_key, pp_cred.base_url, timeout=timeout, sleep=sleep)
     # Few attempts per call: the engine waits out a 429 itself, renewing its lease meanwhile.
-    eb = EBoekhoudenClient(eb_token, eb_cred.base_url, timeout=timeout, max_attempts=2)
+    eb = EBoekhoudenClient(eb_token, eb_cred.base_url, timeout=timeout, max_attempts=2, sleep=sleep)
     return pp, eb
 
 
@@ -78,6 +83,7 @@ def run(
             since=since,
             until=until,
             order_ids=order_ids,
+            sleep=sleep,
         )
     alerting.after_run(link, result)
     return result

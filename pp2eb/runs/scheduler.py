@@ -6,18 +6,27 @@ that finds another run going does nothing (the engine's lease), so a second proc
 scheduler and ``flask sync`` never book an order twice. Pausing and the interval live in the
 database, so the dashboard changes them without touching the job. The same tick sends the daily
 alert summary (``pp2eb.alerts.dispatch``) once a day after its hour.
+
+The links that are due sync side by side, ``PP2EB_MAX_PARALLEL_LINKS`` (default 4) at once, each
+in its own thread, app context and database session, with its own API clients (so its own
+retries and waits for a 429): a link that is rate limited, refused or broken is reported for
+itself and never holds up the others. ``flask sync --all`` calls the same ``sync_due_links``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from pp2eb.alerts import dispatch as alerting
+from pp2eb.engine.runstate import RunResult
 from pp2eb.extensions import db
 from pp2eb.models import Link, SyncRun, utcnow
 from pp2eb.runs import jobs
@@ -28,6 +37,13 @@ logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 JOB_ID = "pp2eb-sync"
+MAX_PARALLEL_LINKS = 4  # the default of PP2EB_MAX_PARALLEL_LINKS
+# A link's outcome when no run started (otherwise the run's RunStatus).
+NOT_DUE, NOT_READY, BROKEN = "not due", "not ready", "broken"
+
+
+class ConfigError(Exception):
+    """A setting of the app's config cannot be used; the message says why, in one line."""
 
 
 def next_run_at(link: Link, now: datetime | None = None) -> datetime | None:
@@ -61,42 +77,94 @@ def is_due(link: Link, now: datetime | None = None) -> bool:
 
 
 def tick(app: Flask) -> str:
-    """Send the daily summary when due, sync each link when it is time, then book what webhooks
-    queued; returns what the sync did (with more than one link: per link, by name)."""
+    """Send the daily summaries when due, sync the links that are due (in parallel), then book
+    what webhooks queued; returns what the sync did (with more than one link: per link, by
+    name)."""
     try:
-        return _sync_when_due(app)
+        with app.app_context():
+            for link in links.live():
+                alerting.daily_summary(link)
+        done = sync_due_links(app)
+        if len(done) == 1:
+            return done[0][1].status
+        return "; ".join(f"{name}: {outcome.status}" for name, outcome in done)
     finally:
         # Every minute, due or not: webhooks that found the lease taken wait in the queue.
         webhook_runs.drainer(app).drain()
 
 
-def _sync_when_due(app: Flask) -> str:
+@dataclass(frozen=True)
+class Outcome:
+    """What one link's turn came to: ``status`` is a RunStatus when a run started (``result``),
+    else NOT_DUE, NOT_READY or BROKEN (``message`` says why)."""
+
+    status: str
+    result: RunResult | None = None
+    message: str | None = None
+
+
+def max_parallel_links(config: Mapping) -> int:
+    """``MAX_PARALLEL_LINKS`` (``PP2EB_MAX_PARALLEL_LINKS``): how many links sync at once;
+    ConfigError when it is not a whole number of at least 1."""
+    value = config.get("MAX_PARALLEL_LINKS", MAX_PARALLEL_LINKS)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"PP2EB_MAX_PARALLEL_LINKS must be a whole number of at least 1, not {value!r}."
+        )
+    return value
+
+
+def sync_due_links(app: Flask, now: datetime | None = None) -> list[tuple[str, Outcome]]:
+    """Sync every live link that is due, up to ``MAX_PARALLEL_LINKS`` at once; the outcome of
+    each live link, by name, in the links' order. The scheduler's tick and ``flask sync --all``
+    both call this.
+
+    Each link runs in a thread of its own with its own app context (so its own database
+    session) and its own API clients, so a 429, a refused key or a crash of one link never
+    waits for or stops another: the others go on, and the failure is reported for its link.
+    """
+    parallel = max_parallel_links(app.config)
     with app.app_context():
-        done = []
-        for link in links.live():
-            alerting.daily_summary(link)
-            done.append((link.name, _sync_link_when_due(link)))
-        if len(done) == 1:
-            return done[0][1]
-        return "; ".join(f"{name}: {outcome}" for name, outcome in done)
+        now = now or utcnow()
+        live = [(link.id, link.name) for link in links.live()]
+    if not live:
+        return []
+    with ThreadPoolExecutor(
+        max_workers=min(parallel, len(live)), thread_name_prefix="pp2eb-link"
+    ) as pool:
+        futures = [pool.submit(_sync_link_when_due, app, link_id, now) for link_id, _ in live]
+        return [(name, future.result()) for (_, name), future in zip(live, futures, strict=True)]
 
 
-def _sync_link_when_due(link: Link) -> str:
-    if not is_due(link):
-        return "not due"
-    try:
-        result = jobs.run("sync", link=link)
-    except jobs.NotReady as exc:
-        logger.info("scheduled sync of %s not started: %s", link.name, exc)
-        return "not ready"
+def _sync_link_when_due(app: Flask, link_id: int, now: datetime) -> Outcome:
+    with app.app_context():
+        link = db.session.get(Link, link_id)
+        name = link.name if link is not None else f"#{link_id}"
+        try:
+            if link is None or not is_due(link, now):
+                return Outcome(NOT_DUE)
+            result = jobs.run("sync", link=link)
+        except jobs.NotReady as exc:
+            logger.info("scheduled sync of %s not started: %s", name, exc)
+            return Outcome(NOT_READY, message=str(exc))
+        except Exception as exc:  # one link's bug or outage must not stop the others
+            logger.exception("sync of %s stopped by an unexpected error", name)
+            db.session.rollback()
+            return Outcome(
+                BROKEN,
+                message=f"the sync stopped on an unexpected error ({type(exc).__name__}); "
+                "the log has the details.",
+            )
     logger.info(
         "scheduled sync of %s %s: booked %s, failed %s",
-        link.name,
+        name,
         result.status,
         result.booked,
         result.failed,
     )
-    return result.status
+    return Outcome(result.status, result)
 
 
 def run_until(app: Flask, stop: threading.Event, every: float = TICK_SECONDS) -> None:
