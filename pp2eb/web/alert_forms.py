@@ -20,6 +20,18 @@ from pp2eb.alerts.mail import NONE, SSL, STARTTLS, split_addresses, valid_addres
 from pp2eb.web.languages import LANGUAGES
 
 
+def link_addresses_field() -> StringField:
+    """The field of a link's own addresses (the admin's form and a member's)."""
+    return StringField(
+        _l("Send to"),
+        validators=[Length(max=1000)],
+        description=_l(
+            "One or more addresses, separated by commas. Leave empty to use the addresses for "
+            "every link without its own."
+        ),
+    )
+
+
 class AlertSettingsForm(FlaskForm):
     """Where alert e-mails go, how they are sent, and which ones are wanted.
 
@@ -69,14 +81,7 @@ class AlertSettingsForm(FlaskForm):
         validators=[Length(max=1000)],
         description=_l("One or more addresses, separated by commas."),
     )
-    link_to_addresses = StringField(
-        _l("Send to"),
-        validators=[Length(max=1000)],
-        description=_l(
-            "One or more addresses, separated by commas. Leave empty to use the addresses for "
-            "every link without its own."
-        ),
-    )
+    link_to_addresses = link_addresses_field()
     alerts_enabled = BooleanField(
         _l("E-mail me when orders fail or a connection stops working (at most once a day each)")
     )
@@ -141,14 +146,7 @@ class LinkAddressesForm(FlaskForm):
     """A member's part of the alert settings: the addresses of the page's link only (the mail
     server and which e-mails are sent are the install's, set by an admin)."""
 
-    link_to_addresses = StringField(
-        _l("Send to"),
-        validators=[Length(max=1000)],
-        description=_l(
-            "One or more addresses, separated by commas. Leave empty to use the addresses for "
-            "every link without its own."
-        ),
-    )
+    link_to_addresses = link_addresses_field()
     submit = SubmitField(_l("Save"))
 
     def validate_link_to_addresses(self, field) -> None:

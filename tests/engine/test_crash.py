@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +15,8 @@ from pp2eb.models import OrderRecord, SyncRun
 from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY
 from tests.engine_helpers import SETTINGS, assert_exactly_once, booked_numbers, configure
+from tests.processes import flask
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 
 
@@ -41,25 +37,6 @@ def ready(app, sandbox, tmp_path):
         },
     )
     return app
-
-
-def flask(app, *args: str) -> subprocess.Popen:
-    """``flask ARGS`` in a new process on the same instance, database and keys as ``app``."""
-    env = {
-        **os.environ,
-        "PP2EB_INSTANCE_PATH": app.instance_path,
-        "PP2EB_SECRET_KEY": app.config["SECRET_KEY"],
-        "PP2EB_ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-        "PP2EB_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def states(app) -> dict[str, int]:

@@ -9,13 +9,10 @@ process). Then every administration holds each of its shop's invoices exactly on
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -30,10 +27,10 @@ from pp2eb.setup import connections, links, shopsettings
 from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY, START_DATE
 from tests.engine_helpers import SETTINGS, lock_holders, the_link
+from tests.processes import flask, pinned
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 LINKS = 50
 ORDERS = 8  # per link
 PROCESSES = 3
@@ -44,14 +41,6 @@ LATENCY_MS = 10
 # and every tenant gets them (the same invoice numbers, in administrations that are apart).
 SEED = 7
 BUSY = "Another run is in progress"
-
-
-def pinned(*args: str, **kwargs) -> subprocess.Popen:
-    """``python -m ARGS`` with its clock where the test's is now (``tests/pinned.py``)."""
-    now = datetime.now(UTC).isoformat()
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.pinned", now, *args], cwd=ROOT, text=True, **kwargs
-    )
 
 
 @pytest.fixture
@@ -113,44 +102,33 @@ def fifty(app, sandbox_root):
     return ids
 
 
-def flask(app, *args: str) -> subprocess.Popen:
-    """``flask ARGS`` in a new process on the same database and keys as ``app``."""
-    env = {
-        **os.environ,
-        "PP2EB_INSTANCE_PATH": app.instance_path,
-        "PP2EB_SECRET_KEY": app.config["SECRET_KEY"],
-        "PP2EB_ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
-        "PP2EB_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-    }
-    return pinned(
-        "flask", "--app", "app", *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-
-
-def held_by(database: sa.Engine, pid: int) -> int | None:
-    """The link whose lease process ``pid`` holds (its holder is ``host:pid:random``)."""
+def held_by(database: sa.Engine, pid: int) -> list[int]:
+    """The links whose leases process ``pid`` holds (its holder is ``host:pid:random``): up to
+    ``PP2EB_MAX_PARALLEL_LINKS`` of them, run in parallel."""
     with database.connect() as conn:
-        return conn.execute(
-            sa.select(Lease.link_id).where(Lease.holder.like(f"%:{pid}:%"))
-        ).scalar_one_or_none()
+        return list(
+            conn.execute(sa.select(Lease.link_id).where(Lease.holder.like(f"%:{pid}:%"))).scalars()
+        )
 
 
-def kill_mid_link(database: sa.Engine, root: str, victim: subprocess.Popen, ids: dict) -> int:
+def kill_mid_link(database: sa.Engine, root: str, victim: subprocess.Popen, ids: dict) -> list:
     """Wait until ``victim`` runs a link of which some but not all orders are booked, then
-    ``kill -9`` it; the link's ``n``."""
+    ``kill -9`` it; the ``n`` of every link it held then."""
     by_id = {link_id: n for n, link_id in ids.items()}
     deadline = time.monotonic() + 60
     while victim.poll() is None and time.monotonic() < deadline:
-        link_id = held_by(database, victim.pid)
-        if link_id is not None and 0 < sum(booked(root, by_id[link_id]).values()) < ORDERS:
-            assert link_id in lock_holders(database)  # the run holds the link's lock
+        held = held_by(database, victim.pid)
+        partly = [i for i in held if 0 < sum(booked(root, by_id[i]).values()) < ORDERS]
+        if partly:
+            assert set(partly) <= set(lock_holders(database))  # the runs hold the links' locks
             victim.kill()
             victim.wait(timeout=10)
-            # The server saw the connection drop and let the lock go.
-            while link_id in lock_holders(database) and time.monotonic() < deadline:
+            held = held_by(database, victim.pid)  # what it had taken by the moment it died
+            # The server saw the connection drop and let the locks go.
+            while set(held) & set(lock_holders(database)) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert link_id not in lock_holders(database)
-            return by_id[link_id]
+            assert not set(held) & set(lock_holders(database))
+            return sorted(by_id[i] for i in held)
         time.sleep(0.01)
     raise AssertionError(f"the kill landed in no link's run: {victim.communicate()[0]}")
 
@@ -167,29 +145,30 @@ def last_runs(database: sa.Engine) -> dict[int, str]:
 
 
 def the_kill_and_the_last_pass(app, database, root, processes, ids) -> None:
-    """Kill the first process mid-link, let the others end, then sync the killed link again
-    (that process joins ``processes``)."""
+    """Kill the first process mid-link, let the others end, then sync the killed links again
+    (those processes join ``processes``)."""
     victim, survivors = processes[0], processes[1:]
     killed = kill_mid_link(database, root, victim, ids)
     outputs = [p.communicate(timeout=120)[0] for p in survivors]
     for survivor, output in zip(survivors, outputs, strict=True):
         assert survivor.returncode == 0, output
     unfinished = [link_id for link_id, s in last_runs(database).items() if s != "finished"]
-    # Only the killed run is left unfinished (unless a survivor that found the link due just
-    # before the kill took it over after it).
-    assert unfinished in ([ids[killed]], []), outputs
-    if unfinished:
-        # The killed process still names itself in the lease row, which has not expired.
-        with app.app_context():
-            row = db.session.get(Lease, {"link_id": ids[killed], "name": "sync"})
+    # Only killed runs are left unfinished (unless a survivor that found a link due just before
+    # the kill took it over after it).
+    assert set(unfinished) <= {ids[n] for n in killed}, outputs
+    with app.app_context():
+        for link_id in unfinished:
+            # The killed process still names itself in the lease row, which has not expired.
+            row = db.session.get(Lease, {"link_id": link_id, "name": "sync"})
             assert f":{victim.pid}:" in row.holder
             assert row.expires_at > datetime.now(UTC).replace(tzinfo=None)
 
-    # The last pass: the killed process's link is taken over at once.
-    last = flask(app, "sync", "--link", f"Shop {killed}")
-    processes.append(last)
-    output = last.communicate(timeout=60)[0]
-    assert last.returncode == 0 and BUSY not in output, output
+    # The last pass: the killed process's links are taken over at once.
+    for n in killed:
+        last = flask(app, "sync", "--link", f"Shop {n}")
+        processes.append(last)
+        output = last.communicate(timeout=60)[0]
+        assert last.returncode == 0 and BUSY not in output, output
     runs = last_runs(database)
     assert len(runs) == LINKS and set(runs.values()) == {RunStatus.FINISHED}
 
