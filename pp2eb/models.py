@@ -163,6 +163,12 @@ class OrderRecord(db.Model):
     relation_id: Mapped[int | None] = mapped_column(ApiId)
     eboekhouden_id: Mapped[int | None] = mapped_column(ApiId)
     order_json: Mapped[str | None] = mapped_column(sa.Text)
+    # What the order adds to the OSS threshold (``mapping.vat.cross_border_sale``), kept with
+    # its JSON so that the threshold is summed without reading every order: the buyer's EU
+    # country and the net amount; "" when it does not count; None when not worked out yet (a
+    # record from before 0014: ``reports.oss_watch`` works it out once and keeps it).
+    eu_sale_country: Mapped[str | None] = mapped_column(sa.String(2))
+    eu_sale_net: Mapped[str | None] = mapped_column(sa.String(32))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     booked_at: Mapped[datetime | None]

@@ -5,7 +5,8 @@ behind ``flask backfill --dry-run`` and the export page) take every order along 
 what the dry run shows is what a run sends:
 
 1. ``read``: the order's id, the order (or why it cannot be read), and what its record shows of
-   it (``Reading.shown``: number, date, customer, e-mail address, amount);
+   it (``Reading.shown``: number, date, customer, e-mail address, amount, what it adds to the
+   OSS threshold);
 2. ``left_alone``: an order already booked, or skipped by a person, is not mapped again;
 3. ``decide``: the mapper's answer, a ``Booking``, ``Skip`` or ``Wait``, knowing what became of
    a credit invoice's originals (``originals.with_originals``);
@@ -31,6 +32,7 @@ from pp2eb.mapping.payloads import to_invoice_payload, to_mutation_payload
 from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
 from pp2eb.mapping.settings import Settings
+from pp2eb.mapping.vat import cross_border_sale
 from pp2eb.models import OrderRecord
 from pp2eb.states import OrderState
 
@@ -101,6 +103,17 @@ def _summary(order: Order) -> dict[str, Any]:
         "customer": (contact.company or person or contact.email or "")[:255] or None,
         "email": (contact.email or "")[:255] or None,
         "amount_with_tax": str(order.amount_with_tax),
+        **eu_sale(order),
+    }
+
+
+def eu_sale(order: Order | None) -> dict[str, str | None]:
+    """The record's columns of what ``order`` adds to the OSS threshold (None: unreadable,
+    which does not count)."""
+    sale = cross_border_sale(order) if order is not None else None
+    return {
+        "eu_sale_country": sale[0] if sale else "",
+        "eu_sale_net": str(sale[1]) if sale else None,
     }
 
 
@@ -111,4 +124,5 @@ def _raw_summary(raw: dict) -> dict[str, Any]:
     return {
         "invoice_number": str(number)[:64] if number is not None else None,
         "invoice_date": str(when)[:10] if when is not None else None,
+        **eu_sale(None),
     }

@@ -109,6 +109,19 @@ def buyer(order: Order, goods: bool = False) -> tuple[str, str]:
     return found.country, found.kind
 
 
+def cross_border_sale(order: Order) -> tuple[str, Decimal] | None:
+    """The country and net amount when ``order`` counts towards the OSS threshold (a live,
+    final invoice to a consumer in another EU country: docs/reference/domain-rules.md §3.1),
+    else None. A credit invoice carries negated amounts, so it lowers the total by itself."""
+    if order.mode != "live" or order.invoice_status != "final" or order.invoice_date is None:
+        return None
+    try:
+        country, kind = buyer(order)
+    except MappingError:
+        return None
+    return (country, order.amount) if kind == EU_CONSUMER else None
+
+
 def oss_applies(settings: Settings, day: date | None) -> bool:
     """True when the OSS rules apply to an invoice dated ``day``: OSS on, from ``oss_from``."""
     if settings.oss != "oss":

@@ -13,7 +13,6 @@ the watch also knows that sale's invoice date (``passed_on``): the date to sugge
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,14 +20,14 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
 
 from pp2eb import dutchtime, jsonutil
+from pp2eb.engine.booking_path import eu_sale
 from pp2eb.extensions import db
 from pp2eb.mapping.order import Order
 from pp2eb.mapping.problems import MappingError
 from pp2eb.mapping.readings import parse_order
-from pp2eb.mapping.vat import EU_CONSUMER, buyer
+from pp2eb.mapping.vat import cross_border_sale
 from pp2eb.models import Link, OrderRecord
 from pp2eb.setup import shopsettings
 
@@ -38,6 +37,7 @@ THRESHOLD = Decimal("10000.00")
 NEAR = Decimal("0.75")  # warn from 75% of the threshold
 OK, APPROACHING, PASSED = "ok", "approaching", "passed"
 ZERO = Decimal("0.00")
+BATCH = 500  # records worked out from their JSON per statement
 
 
 @dataclass(frozen=True)
@@ -85,20 +85,6 @@ class OssWatch:
         return None
 
 
-def cross_border_net(order: Order) -> tuple[str, Decimal] | None:
-    """The country and net amount when ``order`` counts towards the threshold, else None."""
-    if order.mode != "live" or order.invoice_status != "final":
-        return None
-    try:
-        country, kind = buyer(order)
-    except MappingError:
-        return None
-    if kind != EU_CONSUMER:
-        return None
-    # A credit invoice carries negated amounts, so it lowers the total by itself.
-    return country, order.amount
-
-
 def watch(
     orders: Iterable[Order], year: int, oss_setting: str, oss_from: date | None = None
 ) -> OssWatch:
@@ -119,7 +105,7 @@ def _counted(orders: Iterable[Order]) -> list[Sale]:
     """The orders that count (``cross_border_net``), as sales."""
     sales = []
     for order in orders:
-        counted = cross_border_net(order) if order.invoice_date is not None else None
+        counted = cross_border_sale(order)
         if counted is not None:
             sales.append(Sale(order.invoice_date, order.id, *counted))
     return sales
@@ -154,11 +140,109 @@ def _sum(
     )
 
 
-def recorded_orders(link: Link, first: date, last: date) -> Iterable[Order]:
-    """The link's orders pp2eb holds records of, invoiced from ``first`` to ``last``
-    (inclusive)."""
-    for _link_id, order in _recorded([link.id], first, last):
-        yield order
+def current(link: Link, today: date | None = None) -> OssWatch:
+    """The watch for this calendar year, from the records and the link's OSS setting."""
+    today = today or dutchtime.today()
+    return current_for([link], today, {link.id: shopsettings.load_draft(link)})[link.id]
+
+
+def current_for(
+    links: list[Link], today: date | None = None, drafts: dict[int, dict] | None = None
+) -> dict[int, OssWatch]:
+    """Each link's watch (as ``current``), by link id: one query for all their sales, and one
+    for their settings unless ``drafts`` (``shopsettings.drafts``) is given."""
+    today = today or dutchtime.today()
+    drafts = shopsettings.drafts(links) if drafts is None else drafts
+    first, last = date(today.year - 1, 1, 1), date(today.year, 12, 31)
+    sales = recorded_sales([link.id for link in links], first, last)
+    return {link.id: _watch_with(sales[link.id], today.year, drafts[link.id]) for link in links}
+
+
+def recorded_sales(link_ids: list[int], first: date, last: date) -> dict[int, list[Sale]]:
+    """The sales of the links' records invoiced from ``first`` to ``last`` (inclusive), by link
+    id, from what each record keeps of its order (``eu_sale_country``, ``eu_sale_net``).
+
+    A record that has not worked that out yet (one from before those columns) is read from its
+    JSON once, here, and the answer kept on it: the next look reads the columns only.
+    """
+    found: dict[int, list[Sale]] = {link_id: [] for link_id in link_ids}
+    counts_or_unknown = sa.or_(
+        OrderRecord.eu_sale_country.is_(None), OrderRecord.eu_sale_country != ""
+    )
+    rows = db.session.execute(
+        sa.select(
+            OrderRecord.id,
+            OrderRecord.link_id,
+            OrderRecord.order_id,
+            OrderRecord.invoice_date,
+            OrderRecord.eu_sale_country,
+            OrderRecord.eu_sale_net,
+        ).where(_in_range(link_ids, first, last), counts_or_unknown)
+    )
+    unknown = []
+    for row in rows:
+        if row.eu_sale_country is None:
+            unknown.append(row.id)
+        else:
+            when = date.fromisoformat(row.invoice_date)
+            sale = Sale(when, row.order_id, row.eu_sale_country, Decimal(row.eu_sale_net))
+            found[row.link_id].append(sale)
+    for start in range(0, len(unknown), BATCH):
+        for link_id, sale in _work_out(unknown[start : start + BATCH]):
+            found[link_id].append(sale)
+    return found
+
+
+def _work_out(record_ids: list[int]) -> Iterable[tuple[int, Sale]]:
+    """Read the orders of ``record_ids`` from their JSON, keep what each adds to the threshold
+    on its record (only where nothing is kept yet: a run may have written it meanwhile), and
+    yield (link id, sale) of those that count."""
+    rows = db.session.execute(
+        sa.select(
+            OrderRecord.id, OrderRecord.link_id, OrderRecord.invoice_date, OrderRecord.order_json
+        ).where(OrderRecord.id.in_(record_ids))
+    )
+    kept = []
+    for record_id, link_id, invoice_date, text in rows:
+        try:
+            order = parse_order(jsonutil.loads(text))
+        except (MappingError, ValueError):
+            order = None  # an order pp2eb cannot read is listed as failed on the dashboard
+        columns = eu_sale(order)
+        kept.append({"record_id": record_id, **columns})
+        if columns["eu_sale_country"]:
+            when = date.fromisoformat(invoice_date)
+            net = Decimal(columns["eu_sale_net"])
+            yield link_id, Sale(when, order.id, columns["eu_sale_country"], net)
+    if kept:
+        _keep(kept)
+
+
+def _keep(kept: list[dict]) -> None:
+    """Write what was worked out, in a transaction of its own: the caller's session is left as
+    it was (a commit there would expire every object it holds). Only a saving: when the
+    database is busy (another writer on SQLite) it is worked out again next time."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(_KEEP, kept)
+    except sa.exc.OperationalError as exc:
+        logger.info("what %d orders add to the OSS threshold is not kept now: %s", len(kept), exc)
+
+
+# Only where nothing is kept yet, and without touching ``updated_at`` (nothing of the order
+# changed).
+_KEEP = (
+    sa.update(OrderRecord.__table__)
+    .where(
+        OrderRecord.__table__.c.id == sa.bindparam("record_id"),
+        OrderRecord.__table__.c.eu_sale_country.is_(None),
+    )
+    .values(
+        eu_sale_country=sa.bindparam("eu_sale_country"),
+        eu_sale_net=sa.bindparam("eu_sale_net"),
+        updated_at=OrderRecord.__table__.c.updated_at,
+    )
+)
 
 
 def _in_range(link_ids: list[int], first: date, last: date) -> sa.ColumnElement[bool]:
@@ -170,47 +254,6 @@ def _in_range(link_ids: list[int], first: date, last: date) -> sa.ColumnElement[
     )
 
 
-def _recorded(link_ids: list[int], first: date, last: date) -> Iterable[tuple[int, Order]]:
-    """(link id, order) of the links' recorded orders invoiced from ``first`` to ``last``, by
-    link: one query, read a batch at a time."""
-    rows = db.session.execute(
-        sa.select(OrderRecord.link_id, OrderRecord.order_json)
-        .where(_in_range(link_ids, first, last))
-        .order_by(OrderRecord.link_id)
-        .execution_options(yield_per=500)
-    )
-    for link_id, text in rows:
-        try:
-            yield link_id, parse_order(jsonutil.loads(text))
-        except (MappingError, ValueError):
-            # An order pp2eb cannot read is already listed as failed on the dashboard.
-            continue
-
-
-def current(link: Link, today: date | None = None) -> OssWatch:
-    """The watch for this calendar year, from the records and the link's OSS setting."""
-    today = today or dutchtime.today()
-    return current_for([link], today, {link.id: shopsettings.load_draft(link)})[link.id]
-
-
-def current_for(
-    links: list[Link], today: date | None = None, drafts: dict[int, dict] | None = None
-) -> dict[int, OssWatch]:
-    """Each link's watch (as ``current``), by link id: one query for all their orders, and one
-    for their settings unless ``drafts`` (``shopsettings.drafts``) is given.
-
-    Reading an order's JSON is what costs (about 0.15 ms an order): the sales of each link are
-    kept per process (``_SalesCache``) and read again only when its records changed.
-    """
-    today = today or dutchtime.today()
-    drafts = shopsettings.drafts(links) if drafts is None else drafts
-    first, last = date(today.year - 1, 1, 1), date(today.year, 12, 31)
-    sales = _sales_cache().sales([link.id for link in links], first, last)
-    return {
-        link.id: _watch_with(sales.get(link.id, ()), today.year, drafts[link.id]) for link in links
-    }
-
-
 def _watch_with(sales: Iterable[Sale], year: int, draft: dict) -> OssWatch:
     """``_sum`` of ``sales`` with the OSS setting and its start date of a settings draft."""
     oss_from = draft.get("oss_from")
@@ -219,49 +262,3 @@ def _watch_with(sales: Iterable[Sale], year: int, draft: dict) -> OssWatch:
     except ValueError:
         since = None  # the settings page names the problem
     return _sum(sales, year, str(draft.get("oss", "")), since)
-
-
-class _SalesCache:
-    """The sales of each link's records in a date range, kept with a stamp of those records:
-    their number, their latest change and their JSON's total length. A stamp read again (one
-    grouped query, no JSON read) that is unchanged means the sales are too."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[int, date, date], tuple[tuple, list[Sale]]] = {}
-
-    def sales(self, link_ids: list[int], first: date, last: date) -> dict[int, list[Sale]]:
-        stamps = {
-            link_id: tuple(stamp)
-            for link_id, *stamp in db.session.execute(
-                sa.select(
-                    OrderRecord.link_id,
-                    sa.func.count(),
-                    sa.func.max(OrderRecord.updated_at),
-                    sa.func.sum(sa.func.length(OrderRecord.order_json)),
-                )
-                .where(_in_range(link_ids, first, last))
-                .group_by(OrderRecord.link_id)
-            )
-        }
-        with self._lock:
-            found = {
-                i: kept[1]
-                for i in stamps
-                if (kept := self._kept.get((i, first, last))) and kept[0] == stamps[i]
-            }
-        stale = [i for i in stamps if i not in found]
-        if stale:
-            read: dict[int, list[Order]] = {i: [] for i in stale}
-            for link_id, order in _recorded(stale, first, last):
-                read[link_id].append(order)
-            with self._lock:
-                for link_id, orders in read.items():
-                    found[link_id] = _counted(orders)
-                    self._kept[(link_id, first, last)] = (stamps[link_id], found[link_id])
-        return found
-
-
-def _sales_cache() -> _SalesCache:
-    # Per app: each app (each test's) has its own database.
-    return current_app.extensions.setdefault("pp2eb_oss_sales", _SalesCache())

@@ -104,7 +104,13 @@ def test_the_dry_run_shows_the_body_a_run_sends(app, runner, sandbox, insertion)
         pytest.param(
             {"id": 7, "invoice_number": 12345, "invoice_date": "2026-02-03T10:00:00"},
             7,
-            {"invoice_number": "12345", "invoice_date": "2026-02-03"},
+            # An order pp2eb cannot read adds nothing to the OSS threshold.
+            {
+                "invoice_number": "12345",
+                "invoice_date": "2026-02-03",
+                "eu_sale_country": "",
+                "eu_sale_net": None,
+            },
             id="unreadable",
         ),
         pytest.param(
@@ -116,6 +122,8 @@ def test_the_dry_run_shows_the_body_a_run_sends(app, runner, sandbox, insertion)
                 "customer": "naamloos@example.nl",
                 "email": "naamloos@example.nl",
                 "amount_with_tax": "142.80",
+                "eu_sale_country": "",  # a Dutch consumer: not a sale abroad
+                "eu_sale_net": None,
             },
             id="a customer without a name",
         ),

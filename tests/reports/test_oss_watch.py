@@ -9,10 +9,13 @@ import pytest
 
 from pp2eb import dutchtime, jsonutil
 from pp2eb.apis.plugandpay import PlugAndPayClient
+from pp2eb.engine import booking_path
+from pp2eb.engine.store import Outcome, Store
 from pp2eb.extensions import db
+from pp2eb.mapping import vat
 from pp2eb.mapping.countries import EU_COUNTRIES
 from pp2eb.mapping.readings import parse_order
-from pp2eb.models import OrderRecord, SyncRun
+from pp2eb.models import OrderRecord, SyncRun, utcnow
 from pp2eb.reports import oss_watch
 from pp2eb.sandbox import PLUGANDPAY_KEY
 from pp2eb.setup import shopsettings
@@ -84,7 +87,7 @@ def orders(*data: dict):
     ids=["eu-consumer", "credit", "domestic", "eu-business", "outside-eu", "test", "concept"],
 )
 def test_only_live_final_sales_to_eu_consumers_count_net(data, counted):
-    assert oss_watch.cross_border_net(parse_order(data)) == counted
+    assert vat.cross_border_sale(parse_order(data)) == counted
 
 
 def test_the_year_adds_up_every_country_and_subtracts_credits():
@@ -201,37 +204,40 @@ def test_after_a_sync_the_watch_counts_the_sandbox_eu_consumer_sales(app, sandbo
             expected += D(str(raw["amount"]))
     with app.app_context():
         result = oss_watch.current(the_link(), DEMO_TODAY)
+        # The run kept on each record what its order adds: none is left to read from its JSON.
+        unknown = db.select(db.func.count()).where(
+            OrderRecord.order_json.is_not(None), OrderRecord.eu_sale_country.is_(None)
+        )
+        assert db.session.execute(unknown).scalar() == 0
     assert result.total == expected > 0
     assert len(result.per_country) >= 2 and "NL" not in result.per_country
 
 
-def test_each_order_is_read_once_until_the_link_s_records_change(app, monkeypatch):
+def test_a_record_keeps_what_its_order_adds_so_the_threshold_is_summed_without_reading_it(
+    app, monkeypatch
+):
     this_year = dutchtime.today().year
+    # Records from before the columns: worked out once from their JSON, then kept.
     _store(app, order_data("3000.00", "DE", when=f"{this_year}-02-01", order_id=1))
+    _store(app, order_data("80.00", "NL", when=f"{this_year}-02-02", order_id=2))
     read = []
     monkeypatch.setattr(oss_watch, "parse_order", lambda raw: read.append(raw) or parse_order(raw))
     with app.app_context():
         assert oss_watch.current(the_link()).total == Decimal("3000.00")
+        assert len(read) == 2
+        kept = dict(
+            db.session.execute(db.select(OrderRecord.order_id, OrderRecord.eu_sale_country)).all()
+        )
+        assert kept == {1: "DE", 2: ""}  # the Dutch sale does not count, and is not read again
         assert oss_watch.current(the_link()).total == Decimal("3000.00")
-        assert len(read) == 1  # the second look read no order
-        # A new order, and an order whose JSON changed (on a frozen clock: same updated_at),
-        # are seen at once.
-        db.session.add(
-            OrderRecord(
-                link_id=the_link().id,
-                order_id=2,
-                invoice_date=f"{this_year}-03-01",
-                order_json=jsonutil.dumps(
-                    order_data("500.00", "FR", when=f"{this_year}-03-01", order_id=2)
-                ),
-            )
-        )
-        db.session.commit()
-        assert oss_watch.current(the_link()).total == Decimal("3500.00")
-        first = db.session.execute(db.select(OrderRecord).filter_by(order_id=1)).scalar_one()
-        first.order_json = jsonutil.dumps(
-            order_data("13000.00", "DE", when=f"{this_year}-02-01", order_id=1)
-        )
-        db.session.commit()
-        assert oss_watch.current(the_link()).total == Decimal("13500.00")
-        assert oss_watch.current(the_link()).level == oss_watch.PASSED
+        assert len(read) == 2
+        # A run writes an order's sale with its JSON (Store.describe): nothing to read later.
+        store = Store(db.session, the_link().id)
+        data = order_data("13000.00", "FR", when=f"{this_year}-03-01", order_id=3)
+        rec = store.record(3)
+        store.describe(rec, raw=data, summary=booking_path.read(data).shown)
+        store.settle(rec, None, utcnow(), Outcome(OrderState.SKIPPED, "a test"), None)
+        assert (rec.eu_sale_country, rec.eu_sale_net) == ("FR", "13000.00")
+        watch = oss_watch.current(the_link())
+        assert (watch.total, watch.level) == (Decimal("16000.00"), oss_watch.PASSED)
+        assert len(read) == 2
