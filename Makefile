@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app app
 # Demo mode unless told otherwise: PP2EB_DEMO=0 make run uses the real APIs.
 PP2EB_DEMO ?= 1
 
-.PHONY: run test test-dates test-postgres lint format migrate bench bench-links screenshots clean
+.PHONY: run test test-dates test-postgres lint format migrate bench bench-links bench-overview screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && \
@@ -78,6 +78,12 @@ bench: $(VENV)/.installed-dev
 # section of bench/results.md. Smaller: make bench-links BENCH_LINKS_ARGS="--links 20 --orders 50"
 bench-links: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.links $(BENCH_LINKS_ARGS)
+
+# The overview of many links (an office's home page), cold and warm, on SQLite and PostgreSQL
+# (bench/README.md; about a minute): writes its section of bench/results.md. Smaller:
+# make bench-overview BENCH_OVERVIEW_ARGS="--links 20 --orders 100 --databases sqlite"
+bench-overview: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.overview --databases sqlite postgresql $(BENCH_OVERVIEW_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -9,9 +9,13 @@ from bench.dropdowns import percentile
 from bench.figures import figures, limited_bound
 from bench.targets import notes, targets
 
-# ``make bench-links`` (bench/links.py) writes its own section of the results file.
+# ``make bench-links`` (bench/links.py) writes its own section of the results file, and so does
+# ``make bench-overview`` (bench/overview.py, with its own markers): ``make bench`` keeps both.
 SECTION_START = "<!-- bench-links: start -->"
 SECTION_END = "<!-- bench-links: end -->"
+OVERVIEW_START = "<!-- bench-overview: start -->"
+OVERVIEW_END = "<!-- bench-overview: end -->"
+KEPT_SECTIONS = ((SECTION_START, SECTION_END), (OVERVIEW_START, OVERVIEW_END))
 
 
 def _row(label: str, values: list[str]) -> str:
@@ -179,24 +183,34 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into ``path`` in place of the one there (or at its end)."""
+def write_section(
+    path: Path, section: str, start: str = SECTION_START, end: str = SECTION_END
+) -> None:
+    """Put ``section`` into ``path`` in place of the one between ``start`` and ``end`` there
+    (or at its end); the rest of the file stays."""
     text = path.read_text() if path.exists() else ""
-    text = without_section(text).rstrip("\n")
+    text = without_section(text, start, end).rstrip("\n")
     path.write_text((text + "\n\n" if text else "") + section)
 
 
-def without_section(text: str) -> str:
+def without_section(text: str, start: str = SECTION_START, end: str = SECTION_END) -> str:
     """``text`` without the section between the markers."""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start < 0 or end < 0:
+    first, last = text.find(start), text.find(end)
+    if first < 0 or last < 0:
         return text
-    return text[:start] + text[end + len(SECTION_END) :].lstrip("\n")
+    return text[:first] + text[last + len(end) :].lstrip("\n")
 
 
-def section_of(text: str) -> str | None:
+def section_of(text: str, start: str = SECTION_START, end: str = SECTION_END) -> str | None:
     """The section between the markers in ``text``, if there is one."""
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start < 0 or end < 0:
+    first, last = text.find(start), text.find(end)
+    if first < 0 or last < 0:
         return None
-    return text[start : end + len(SECTION_END)] + "\n"
+    return text[first : last + len(end)] + "\n"
+
+
+def with_kept_sections(text: str, before: str) -> str:
+    """``text`` (``make bench``'s results) followed by the sections of the other benchmarks
+    (``KEPT_SECTIONS``) that ``before``, the file as it was, holds."""
+    kept = [section_of(before, *markers) for markers in KEPT_SECTIONS]
+    return text + "".join("\n" + section for section in kept if section)

@@ -256,9 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     except (RuntimeError, requests.RequestException, dropdowns.FragmentError) as exc:
         sys.exit(f"bench: {exc}")
     text = report.render(results)
-    # The section of ``make bench-links`` (bench/links.py) stays as that benchmark wrote it.
-    kept = report.section_of(opts.out.read_text()) if opts.out.exists() else None
-    opts.out.write_text(text + ("\n" + kept if kept else ""))
+    # The sections of ``make bench-links`` and ``make bench-overview`` stay as they were written.
+    before = opts.out.read_text() if opts.out.exists() else ""
+    opts.out.write_text(report.with_kept_sections(text, before))
     sys.stdout.write(text)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from bench import figures, links, report, run
+from bench import figures, links, overview, report, run
 
 ORDERS = 20
 
@@ -97,3 +97,43 @@ def test_a_tiny_links_bench_books_each_invoice_once_in_every_scenario(tmp_path):
     assert text.startswith("# Benchmark results\n\nWhat make bench wrote.\n\n")
     assert text.count(report.SECTION_START) == 1 and text.endswith(section)
     assert "| 2 process(es), 2 parallel |" in section
+
+
+def test_a_tiny_overview_bench_parses_each_order_once_and_keeps_the_other_sections(tmp_path):
+    out = tmp_path / "results.md"
+    kept = f"{report.SECTION_START}\nWhat make bench-links wrote.\n{report.SECTION_END}\n"
+    out.write_text(f"# Benchmark results\n\nWhat make bench wrote.\n\n{kept}")
+    opts = overview.Options(links=3, orders=40, repeat=2, out=out)
+    results = overview.run(opts)
+
+    (run_,) = results["runs"]
+    assert run_["made"]["links"] == run_["rows"] == 3
+    assert run_["made"]["orders"] == 3 * 40
+    looks = {name: overview.figures(run_, name) for name, _label in overview.LOOKS}
+    # Every recorded order with an invoice date is parsed once cold, none warm, and after one
+    # record changed only its link's orders.
+    dated = looks["rows cold"]["parsed"]
+    assert 0 < dated <= 3 * 40
+    assert looks["rows warm"]["parsed"] == looks["page warm"]["parsed"] == 0
+    assert 0 < looks["rows after one change"]["parsed"] < dated
+    assert looks["page cold"]["parsed"] == dated  # a new app: its own empty cache
+    # The overview answers in a fixed number of queries, whatever the number of links.
+    assert 0 < looks["rows warm"]["queries"] <= looks["rows cold"]["queries"] < 15
+    assert len(run_["looks"]["rows warm"]) == len(run_["looks"]["page warm"]) == 2
+
+    section = overview.render(results)
+    report.write_section(out, section, report.OVERVIEW_START, report.OVERVIEW_END)
+    report.write_section(out, section, report.OVERVIEW_START, report.OVERVIEW_END)
+    text = out.read_text()
+    assert text.startswith(f"# Benchmark results\n\nWhat make bench wrote.\n\n{kept}")
+    assert text.count(report.OVERVIEW_START) == 1 and text.endswith(section)
+    assert "**3 links × 40 recorded orders**" in section
+
+
+def test_make_bench_keeps_the_sections_of_the_other_benchmarks():
+    links_section = f"{report.SECTION_START}\nlinks\n{report.SECTION_END}\n"
+    overview_section = f"{report.OVERVIEW_START}\noverview\n{report.OVERVIEW_END}\n"
+    before = f"# Benchmark results\n\nold table\n\n{overview_section}\n{links_section}"
+    text = report.with_kept_sections("# Benchmark results\n\nnew table\n", before)
+    assert text == (f"# Benchmark results\n\nnew table\n\n{links_section}\n{overview_section}")
+    assert report.with_kept_sections("new\n", "old\n") == "new\n"
