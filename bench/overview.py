@@ -8,15 +8,16 @@ recorded orders per link.
 The orders are the Plug&Pay sandbox's demo mix (``generate_orders``: several VAT rates, EU
 consumer sales, reverse charge, exports, credit invoices, test-mode orders and concepts),
 invoiced from 1 January of last year to the day before the pinned ``--today``, stored as the
-engine stores them (``order_json`` and the columns ``booking_path.read`` shows); a few of them
-failed, and each link has a few runs, some of which stopped.
+engine stores them (``order_json`` and the columns ``booking_path.read`` shows), but as a
+release before 0014 left them: without what each order adds to the OSS threshold; a few of
+them failed, and each link has a few runs, some of which stopped.
 
 Measured, with the clock pinned at 10:00 UTC on ``--today``:
 
-* ``overview.rows(links.live(), now)`` in a new app context each time: cold (a new app, so
-  the OSS watch's per-process cache is empty and every order is parsed), warm (the same app
-  again, nothing changed; the median of ``--repeat`` looks), and after one order of one link
-  changed (only that link's orders are parsed again);
+* ``overview.rows(links.live(), now)`` in a new app context each time: the first look (every
+  order with an invoice date this year or last worked out from its JSON once, and kept on its
+  record), again (nothing changed; the median of ``--repeat`` looks), and after one order of
+  one link changed;
 * the whole page, ``GET /`` through the Flask test client as a logged-in admin, in another
   new app: cold, then warm (median of ``--repeat``).
 
@@ -170,6 +171,10 @@ def order_sets(opts: Options) -> list[list[dict[str, Any]]]:
                     "booked_at": seen if state == "booked" else None,
                     "eboekhouden_id": reading.order_id if state == "booked" else None,
                     **shown,
+                    # As records from before 0014: what each order adds to the OSS threshold
+                    # is not kept yet, so the first look works it out (a run writes it).
+                    "eu_sale_country": None,
+                    "eu_sale_net": None,
                 }
             )
         sets.append(rows)
@@ -430,11 +435,15 @@ def figures(run: dict[str, Any], look: str) -> dict[str, float]:
 
 
 LOOKS = (
-    ("rows cold", "`overview.rows`, cold (a new process: every order parsed)"),
-    ("rows warm", "`overview.rows`, warm (nothing changed)"),
+    (
+        "rows cold",
+        "`overview.rows`, first look after the upgrade (each order's OSS sale worked out once "
+        "from its JSON, and kept)",
+    ),
+    ("rows warm", "`overview.rows` again (nothing changed)"),
     ("rows after one change", "`overview.rows` after one order of one link changed"),
-    ("page cold", "`GET /` as an admin, cold (a new process)"),
-    ("page warm", "`GET /` as an admin, warm"),
+    ("page cold", "`GET /` as an admin in a new process"),
+    ("page warm", "`GET /` as an admin, again"),
 )
 
 
@@ -480,14 +489,16 @@ def render(results: dict[str, Any]) -> str:
         cold = figures(r, "rows cold")
         per_order = cold["ms"] / cold["parsed"] if cold["parsed"] else 0.0
         lines.append(
-            f"- {r['database']}: cold, {per_order:.3f} ms per order parsed over the whole "
-            f"look; the page is {r['page_bytes'] / 1024:.0f} KiB of HTML."
+            f"- {r['database']}: the first look, {per_order:.3f} ms per order worked out over "
+            f"the whole look; the page is {r['page_bytes'] / 1024:.0f} KiB of HTML."
         )
     lines += [
-        "- Cold, the OSS watch parses every recorded order with an invoice date in this year "
-        "or the last (concepts have none). Warm, one grouped query per look finds every "
-        "link's records unchanged and nothing is parsed; after one change only that link's "
-        "orders are. The page's SQL statements include the log-in session's and the user's.",
+        "- The records are filled as a release before 0014 left them: without what each order "
+        "adds to the OSS threshold. The first look works that out from the JSON of every "
+        "recorded order with an invoice date in this year or the last (concepts have none) "
+        "and keeps it on the record; every later look, in this process or another, sums the "
+        "kept columns and parses nothing. A run writes them with each order it records. The "
+        "page's SQL statements include the log-in session's and the user's.",
         "",
         SECTION_END,
     ]
