@@ -38,6 +38,15 @@ def the_link() -> Link:
     return links.only()
 
 
+def shops_a_and_b(app) -> tuple[int, int]:
+    """The install's only link renamed "Shop A", and a new link "Shop B": their ids."""
+    with app.app_context():
+        first = the_link()
+        first.name = "Shop A"
+        db.session.commit()
+        return first.id, links.add("Shop B").id
+
+
 def configure(app, link_id: int | None = None, **settings) -> None:
     """Connect both sandbox accounts to link ``link_id`` (the only one when None) and store
     settings that fit the demo chart."""

@@ -10,17 +10,13 @@ from pp2eb.extensions import db
 from pp2eb.models import Credential, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN
 from pp2eb.setup import connections, links
-from tests.engine_helpers import configure, the_link
+from tests.engine_helpers import configure, shops_a_and_b, the_link
 
 
 @pytest.fixture
 def two(app, sandbox):
     """Shop A, connected and set up; Shop B, with other settings and no e-Boekhouden key."""
-    with app.app_context():
-        a = the_link()
-        a.name = "Shop A"
-        db.session.commit()
-        a, b = a.id, links.add("Shop B").id
+    a, b = shops_a_and_b(app)
     configure(app, a, start_date="2026-01-01")
     configure(app, b, start_date="2026-03-01")
     with app.app_context():

@@ -17,10 +17,10 @@ from pp2eb.models import CustomerLink, Link, OrderRecord, SyncRun, utcnow
 from pp2eb.reports import records
 from pp2eb.runs import jobs, scheduler
 from pp2eb.runs import webhook_inbox as inbox
-from pp2eb.setup import appstate, links
+from pp2eb.setup import appstate
 from pp2eb.states import OrderState, RunStatus
 from tests.clock import DEMO_TODAY, START_DATE
-from tests.engine_helpers import configure, the_link
+from tests.engine_helpers import configure, shops_a_and_b
 
 B_START = DEMO_TODAY - timedelta(days=30)
 
@@ -28,11 +28,7 @@ B_START = DEMO_TODAY - timedelta(days=30)
 @pytest.fixture
 def two(app, sandbox):
     """Shop A from the tests' start date; Shop B from 30 days ago, books paid orders only."""
-    with app.app_context():
-        a = the_link()
-        a.name = "Shop A"
-        db.session.commit()
-        ids = a.id, links.add("Shop B").id
+    ids = shops_a_and_b(app)
     configure(app, ids[0], start_date=START_DATE.isoformat())
     configure(app, ids[1], start_date=B_START.isoformat(), orders="paid")
     return ids

@@ -11,7 +11,7 @@ from pp2eb.models import Credential, Link, SyncRun, utcnow
 from pp2eb.runs import jobs, scheduler
 from pp2eb.sandbox import EBOEKHOUDEN_TOKEN, PLUGANDPAY_KEY
 from pp2eb.setup import appstate, connections, links, shopsettings
-from tests.engine_helpers import configure, the_link
+from tests.engine_helpers import configure, shops_a_and_b, the_link
 
 
 def test_a_new_install_has_one_link_called_by_the_placeholder(app):
@@ -49,12 +49,7 @@ def test_the_tenant_name_is_read_from_the_stored_account_name(stored, name):
 @pytest.fixture
 def two(app, sandbox):
     """Two links on the same sandbox accounts, with different start dates and intervals."""
-    with app.app_context():
-        first = the_link()
-        first.name = "Shop A"
-        db.session.commit()
-        second = links.add("Shop B")
-        ids = first.id, second.id
+    ids = shops_a_and_b(app)
     configure(app, ids[0], start_date="2026-01-01")
     configure(app, ids[1], start_date="2026-03-01", sync_interval_minutes=120)
     return ids

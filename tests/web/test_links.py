@@ -14,7 +14,7 @@ from pp2eb.runs import jobs
 from pp2eb.runs import webhook_inbox as inbox
 from pp2eb.setup import appstate, links
 from tests.conftest import csrf_token
-from tests.engine_helpers import configure, the_link
+from tests.engine_helpers import configure, shops_a_and_b, the_link
 
 PAID = {"event": {"trigger_type": "order_paid", "triggerable_type": "order", "triggerable_id": 3}}
 
@@ -53,13 +53,9 @@ def test_with_one_link_each_page_answers_at_both_addresses(app, one, client):
 @pytest.fixture
 def two(app, one):
     """Shop A (synced, orders booked) and Shop B (same sandbox, nothing run yet)."""
-    with app.app_context():
-        a = the_link()
-        a.name = "Shop A"
-        db.session.commit()
-        b = links.add("Shop B").id
+    a, b = shops_a_and_b(app)
     configure(app, b)
-    return one, b
+    return a, b
 
 
 def test_with_two_links_the_short_addresses_are_gone_and_each_link_shows_its_own(app, two, client):
