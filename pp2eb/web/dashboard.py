@@ -19,7 +19,7 @@ from pp2eb.mapping import payloads
 from pp2eb.models import SyncRun, utcnow
 from pp2eb.reports import oss_watch, overview, records
 from pp2eb.runs import background, scheduler
-from pp2eb.setup import appstate, connections, lookups
+from pp2eb.setup import access, appstate, connections, lookups
 from pp2eb.states import OrderState, RunStatus
 from pp2eb.web import current
 from pp2eb.web.dashboard_forms import SkipForm
@@ -73,6 +73,7 @@ def links_overview():
         attention=attention,
         total=len(found),
         needing=len(overview.filter_attention(found)),
+        admin=access.is_admin(g.user),
     )
 
 

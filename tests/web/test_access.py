@@ -126,7 +126,7 @@ def test_a_grant_taken_back_or_a_removed_link_is_a_404_at_once(app, office):
     assert client.get(f"/links/{b}/orders").status_code == 404
     assert client.get("/orders").status_code == 404  # no link to see at all
     html = client.get("/").get_data(as_text=True)
-    assert "No links yet." in html and "Shop B" not in html
+    assert "No link is shared with you yet: ask an admin" in html and "Shop B" not in html
 
 
 def test_an_admin_sees_every_link_and_a_member_s_alert_page_changes_only_its_link(app, office):

@@ -149,3 +149,12 @@ def test_with_two_links_the_home_page_is_the_overview_of_both(app, two, client):
     # Each row opens that link's dashboard, which names it and leads back.
     dashboard = client.get(f"/links/{a}/").get_data(as_text=True)
     assert "Shop A" in dashboard and 'href="/">All links' in dashboard
+
+
+def test_with_no_link_left_the_home_page_says_how_to_add_one(app, two, client):
+    with app.app_context():
+        for link in links.live():
+            links.remove(link)
+    html = client.get("/").get_data(as_text=True)
+    assert "No links yet. Add one with: flask links add NAME" in html
+    assert client.get("/orders").status_code == 404
