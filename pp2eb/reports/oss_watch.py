@@ -193,16 +193,31 @@ def recorded_sales(link_ids: list[int], first: date, last: date) -> dict[int, li
     return found
 
 
-def _work_out(record_ids: list[int]) -> Iterable[tuple[int, Sale]]:
+def work_out_pending(limit: int) -> int:
+    """Work out what up to ``limit`` records that do not keep it yet add to the threshold, and
+    keep it; how many were worked out (the scheduler's tick does a share a minute)."""
+    pending = list(
+        db.session.execute(
+            sa.select(OrderRecord.id)
+            .where(OrderRecord.eu_sale_country.is_(None), OrderRecord.order_json.is_not(None))
+            .limit(limit)
+        ).scalars()
+    )
+    for start in range(0, len(pending), BATCH):
+        _work_out(pending[start : start + BATCH])
+    return len(pending)
+
+
+def _work_out(record_ids: list[int]) -> list[tuple[int, Sale]]:
     """Read the orders of ``record_ids`` from their JSON, keep what each adds to the threshold
     on its record (only where nothing is kept yet: a run may have written it meanwhile), and
-    yield (link id, sale) of those that count."""
+    return (link id, sale) of those that count."""
     rows = db.session.execute(
         sa.select(
             OrderRecord.id, OrderRecord.link_id, OrderRecord.invoice_date, OrderRecord.order_json
         ).where(OrderRecord.id.in_(record_ids))
     )
-    kept = []
+    kept, sales = [], []
     for record_id, link_id, invoice_date, text in rows:
         try:
             order = parse_order(jsonutil.loads(text))
@@ -213,9 +228,10 @@ def _work_out(record_ids: list[int]) -> Iterable[tuple[int, Sale]]:
         if columns["eu_sale_country"]:
             when = date.fromisoformat(invoice_date)
             net = Decimal(columns["eu_sale_net"])
-            yield link_id, Sale(when, order.id, columns["eu_sale_country"], net)
+            sales.append((link_id, Sale(when, order.id, columns["eu_sale_country"], net)))
     if kept:
         _keep(kept)
+    return sales
 
 
 def _keep(kept: list[dict]) -> None:

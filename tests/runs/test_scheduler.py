@@ -109,3 +109,37 @@ def test_flask_scheduler_runs_the_schedule_and_stops_on_ctrl_c(app, monkeypatch)
         "pp2eb scheduler stopped.",
     ]
     assert seen == [(app, scheduler.TICK_SECONDS, False)]
+
+
+def test_the_tick_works_out_a_share_of_the_older_records_oss_sales(app, monkeypatch):
+    from pp2eb import jsonutil
+    from pp2eb.models import OrderRecord
+    from pp2eb.reports import oss_watch
+    from tests.reports.test_oss_watch import order_data
+
+    with app.app_context():
+        for n, country in enumerate(("DE", "NL", "FR"), start=1):
+            data = order_data("100.00", country, when="2026-02-01", order_id=n)
+            db.session.add(
+                OrderRecord(
+                    link_id=the_link().id,
+                    order_id=n,
+                    invoice_date="2026-02-01",
+                    order_json=jsonutil.dumps(data),
+                )
+            )
+        db.session.commit()
+    monkeypatch.setattr(scheduler, "OSS_SALES_PER_TICK", 2)
+    scheduler.tick(app)
+
+    def kept():
+        with app.app_context():
+            rows = db.session.execute(db.select(OrderRecord.eu_sale_country)).scalars()
+            return sorted(rows, key=str)
+
+    assert kept().count(None) == 1  # two of three this minute
+    scheduler.tick(app)
+    assert kept() == ["", "DE", "FR"]
+    monkeypatch.setattr(oss_watch, "parse_order", lambda raw: pytest.fail("parsed again"))
+    with app.app_context():
+        assert oss_watch.current(the_link()).per_country == {"DE": 100, "FR": 100}
