@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import logging
 
-import click
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pp2eb.extensions import db
 from pp2eb.models import User, utcnow
-from pp2eb.schema import needs_database
 from pp2eb.web import security
 from pp2eb.web.forms import LoginForm
 
@@ -106,16 +103,3 @@ def logout():
         security.end_sessions(g.user.id)
     session.clear()
     return redirect(url_for("auth.login"))
-
-
-@click.command("create-user")
-@with_appcontext
-@click.argument("username")
-@click.option("--password", help="The password (asked for when left out).")
-@needs_database
-def create_user_command(username: str, password: str | None) -> None:
-    """Create a user who can log in (or set a new password)."""
-    # Asked for here, not by click: a database that is not ready is said before the question.
-    password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    create_user(username, password)
-    click.echo(f"User {username} can now log in.")
