@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pp2eb import jsonutil
 from pp2eb.extensions import db
 from pp2eb.mapping.booking import UNSEEN, Booking, OriginalBooking, OriginalNotBooked, Skip
 from pp2eb.mapping.problems import MappingError
@@ -24,13 +23,12 @@ from pp2eb.models import OrderRecord
 from pp2eb.reports import oss_watch
 from pp2eb.reports.reconcile import split_order
 from pp2eb.setup import shopsettings
-from pp2eb.states import OrderState
 from tests.clock import DEMO_TODAY
 from tests.engine.test_credits import booked, customer, put_orders
 from tests.engine_helpers import configure, eb_state, the_link
 from tests.mapping.test_mapper import CREDITED, REF, SETTINGS, consistent_orders, map_raw
 from tests.mapping.test_order import build, item
-from tests.reports.test_oss_watch import order_data
+from tests.reports.test_oss_watch import order_data, stored
 from tests.web.test_wizard import connect, fragment, post
 
 D = Decimal
@@ -157,29 +155,13 @@ def test_the_watch_knows_the_sale_that_passed_the_threshold():
     assert oss_watch.watch(last_year, 2026, "home_country").passed_on == date(2026, 1, 1)
 
 
-def _stored(app, *data: dict) -> None:
-    with app.app_context():
-        for d in data:
-            db.session.add(
-                OrderRecord(
-                    link_id=the_link().id,
-                    order_id=d["id"],
-                    state=OrderState.BOOKED,
-                    invoice_number=d["invoice_number"],
-                    invoice_date=d["invoice_date"],
-                    order_json=jsonutil.dumps(d),
-                )
-            )
-        db.session.commit()
-
-
 def test_the_card_and_the_oss_step_suggest_the_date(app, client, auth, sandbox):
     connect(app, "plugandpay", "eboekhouden")
     with app.app_context():
         shopsettings.save_draft(
             the_link(), {"oss": "home_country", "start_date": "2026-01-01", **REQUIRED}
         )
-    _stored(
+    stored(
         app,
         order_data("9000.00", "DE", when="2026-05-01", order_id=1),
         order_data("1000.01", "FR", when="2026-06-15", order_id=2),

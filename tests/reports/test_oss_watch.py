@@ -131,10 +131,10 @@ def test_the_hint_is_for_home_country_vat_after_the_threshold_only():
     assert not oss_watch.watch(near, 2026, "home_country").needs_oss
 
 
-def _store(app, *data: dict, oss: str = "home_country") -> None:
+def stored(app, *data: dict) -> None:
+    """Records of the orders ``data`` (Plug&Pay JSON), booked, as a release before 0014 left
+    them: without what each adds to the OSS threshold."""
     with app.app_context():
-        shopsettings.save_draft(the_link(), {"oss": oss})
-        db.session.add(SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED))
         for d in data:
             db.session.add(
                 OrderRecord(
@@ -147,6 +147,14 @@ def _store(app, *data: dict, oss: str = "home_country") -> None:
                 )
             )
         db.session.commit()
+
+
+def _store(app, *data: dict, oss: str = "home_country") -> None:
+    with app.app_context():
+        shopsettings.save_draft(the_link(), {"oss": oss})
+        db.session.add(SyncRun(link_id=the_link().id, kind="sync", status=RunStatus.FINISHED))
+        db.session.commit()
+    stored(app, *data)
 
 
 def _dashboard(client, auth) -> str:

@@ -112,23 +112,12 @@ def test_flask_scheduler_runs_the_schedule_and_stops_on_ctrl_c(app, monkeypatch)
 
 
 def test_the_tick_works_out_a_share_of_the_older_records_oss_sales(app, monkeypatch):
-    from pp2eb import jsonutil
     from pp2eb.models import OrderRecord
     from pp2eb.reports import oss_watch
-    from tests.reports.test_oss_watch import order_data
+    from tests.reports.test_oss_watch import order_data, stored
 
-    with app.app_context():
-        for n, country in enumerate(("DE", "NL", "FR"), start=1):
-            data = order_data("100.00", country, when="2026-02-01", order_id=n)
-            db.session.add(
-                OrderRecord(
-                    link_id=the_link().id,
-                    order_id=n,
-                    invoice_date="2026-02-01",
-                    order_json=jsonutil.dumps(data),
-                )
-            )
-        db.session.commit()
+    countries = enumerate(("DE", "NL", "FR"), start=1)
+    stored(app, *(order_data("100.00", c, when="2026-02-01", order_id=n) for n, c in countries))
     monkeypatch.setattr(scheduler, "OSS_SALES_PER_TICK", 2)
     scheduler.tick(app)
 
