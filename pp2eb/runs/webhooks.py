@@ -104,10 +104,10 @@ class Drainer:
 
     def kick(self, link_id: int | None = None) -> bool:
         """Drain in a background thread; False when a drain is going (it looks again) or the
-        cool-down after a stopped run of ``link_id`` (None: of any link) lasts."""
+        cool-down after a stopped run of ``link_id`` lasts (None: no link's holds it back)."""
         with self._lock:
             self._pending = True
-            if self._running or self._cooling(link_id):
+            if self._running or link_id in self._resting():
                 return False
             self._running = True
             self.thread = threading.Thread(target=self._loop, name="pp2eb-webhooks", daemon=True)
@@ -138,8 +138,10 @@ class Drainer:
         with self._lock:
             return not self._running
 
-    def _cooling(self, link_id: int | None) -> bool:
-        return link_id is not None and time.monotonic() < self._quiet_until.get(link_id, 0.0)
+    def _resting(self) -> set[int]:
+        """The links in their cool-down after a stopped run (call with the lock held)."""
+        now = time.monotonic()
+        return {link_id for link_id, until in self._quiet_until.items() if now < until}
 
     def _loop(self, rest: bool = True) -> str:
         """Drain until no kick is pending; ``rest``: leave the links in their cool-down out
@@ -154,9 +156,8 @@ class Drainer:
                         self._running = False
                         return outcome
                     self._pending = False
-                    now = time.monotonic()
-                    cooling = {i for i, until in self._quiet_until.items() if now < until}
-                outcomes = drain_once(self.app, frozenset(tried | (cooling if rest else set())))
+                    skip = frozenset(tried | self._resting()) if rest else frozenset(tried)
+                outcomes = drain_once(self.app, skip)
                 with self._lock:
                     for link_id, done in outcomes.items():
                         if done == RunStatus.ABORTED:  # this link rests; the others go on
