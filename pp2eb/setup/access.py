@@ -1,8 +1,9 @@
 """Who may see which link: an admin sees every live link; a member only the live links granted
 to them (``LinkGrant``). A removed link is seen by no one.
 
-The web asks ``links_for`` (what to list) and ``may_see`` (may this page be shown, else 404);
-the ``flask users`` commands change the grants with ``grant`` and ``revoke``.
+The web asks ``links_for`` once per request (what to list, and whether a link's page may be
+shown, else 404: ``pp2eb.web.current``); ``may_see`` answers for one link without listing
+them. The ``flask users`` commands change the grants with ``grant`` and ``revoke``.
 """
 
 from __future__ import annotations

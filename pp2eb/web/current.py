@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, g, request
 
-from pp2eb.extensions import db
 from pp2eb.models import Link
 from pp2eb.setup import access, links
 
@@ -100,7 +99,7 @@ def of_page() -> Link | None:
     """The link the page shown is about, for the navigation; None on the overview."""
     if "link" in g:
         return g.link
-    if g.get("link_id") is None and len(visible()) == 1:
+    if g.get("link_id") is None and only_one():
         return visible()[0]
     return None
 
@@ -116,11 +115,12 @@ def link() -> Link:
 def _resolve() -> Link:
     link_id = g.get("link_id")
     if link_id is None:
-        seen = visible()
-        if len(seen) != 1:
+        if not only_one():
             abort(404)
-        return seen[0]
-    found = db.session.get(Link, link_id)
-    if found is None or all(found.id != seen.id for seen in visible()):
+        return visible()[0]
+    # Among the links the user may see (read for the navigation anyway): none, or a removed
+    # link's id, is a 404.
+    found = next((seen for seen in visible() if seen.id == link_id), None)
+    if found is None:
         abort(404)
     return found
