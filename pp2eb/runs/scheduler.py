@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 OSS_SALES_PER_TICK = 5000  # about a second of work a minute (0.2 ms an order)
+OSS_SALES_DONE = "pp2eb_oss_sales_done"
 JOB_ID = "pp2eb-sync"
 MAX_PARALLEL_LINKS = 4  # the default of PP2EB_MAX_PARALLEL_LINKS
 # A link's outcome when no run started (otherwise the run's RunStatus).
@@ -99,12 +100,17 @@ def tick(app: Flask) -> str:
 def _work_out_oss_sales(app: Flask) -> None:
     """After an upgrade to 0014: work out, a share each minute, what the records of a release
     before add to the OSS threshold, so that the first look at the overview does not do it all
-    at once. Never in the way: a problem is logged, and that look does what is left."""
+    at once. Never in the way: a problem is logged, and that look does what is left. Once none
+    is left this process stops looking: runs write every new record's sale themselves."""
+    if app.extensions.get(OSS_SALES_DONE):
+        return
     try:
         with app.app_context():
             done = oss_watch.work_out_pending(OSS_SALES_PER_TICK)
         if done:
             logger.info("worked out the OSS sales of %d older order records", done)
+        else:
+            app.extensions[OSS_SALES_DONE] = True
     except Exception:
         logger.exception("working out older records' OSS sales failed; the overview will")
 

@@ -132,3 +132,10 @@ def test_the_tick_works_out_a_share_of_the_older_records_oss_sales(app, monkeypa
     monkeypatch.setattr(oss_watch, "parse_order", lambda raw: pytest.fail("parsed again"))
     with app.app_context():
         assert oss_watch.current(the_link()).per_country == {"DE": 100, "FR": 100}
+    # The next tick finds none left; from then on the tick does not look any more.
+    looks = []
+    work_out = oss_watch.work_out_pending
+    monkeypatch.setattr(oss_watch, "work_out_pending", lambda n: looks.append(n) or work_out(n))
+    scheduler.tick(app)
+    scheduler.tick(app)
+    assert looks == [2]
