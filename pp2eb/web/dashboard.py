@@ -66,13 +66,13 @@ def links_overview():
     """One row per link the user may see (``?attention=1``: only those that need attention)."""
     found = overview.rows(current.visible(), utcnow())
     attention = request.args.get("attention") == "1"
-    shown = overview.filter_attention(found) if attention else found
+    needing = overview.filter_attention(found)
     return render_template(
         "dashboard/overview.html",
-        rows=shown,
+        rows=needing if attention else found,
         attention=attention,
         total=len(found),
-        needing=len(overview.filter_attention(found)),
+        needing=len(needing),
         admin=access.is_admin(g.user),
     )
 
